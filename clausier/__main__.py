@@ -1,0 +1,5 @@
+"""``python -m clausier`` is the ``clausier`` command."""
+
+from clausier.cli.app import main
+
+main()

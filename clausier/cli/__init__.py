@@ -1,0 +1,1 @@
+"""The ``clausier`` command line (Typer), in French."""

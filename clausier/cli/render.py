@@ -1,0 +1,135 @@
+"""French text renderings of the status and coverage documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+from clausier.clock import PARIS
+from clausier.formatting import fr_amount, fr_date, fr_hours
+
+ASSIGNMENT_LABELS = {"automatic": "assignation automatique", "explicit": "choix de l'acheteur"}
+FLAG_LABELS = {
+    "uncovered": "ATTENTION : aucune convention en vigueur ne couvre plus ce marché",
+    "ambiguous": "ATTENTION : plusieurs structures le couvrent au même niveau, l'acheteur doit choisir",
+}
+
+
+def _when(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def print_status(doc: dict) -> None:
+    out = typer.echo
+    place = doc["place"]
+    out(f"Marché {doc['ref']} — {doc['title']}")
+    out(f"  Acheteur : {doc['buyer']['name']} (SIRET {doc['buyer']['siret']})")
+    epci = f", {place['epci_name']}" if place["epci_name"] else ""
+    out(
+        f"  Lieu d'exécution : {place['name']} ({place['commune']}){epci}, {place['departement_name']}"
+    )
+    out(f"  Montant : {fr_amount(doc['amount'])} — CPV {doc['cpv']}")
+    dates = doc["dates"]
+    out(
+        f"  Dates prévues : consultation {fr_date(dates['consultation_on'])}, attribution "
+        f"{fr_date(dates['award_on'])}, exécution du {fr_date(dates['execution_starts_on'])} "
+        f"au {fr_date(dates['execution_ends_on'])}"
+    )
+    out(f"  État : {doc['state_label']} ({doc['state']}), version {doc['version']}")
+    structure, coverage = doc["structure"], doc["coverage"]
+    if structure:
+        how = ASSIGNMENT_LABELS.get(structure["assignment"] or "", "")
+        convention = (
+            f", convention {structure['convention']} en vigueur jusqu'au "
+            f"{fr_date(structure['convention_in_force_until'])}"
+            if structure["convention"]
+            else ""
+        )
+        out(f"  Structure : {structure['name']} <{structure['email']}> ({how}{convention})")
+    else:
+        out("  Structure : aucune assignée")
+    out(
+        f"  Couverture au {fr_date(coverage['on'])} : {coverage['label']}"
+        + (
+            f" — candidates : {', '.join(coverage['candidates'])}"
+            if coverage["status"] == "ambiguous"
+            else ""
+        )
+    )
+    if coverage["flag"]:
+        out(f"  {FLAG_LABELS[coverage['flag']]}")
+    if doc["exit_reason"]:
+        out(f"  Motif : {doc['exit_reason']}")
+    if doc["evaluation"]:
+        out(f"  Bilan : {doc['evaluation']}")
+    out("  Lots :")
+    for lot in doc["lots"]:
+        contractor = lot["contractor"]
+        holder = (
+            f" — titulaire : {contractor['name']} ({contractor['siret']})" if contractor else ""
+        )
+        clause = "clause rédigée" if lot["clause_text"] else "sans texte de clause"
+        out(
+            f"    {lot['number']}. {lot['title']} — {fr_amount(lot['amount'])} — "
+            f"{fr_hours(lot['hours'])} d'insertion requises, {fr_hours(lot['hours_validated'])} "
+            f"validées — {clause}{holder}"
+        )
+    allowed = doc["allowed_triggers"]
+    if allowed:
+        out("  Suites possibles : " + ", ".join(f"{t['trigger']} ({t['label']})" for t in allowed))
+    else:
+        out("  Suites possibles : aucune (état final)")
+    out("  Historique :")
+    for entry in doc["history"]:
+        origin = entry["from"] or "—"
+        out(
+            f"    {_when(entry['at'])}  {origin} → {entry['to']}  [{entry['trigger']}]  par {entry['actor']}"
+        )
+
+
+def print_coverage(doc: dict) -> None:
+    out = typer.echo
+    out(f"Couverture au {fr_date(doc['on'])}")
+    for section in doc["buyers"]:
+        buyer = section["buyer"]
+        out("")
+        out(f"== {buyer['name']} (SIRET {buyer['siret']}) ==")
+        out("Conventions :")
+        if not section["conventions"]:
+            out("  aucune")
+        for c in section["conventions"]:
+            places = ", ".join(f"{t['name']} ({t['code']})" for t in c["territories"])
+            renewal = "tacite reconduction" if c["renewal"] == "tacit" else "reconduction expresse"
+            until = (
+                f", en vigueur jusqu'au {fr_date(c['in_force_until'])}"
+                if c["status"] == "active"
+                else ""
+            )
+            out(f"  {c['ref']} — {c['structure_name']} — {c['status_label']}{until} ({renewal})")
+            out(f"      territoire : {places}")
+        out("Marchés en cours :")
+        if not section["markets"]:
+            out("  aucun")
+        for m in section["markets"]:
+            if m["status"] == "covered":
+                who = m["structure_name"] or "?"
+                detail = f"couvert — {who}"
+            elif m["status"] == "ambiguous":
+                chosen = (
+                    f", assigné à {m['structure_name']} par l'acheteur"
+                    if m["assignment"] == "explicit" and m["structure_name"]
+                    else ", à arbitrer par l'acheteur"
+                )
+                detail = f"ambigu — {' / '.join(m['candidates'])}{chosen}"
+            else:
+                detail = "NON COUVERT"
+            out(
+                f"  {m['ref']} ({m['state_label']}) — {m['commune_name']} ({m['commune']}) — {detail}"
+            )
+        out("Communes sans convention (pas de facilitateur, pas de clause) :")
+        if not section["gap"]:
+            out("  aucune")
+        for g in section["gap"]:
+            epci = f", {g['epci_name']}" if g["epci_name"] else ""
+            out(f"  {g['name']} ({g['commune']}{epci}) — marchés : {', '.join(g['markets'])}")

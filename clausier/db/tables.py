@@ -1,0 +1,28 @@
+"""Every table of the product, imported once so that the metadata (and Alembic) sees them all."""
+
+from sqlmodel import SQLModel
+
+from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
+from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
+from clausier.referential.models import Commune, Departement, Epci, Region
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Buyer",
+    "Commune",
+    "Contractor",
+    "Convention",
+    "ConventionService",
+    "ConventionTerritory",
+    "Departement",
+    "Epci",
+    "Facilitator",
+    "Lot",
+    "Market",
+    "Region",
+    "Structure",
+    "TransitionLog",
+    "metadata",
+]

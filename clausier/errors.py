@@ -1,0 +1,159 @@
+"""Typed domain errors.
+
+Every error a person may meet is a ``ClausierError`` whose French message is built here, in one
+place. The CLI (exit codes) and later the HTTP API (status codes) map the three families below
+once: ``Refused`` (the domain says no), ``InvalidInput`` (the request is malformed) and
+``NotFound``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class ClausierError(Exception):
+    """Erreur Clausier."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class Refused(ClausierError):
+    """Opération refusée."""
+
+
+class InvalidInput(ClausierError):
+    """Donnée invalide."""
+
+
+class NotFound(ClausierError):
+    """Introuvable."""
+
+
+def _quote_all(items: Iterable[str]) -> str:
+    items = list(items)
+    return ", ".join(f"« {item} »" for item in items) if items else "aucun"
+
+
+# --- lifecycle ---------------------------------------------------------------------------
+
+
+class UnknownTrigger(InvalidInput):
+    def __init__(self, *, trigger: str, known: Sequence[str], allowed: Sequence[str]):
+        self.trigger, self.known, self.allowed = trigger, list(known), list(allowed)
+        super().__init__(
+            f"Déclencheur inconnu « {trigger} ». Déclencheurs existants : {_quote_all(known)}. "
+            f"Possibles maintenant : {_quote_all(allowed)}."
+        )
+
+
+class TransitionNotAllowed(Refused):
+    def __init__(
+        self, *, market: str, state: str, state_label: str, trigger: str, allowed: Sequence[str]
+    ):
+        self.market, self.state, self.trigger, self.allowed = market, state, trigger, list(allowed)
+        super().__init__(
+            f"Le marché {market} est à l'état « {state_label} » ({state}) : le déclencheur "
+            f"« {trigger} » n'y est pas possible. Déclencheurs possibles maintenant : "
+            f"{_quote_all(allowed)}."
+        )
+
+
+class GuardRefused(Refused):
+    def __init__(
+        self,
+        *,
+        market: str,
+        state: str,
+        state_label: str,
+        trigger: str,
+        reasons: Sequence[str],
+        allowed: Sequence[str],
+    ):
+        self.market, self.state, self.trigger = market, state, trigger
+        self.reasons, self.allowed = list(reasons), list(allowed)
+        detail = " ; ".join(reasons)
+        super().__init__(
+            f"Le marché {market} (état « {state_label} ») ne peut pas passer par « {trigger} » : "
+            f"{detail}. Déclencheurs possibles maintenant : {_quote_all(allowed)}."
+        )
+
+
+class VersionConflict(Refused):
+    def __init__(self, *, market: str, expected: int):
+        self.market, self.expected = market, expected
+        super().__init__(
+            f"Le marché {market} a été modifié par quelqu'un d'autre pendant l'opération "
+            f"(version {expected} dépassée) : rechargez-le et recommencez."
+        )
+
+
+# --- partnerships and coverage -----------------------------------------------------------
+
+
+class ConventionRefused(Refused):
+    """La convention ne permet pas cette opération."""
+
+
+class AssignmentRefused(Refused):
+    """Cette structure ne peut pas être assignée à ce marché."""
+
+
+# --- reference data and identifiers ------------------------------------------------------
+
+
+class InvalidSiret(InvalidInput):
+    def __init__(self, value: object, reason: str):
+        self.value = value
+        super().__init__(f"SIRET « {value} » invalide : {reason}.")
+
+
+class UnknownTerritory(InvalidInput):
+    def __init__(self, code: str, kind: str = "territoire"):
+        self.code = code
+        super().__init__(
+            f"{kind.capitalize()} inconnu(e) au code officiel géographique : « {code} »."
+        )
+
+
+class UnknownRecord(NotFound):
+    def __init__(self, kind: str, key: str, suggestions: Sequence[str] = ()):
+        self.kind, self.key = kind, key
+        hint = f" Vouliez-vous dire : {_quote_all(suggestions)} ?" if suggestions else ""
+        super().__init__(f"{kind} introuvable : « {key} ».{hint}")
+
+
+class LoadErrors(InvalidInput):
+    """Errors found while reading a load file; nothing was written."""
+
+    def __init__(self, path: str, errors: Sequence[LoadProblem]):
+        self.path, self.errors = path, list(errors)
+        lines = "\n".join(f"  - {problem}" for problem in self.errors)
+        count = len(self.errors)
+        plural = "s" if count > 1 else ""
+        super().__init__(f"{path} : {count} erreur{plural}, rien n'a été enregistré.\n{lines}")
+
+
+class LoadProblem:
+    """One problem of a load file, located by line and field."""
+
+    def __init__(self, *, path: str, line: int | None, field: str, message: str):
+        self.path, self.line, self.field, self.message = path, line, field, message
+
+    def __str__(self) -> str:
+        where = f"{self.path}, ligne {self.line}" if self.line else self.path
+        return f"{where}, champ « {self.field} » : {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.path, "line": self.line, "field": self.field, "message": self.message}
+
+
+class ConfigError(InvalidInput):
+    def __init__(self, path: str, problems: Sequence[str]):
+        self.path, self.problems = path, list(problems)
+        body = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"Configuration invalide ({path}) :\n{body}")

@@ -1,0 +1,40 @@
+"""French formatting of dates, amounts and hours, for what people read."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+THIN = "\u202f"  # narrow no-break space: the French thousands separator
+
+
+def fr_date(value: date | str | None) -> str:
+    if value is None:
+        return "non fixée"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return value.strftime("%d/%m/%Y")
+
+
+def fr_number(value: Decimal | float | int | str, decimals: int = 0) -> str:
+    number = Decimal(str(value))
+    if decimals == 0 and number != number.to_integral_value():
+        decimals = 2
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", THIN).replace(".", ",")
+
+
+def fr_amount(value: Decimal | float | str) -> str:
+    return f"{fr_number(value)} € HT"
+
+
+def fr_hours(value: Decimal | float | int | str | None) -> str:
+    if value is None:
+        return "non fixées"
+    return f"{fr_number(value)} h"
+
+
+def hours_phrase(value: Decimal | float | int) -> str:
+    """« 1 400 heures », « 1 heure »."""
+    number = Decimal(str(value))
+    return f"{fr_number(number)} heure{'s' if number > 1 else ''}"

@@ -1,0 +1,1 @@
+"""``clausier load FILE``: reference data and markets from YAML (or CSV for markets and lots)."""

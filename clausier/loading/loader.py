@@ -1,0 +1,398 @@
+"""Load buyers, structures, contractors, conventions, markets and lots, all or nothing.
+
+Every row is checked first (shape, SIRET keys, official codes, references to other records in
+the file or the store); if anything is wrong, every problem is reported with its file, line and
+field and nothing is written. Natural keys (SIRET, ``ref``, e-mail, lot number) make a second
+load of the same file change nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session, delete, select
+
+from clausier import clock
+from clausier.errors import LoadErrors, LoadProblem, UnknownTerritory
+from clausier.loading import source
+from clausier.loading.rows import ConventionRow, LoadFile, MarketRow
+from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
+from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
+from clausier.partnerships.service import refresh_buyer_markets
+from clausier.referential.service import TerritoryIndex
+from clausier.validation.messages import french_message
+
+KINDS = ("buyers", "structures", "facilitators", "contractors", "conventions", "markets", "lots")
+KIND_LABELS = {
+    "buyers": "acheteurs",
+    "structures": "structures",
+    "facilitators": "facilitateurs",
+    "contractors": "titulaires",
+    "conventions": "conventions",
+    "markets": "marchés",
+    "lots": "lots",
+}
+_ROW_KEYS = ("ref", "siret", "email", "number")
+
+
+@dataclass
+class LoadReport:
+    path: str
+    counts: dict[str, Counter] = field(default_factory=lambda: {k: Counter() for k in KINDS})
+    notices: list[str] = field(default_factory=list)
+
+    def count(self, kind: str, outcome: str) -> None:
+        self.counts[kind][outcome] += 1
+
+    @property
+    def changed(self) -> bool:
+        return any(c["created"] or c["updated"] for c in self.counts.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.path,
+            "counts": {kind: dict(self.counts[kind]) for kind in KINDS if self.counts[kind]},
+            "notices": self.notices,
+        }
+
+
+# --- locating problems -------------------------------------------------------------------
+
+
+def _locate(raw: Any, loc: tuple) -> tuple[int | None, str]:
+    """The line and a readable field path for a pydantic error location."""
+    line = getattr(raw, "line", None)
+    node, parts = raw, []
+    for step in loc:
+        if isinstance(node, source.Located) and step in node:
+            line = node.key_lines.get(step, line)
+            parts.append(("." if parts else "") + str(step))
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and step < len(node):
+            item = node[step]
+            lines = getattr(node, "item_lines", None)
+            line = getattr(item, "line", None) or (lines[step] if lines else line)
+            key = next((item[k] for k in _ROW_KEYS if isinstance(item, dict) and k in item), None)
+            parts.append(f"[{key}]" if key is not None else f"[{step + 1}]")
+            node = item
+        else:
+            if not isinstance(step, int):
+                parts.append(("." if parts else "") + str(step))
+            node = None
+    return line, "".join(parts) or "fichier"
+
+
+class _Problems:
+    def __init__(self, path: str, raw: Any):
+        self.path, self.raw, self.items = path, raw, []
+
+    def add(self, loc: tuple, message: str) -> None:
+        line, where = _locate(self.raw, loc)
+        self.items.append(LoadProblem(path=self.path, line=line, field=where, message=message))
+
+
+# --- checks against the file and the store --------------------------------------------
+
+
+def _check_references(session: Session, data: LoadFile, problems: _Problems) -> None:
+    territories = TerritoryIndex(session)
+    buyers = {row.siret for row in data.buyers} | set(session.exec(select(Buyer.siret)).all())
+    structures = {row.ref for row in data.structures} | set(
+        session.exec(select(Structure.ref)).all()
+    )
+    contractors = {row.siret for row in data.contractors} | set(
+        session.exec(select(Contractor.siret)).all()
+    )
+
+    for kind, key in (("buyers", "siret"), ("structures", "ref"), ("contractors", "siret"),
+                      ("conventions", "ref"), ("markets", "ref")):  # fmt: skip
+        seen: dict[str, int] = {}
+        for index, row in enumerate(getattr(data, kind)):
+            value = getattr(row, key)
+            if value in seen:
+                problems.add((kind, index, key), f"« {value} » apparaît deux fois dans le fichier")
+            seen[value] = index
+    emails: dict[str, str] = {}
+    for s_index, structure in enumerate(data.structures):
+        for f_index, facilitator in enumerate(structure.facilitators):
+            other = emails.setdefault(facilitator.email.lower(), structure.ref)
+            if other != structure.ref:
+                problems.add(
+                    ("structures", s_index, "facilitators", f_index, "email"),
+                    f"« {facilitator.email} » est déjà facilitateur de la structure {other}",
+                )
+
+    for index, row in enumerate(data.conventions):
+        if row.buyer not in buyers:
+            problems.add(("conventions", index, "buyer"), f"acheteur inconnu (SIRET {row.buyer})")
+        if row.structure not in structures:
+            problems.add(
+                ("conventions", index, "structure"), f"structure inconnue « {row.structure} »"
+            )
+        for t_index, code in enumerate(row.territories):
+            try:
+                territories.kind_of(code)
+            except UnknownTerritory:
+                problems.add(
+                    ("conventions", index, "territories", t_index),
+                    f"« {code} » n'est ni une commune, ni un EPCI, ni un département connu "
+                    "du code officiel géographique",
+                )
+    for index, row in enumerate(data.markets):
+        if row.buyer not in buyers:
+            problems.add(("markets", index, "buyer"), f"acheteur inconnu (SIRET {row.buyer})")
+        if row.commune not in territories.communes:
+            problems.add(
+                ("markets", index, "commune"),
+                f"commune inconnue « {row.commune} » (attendu : un code INSEE de commune, ex. 14118)",
+            )
+        for l_index, lot in enumerate(row.lots):
+            if lot.contractor and lot.contractor not in contractors:
+                problems.add(
+                    ("markets", index, "lots", l_index, "contractor"),
+                    f"titulaire inconnu (SIRET {lot.contractor}) : ajoutez-le sous « contractors »",
+                )
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _apply(row_obj: Any, values: dict[str, Any]) -> bool:
+    """Set the values that differ; True when something changed."""
+    changed = False
+    for name, value in values.items():
+        current = getattr(row_obj, name)
+        if isinstance(current, Decimal) or isinstance(value, Decimal):
+            same = current is not None and value is not None and Decimal(current) == Decimal(value)
+            same = same or (current is None and value is None)
+        else:
+            same = current == value
+        if not same:
+            setattr(row_obj, name, value)
+            changed = True
+    return changed
+
+
+def _upsert(session: Session, report: LoadReport, kind: str, model, key: dict, values: dict):
+    instance = session.exec(select(model).filter_by(**key)).first()
+    if instance is None:
+        instance = model(**key, **values)
+        session.add(instance)
+        session.flush()
+        report.count(kind, "created")
+    elif _apply(instance, values):
+        session.add(instance)
+        report.count(kind, "updated")
+    else:
+        report.count(kind, "unchanged")
+    return instance
+
+
+def _write_convention(
+    session: Session, report: LoadReport, row: ConventionRow, ids: dict, index: TerritoryIndex
+) -> None:
+    convention = session.exec(select(Convention).where(Convention.ref == row.ref)).first()
+    values = {
+        "buyer_id": ids["buyers"][row.buyer],
+        "structure_id": ids["structures"][row.structure],
+        "starts_on": row.starts_on,
+        "ends_on": row.ends_on,
+        "renewal": row.renewal.value,
+        "draft": row.draft,
+        "hourly_cost": row.hourly_cost,
+        "insertion_rate": row.insertion_rate,
+    }
+    territories = {(index.kind_of(code), code) for code in row.territories}
+    services = {service.value for service in row.services}
+    if convention is None:
+        convention = Convention(ref=row.ref, **values)
+        session.add(convention)
+        session.flush()
+        outcome = "created"
+        old_territories, old_services = set(), set()
+    else:
+        outcome = "updated" if _apply(convention, values) else "unchanged"
+        old_territories = {
+            (t.kind, t.code)
+            for t in session.exec(
+                select(ConventionTerritory).where(
+                    ConventionTerritory.convention_id == convention.id
+                )
+            ).all()
+        }
+        old_services = set(
+            session.exec(
+                select(ConventionService.service).where(
+                    ConventionService.convention_id == convention.id
+                )
+            ).all()
+        )
+    if territories != old_territories:
+        session.exec(
+            delete(ConventionTerritory).where(ConventionTerritory.convention_id == convention.id)
+        )
+        session.add_all(
+            ConventionTerritory(convention_id=convention.id, kind=k, code=c)
+            for k, c in sorted(territories)
+        )
+        outcome = "updated" if outcome == "unchanged" else outcome
+    if services != old_services:
+        session.exec(
+            delete(ConventionService).where(ConventionService.convention_id == convention.id)
+        )
+        session.add_all(
+            ConventionService(convention_id=convention.id, service=s) for s in sorted(services)
+        )
+        outcome = "updated" if outcome == "unchanged" else outcome
+    session.add(convention)
+    report.count("conventions", outcome)
+
+
+def _write_market(
+    session: Session, report: LoadReport, row: MarketRow, ids: dict, actor: str
+) -> None:
+    values = {
+        "buyer_id": ids["buyers"][row.buyer],
+        "title": row.title,
+        "commune_code": row.commune,
+        "cpv": row.cpv,
+        "amount": row.amount,
+        "consultation_on": row.consultation_on,
+        "award_on": row.award_on,
+        "execution_starts_on": row.execution_starts_on,
+        "execution_ends_on": row.execution_ends_on,
+    }
+    market = session.exec(select(Market).where(Market.ref == row.ref)).first()
+    now = clock.now()
+    if market is None:
+        state = row.state or "identification"
+        market = Market(ref=row.ref, state=state, created_at=now, updated_at=now, **values)
+        session.add(market)
+        session.flush()
+        session.add(
+            TransitionLog(
+                market_id=market.id, from_state=None, to_state=state, trigger="load",
+                actor=actor, at=now, payload={"file": report.path},
+            )
+        )  # fmt: skip
+        report.count("markets", "created")
+    else:
+        if _apply(market, values):
+            market.updated_at = now
+            session.add(market)
+            report.count("markets", "updated")
+        else:
+            report.count("markets", "unchanged")
+        if row.state and row.state != market.state:
+            report.notices.append(
+                f"{row.ref} : état « {row.state} » du fichier ignoré, le marché est à l'état "
+                f"« {market.state} » (seul le cycle de vie fait changer l'état)"
+            )
+    lots = row.lots or []
+    for lot in lots:
+        _upsert(
+            session, report, "lots", Lot,
+            {"market_id": market.id, "number": lot.number},
+            {
+                "title": lot.title,
+                "amount": lot.amount,
+                "hours": lot.hours,
+                "clause_text": lot.clause_text,
+                "contractor_id": ids["contractors"].get(lot.contractor) if lot.contractor else None,
+            },
+        )  # fmt: skip
+    if not lots:
+        has_lots = session.exec(select(Lot.id).where(Lot.market_id == market.id)).first()
+        if has_lots is None:  # a market without lots (non alloti) is one lot
+            session.add(Lot(market_id=market.id, number=1, title=row.title, amount=row.amount))
+            report.count("lots", "created")
+
+
+def _ids(session: Session, model, key: str) -> dict[str, int]:
+    return {getattr(obj, key): obj.id for obj in session.exec(select(model)).all()}
+
+
+def load(
+    session: Session, path: Path, *, actor: str | None = None, today: date | None = None
+) -> LoadReport:
+    """Validate then write the file in the caller's transaction; ``LoadErrors`` if invalid."""
+    name = str(path)
+    if not path.exists():
+        raise LoadErrors(
+            name,
+            [LoadProblem(path=name, line=None, field="fichier", message="fichier introuvable")],
+        )
+    raw = source.read(path)
+    problems = _Problems(name, raw)
+    if not isinstance(raw, dict):
+        problems.add(
+            (),
+            "le fichier doit contenir des clés : buyers, structures, contractors, conventions, markets",
+        )
+        raise LoadErrors(name, problems.items)
+    try:
+        data = LoadFile.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.add(error["loc"], french_message(error))
+        raise LoadErrors(name, problems.items) from exc
+    _check_references(session, data, problems)
+    if problems.items:
+        raise LoadErrors(name, problems.items)
+
+    report = LoadReport(path=name)
+    actor = actor or f"load:{path.name}"
+    for row in data.buyers:
+        _upsert(
+            session,
+            report,
+            "buyers",
+            Buyer,
+            {"siret": row.siret},
+            {"name": row.name, "email": row.email},
+        )
+    for row in data.structures:
+        structure = _upsert(
+            session, report, "structures", Structure, {"ref": row.ref},
+            {"name": row.name, "kind": row.kind.value, "email": row.email},
+        )  # fmt: skip
+        for person in row.facilitators:
+            _upsert(
+                session, report, "facilitators", Facilitator, {"email": person.email},
+                {"structure_id": structure.id, "name": person.name, "active": person.active},
+            )  # fmt: skip
+    for row in data.contractors:
+        _upsert(
+            session,
+            report,
+            "contractors",
+            Contractor,
+            {"siret": row.siret},
+            {"name": row.name, "email": row.email},
+        )
+    session.flush()
+    ids = {
+        "buyers": _ids(session, Buyer, "siret"),
+        "structures": _ids(session, Structure, "ref"),
+        "contractors": _ids(session, Contractor, "siret"),
+    }
+    index = TerritoryIndex(session) if data.conventions else None
+    for row in data.conventions:
+        _write_convention(session, report, row, ids, index)
+    for row in data.markets:
+        _write_market(session, report, row, ids, actor)
+    session.flush()
+
+    touched = {ids["buyers"][row.buyer] for row in data.conventions} | {
+        ids["buyers"][row.buyer] for row in data.markets
+    }
+    for buyer_id in sorted(touched):
+        refresh_buyer_markets(session, buyer_id, today or clock.today())
+    return report

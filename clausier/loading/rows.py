@@ -1,0 +1,159 @@
+"""The shape of each record of a load file (DESIGN.md, "The load file").
+
+Checks that need nothing but the row live here (SIRET key, dates in order, hours ≥ 0); checks
+against the store or the rest of the file (known buyer, official codes) live in the loader.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictStr,
+    model_validator,
+)
+
+from clausier.partners.models import StructureKind
+from clausier.partnerships.models import Renewal, Service
+from clausier.validation.identifiers import siret_problem
+from workflow.lifecycle import STATE_NAMES
+
+
+def _siret(value: str) -> str:
+    problem = siret_problem(value)
+    if problem:
+        raise ValueError(f"SIRET « {value} » invalide : {problem}")
+    return value.replace(" ", "")
+
+
+def _cpv(value: str) -> str:
+    if not re.fullmatch(r"\d{8}(-\d)?", value):
+        raise ValueError(f"code CPV « {value} » invalide : attendu 8 chiffres (ex. 45454000)")
+    return value
+
+
+def _ref(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}", value):
+        raise ValueError(
+            f"référence « {value} » invalide : lettres, chiffres, « - », « _ », « . » ou « / », "
+            "64 caractères au plus"
+        )
+    return value
+
+
+Siret = Annotated[StrictStr, AfterValidator(_siret)]
+Ref = Annotated[StrictStr, AfterValidator(_ref)]
+Code = StrictStr
+Text = Annotated[str, Field(min_length=1)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BuyerRow(Row):
+    siret: Siret
+    name: Text
+    email: EmailStr
+
+
+class FacilitatorRow(Row):
+    email: EmailStr
+    name: Text
+    active: bool = True
+
+
+class StructureRow(Row):
+    ref: Ref
+    name: Text
+    kind: StructureKind
+    email: EmailStr
+    facilitators: list[FacilitatorRow] = Field(default_factory=list)
+
+
+class ContractorRow(Row):
+    siret: Siret
+    name: Text
+    email: EmailStr
+
+
+class ConventionRow(Row):
+    ref: Ref
+    buyer: Siret
+    structure: Ref
+    starts_on: date
+    ends_on: date
+    renewal: Renewal
+    territories: list[Code] = Field(min_length=1)
+    services: list[Service] = Field(min_length=1)
+    hourly_cost: Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=2)] | None = None
+    insertion_rate: Annotated[Decimal, Field(gt=0, le=1, max_digits=5, decimal_places=4)] | None = (
+        None
+    )
+    draft: bool = False
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> ConventionRow:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on : la fin de la convention précède son début")
+        return self
+
+
+class LotRow(Row):
+    number: Annotated[int, Field(ge=1, le=999)]
+    title: Text
+    amount: Amount
+    hours: Annotated[int, Field(ge=0)] | None = None
+    clause_text: str | None = None
+    contractor: Siret | None = None
+
+
+class MarketRow(Row):
+    ref: Ref
+    buyer: Siret
+    title: Text
+    commune: Code
+    cpv: Annotated[StrictStr, AfterValidator(_cpv)]
+    amount: Amount
+    consultation_on: date | None = None
+    award_on: date | None = None
+    execution_starts_on: date | None = None
+    execution_ends_on: date | None = None
+    state: Literal[STATE_NAMES] | None = None  # type: ignore[valid-type]
+    lots: list[LotRow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MarketRow:
+        chain = [
+            ("consultation_on", self.consultation_on),
+            ("award_on", self.award_on),
+            ("execution_starts_on", self.execution_starts_on),
+            ("execution_ends_on", self.execution_ends_on),
+        ]
+        known = [(name, day) for name, day in chain if day is not None]
+        for (first, a), (second, b) in itertools.pairwise(known):
+            if b < a:
+                raise ValueError(f"{second} ({b:%d/%m/%Y}) précède {first} ({a:%d/%m/%Y})")
+        numbers = [lot.number for lot in self.lots]
+        duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"lots : numéro(s) en double : {', '.join(map(str, duplicates))}")
+        return self
+
+
+class LoadFile(Row):
+    buyers: list[BuyerRow] = Field(default_factory=list)
+    structures: list[StructureRow] = Field(default_factory=list)
+    contractors: list[ContractorRow] = Field(default_factory=list)
+    conventions: list[ConventionRow] = Field(default_factory=list)
+    markets: list[MarketRow] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Markets (*marchés*), their lots and the log of their transitions."""

@@ -1,0 +1,78 @@
+"""Markets, lots and the transition log.
+
+The market row holds the lifecycle state and a version used for the optimistic check: two
+concurrent transitions read the same version, only one may bump it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from clausier import clock
+from clausier.db.types import UTCDateTime
+
+
+class Market(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=64, unique=True)
+    buyer_id: int = Field(foreign_key="buyer.id", index=True)
+    title: str
+    commune_code: str = Field(foreign_key="commune.code", max_length=5, index=True)
+    cpv: str = Field(max_length=10)
+    amount: Decimal = Field(max_digits=14, decimal_places=2)
+    consultation_on: date | None = None
+    award_on: date | None = None
+    execution_starts_on: date | None = None
+    execution_ends_on: date | None = None
+    state: str = Field(max_length=20, index=True)
+    version: int = 1
+    # coverage: the structure assigned and the convention that assigned it
+    structure_id: int | None = Field(default=None, foreign_key="structure.id", index=True)
+    convention_id: int | None = Field(default=None, foreign_key="convention.id")
+    assignment: str | None = Field(default=None, max_length=10)  # automatic | explicit
+    coverage_flag: str | None = Field(default=None, max_length=12)  # uncovered | ambiguous
+    exit_reason: str | None = None  # why it was declined or abandoned
+    evaluation: str | None = None  # the evaluation report's summary (bilan)
+    evaluated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    created_at: datetime = Field(
+        default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Lot(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("market_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    market_id: int = Field(foreign_key="market.id", ondelete="CASCADE", index=True)
+    number: int
+    title: str
+    amount: Decimal = Field(max_digits=14, decimal_places=2)
+    hours: int | None = None  # insertion hours required; None until the offer sets them
+    clause_text: str | None = None
+    contractor_id: int | None = Field(default=None, foreign_key="contractor.id", index=True)
+    hours_validated: Decimal = Field(default=Decimal(0), max_digits=10, decimal_places=2)
+
+    @property
+    def carries_clause(self) -> bool:
+        return bool(self.hours and self.hours > 0)
+
+
+class TransitionLog(SQLModel, table=True):
+    __tablename__ = "transition_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    market_id: int = Field(foreign_key="market.id", ondelete="CASCADE", index=True)
+    from_state: str | None = Field(default=None, max_length=20)
+    to_state: str = Field(max_length=20)
+    trigger: str = Field(max_length=32)
+    actor: str
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,129 @@
+"""The status of a market as a buyer looks it up: one document, used by the CLI (and the API)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.partners.models import Buyer, Contractor, Structure
+from clausier.partnerships import periods
+from clausier.partnerships.assignment import market_coverage
+from clausier.partnerships.coverage import COVERAGE_LABELS
+from clausier.partnerships.models import Convention
+from clausier.referential.service import place_of
+from workflow.lifecycle import STATE_LABELS, TRIGGERS, allowed_triggers
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def market_status(session: Session, market: Market, today: date) -> dict[str, Any]:
+    buyer = session.get(Buyer, market.buyer_id)
+    place = place_of(session, market.commune_code)
+    structure = session.get(Structure, market.structure_id) if market.structure_id else None
+    convention = session.get(Convention, market.convention_id) if market.convention_id else None
+    coverage = market_coverage(session, market, today)
+    candidates = {
+        s.id: s
+        for s in session.exec(
+            select(Structure).where(Structure.id.in_(coverage.candidate_structures))
+        ).all()
+    }
+    lots = session.exec(select(Lot).where(Lot.market_id == market.id).order_by(Lot.number)).all()
+    contractor_ids = {lot.contractor_id for lot in lots if lot.contractor_id}
+    contractors = (
+        {
+            c.id: c
+            for c in session.exec(select(Contractor).where(Contractor.id.in_(contractor_ids))).all()
+        }
+        if contractor_ids
+        else {}
+    )
+    history = session.exec(
+        select(TransitionLog).where(TransitionLog.market_id == market.id).order_by(TransitionLog.id)
+    ).all()
+    return {
+        "ref": market.ref,
+        "title": market.title,
+        "buyer": {"siret": buyer.siret, "name": buyer.name},
+        "place": {
+            "commune": place.code,
+            "name": place.name,
+            "epci": place.epci_code,
+            "epci_name": place.epci_name,
+            "departement": place.departement_code,
+            "departement_name": place.departement_name,
+        },
+        "cpv": market.cpv,
+        "amount": str(market.amount),
+        "dates": {
+            "consultation_on": _day(market.consultation_on),
+            "award_on": _day(market.award_on),
+            "execution_starts_on": _day(market.execution_starts_on),
+            "execution_ends_on": _day(market.execution_ends_on),
+        },
+        "state": market.state,
+        "state_label": STATE_LABELS[market.state],
+        "version": market.version,
+        "allowed_triggers": [
+            {"trigger": t, "label": TRIGGERS[t].label} for t in allowed_triggers(market.state)
+        ],
+        "structure": (
+            {
+                "ref": structure.ref,
+                "name": structure.name,
+                "email": structure.email,
+                "assignment": market.assignment,
+                "convention": convention.ref if convention else None,
+                "convention_in_force_until": (
+                    _day(periods.last_day_in_force(convention, coverage.on)) if convention else None
+                ),
+            }
+            if structure
+            else None
+        ),
+        "coverage": {
+            "on": _day(coverage.on),
+            "status": coverage.status.value,
+            "label": COVERAGE_LABELS[coverage.status],
+            "flag": market.coverage_flag,
+            "candidates": sorted(s.ref for s in candidates.values()),
+            "conventions": sorted({cover.convention.ref for cover in coverage.covers}),
+        },
+        "lots": [
+            {
+                "number": lot.number,
+                "title": lot.title,
+                "amount": str(lot.amount),
+                "hours": lot.hours,
+                "hours_validated": str(lot.hours_validated),
+                "clause_text": lot.clause_text,
+                "contractor": (
+                    {
+                        "siret": contractors[lot.contractor_id].siret,
+                        "name": contractors[lot.contractor_id].name,
+                    }
+                    if lot.contractor_id
+                    else None
+                ),
+            }
+            for lot in lots
+        ],
+        "exit_reason": market.exit_reason,
+        "evaluation": market.evaluation,
+        "history": [
+            {
+                "at": entry.at.isoformat(),
+                "from": entry.from_state,
+                "to": entry.to_state,
+                "trigger": entry.trigger,
+                "actor": entry.actor,
+                "payload": entry.payload,
+            }
+            for entry in history
+        ],
+    }

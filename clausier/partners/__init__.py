@@ -1,0 +1,2 @@
+"""The organisations and people Clausier serves: buyers, structures and their facilitators,
+contractors."""

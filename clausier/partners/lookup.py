@@ -1,0 +1,42 @@
+"""Find buyers, structures and contractors by the names people type."""
+
+from __future__ import annotations
+
+import difflib
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from clausier.errors import UnknownRecord
+from clausier.partners.models import Buyer, Contractor, Structure
+
+
+def buyer_named(session: Session, key: str) -> Buyer:
+    """A buyer by SIRET or by name (case-insensitive)."""
+    compact = key.replace(" ", "")
+    buyer = session.exec(select(Buyer).where(Buyer.siret == compact)).first()
+    if buyer is None:
+        buyer = session.exec(
+            select(Buyer).where(func.lower(Buyer.name) == key.strip().lower())
+        ).first()
+    if buyer is None:
+        names = session.exec(select(Buyer.name)).all()
+        raise UnknownRecord("Acheteur", key, difflib.get_close_matches(key, names, n=3, cutoff=0.5))
+    return buyer
+
+
+def structure_named(session: Session, key: str) -> Structure:
+    """A structure by its reference or its name."""
+    structure = session.exec(select(Structure).where(Structure.ref == key)).first()
+    if structure is None:
+        structure = session.exec(
+            select(Structure).where(func.lower(Structure.name) == key.strip().lower())
+        ).first()
+    if structure is None:
+        refs = session.exec(select(Structure.ref)).all()
+        raise UnknownRecord("Structure", key, difflib.get_close_matches(key, refs, n=3, cutoff=0.5))
+    return structure
+
+
+def contractor_by_siret(session: Session, siret: str) -> Contractor | None:
+    return session.exec(select(Contractor).where(Contractor.siret == siret)).first()

@@ -1,0 +1,72 @@
+"""Buyers, structures (a facilitator's employer), facilitators and contractors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from clausier import clock
+from clausier.db.types import UTCDateTime
+
+
+class StructureKind(StrEnum):
+    maison_emploi = "maison_emploi"
+    plie = "plie"
+    collectivite = "collectivite"
+    departement = "departement"
+    other = "other"
+
+
+STRUCTURE_KIND_LABELS = {
+    StructureKind.maison_emploi: "Maison de l'emploi",
+    StructureKind.plie: "PLIE",
+    StructureKind.collectivite: "Collectivité",
+    StructureKind.departement: "Département",
+    StructureKind.other: "Autre",
+}
+
+
+def _created() -> datetime:
+    return clock.now()
+
+
+class Buyer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    siret: str = Field(max_length=14, unique=True)
+    name: str = Field(index=True)
+    email: str
+    created_at: datetime = Field(
+        default_factory=_created, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Structure(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=64, unique=True)
+    name: str
+    kind: str = Field(max_length=20)
+    email: str
+    created_at: datetime = Field(
+        default_factory=_created, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class Facilitator(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    structure_id: int = Field(foreign_key="structure.id", index=True)
+    email: str = Field(unique=True)
+    name: str
+    active: bool = True
+
+
+class Contractor(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    siret: str = Field(max_length=14, unique=True)
+    name: str
+    email: str
+    created_at: datetime = Field(
+        default_factory=_created, sa_column=Column(UTCDateTime, nullable=False)
+    )

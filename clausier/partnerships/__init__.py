@@ -1,0 +1,1 @@
+"""Partnership conventions between buyers and structures, and the coverage they give."""

@@ -1,0 +1,110 @@
+"""Which structure follows a market, and why.
+
+A market keeps the structure it was assigned while the convention that assigned it is in force;
+when that convention lapses the market is re-assigned from the conventions then in force, or
+flagged when none covers it any more (the structure stays on record so the history is clear).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from clausier.errors import AssignmentRefused
+from clausier.markets.models import Market
+from clausier.partners.models import Structure
+from clausier.partnerships import periods
+from clausier.partnerships.coverage import Coverage, coverage_of
+from clausier.partnerships.models import Convention
+from clausier.referential.service import place_of
+
+# States in which nobody follows the market any more.
+SETTLED_STATES = frozenset({"closed", "not_clausable", "abandoned"})
+# Before execution the clause is being written for the consultation: the convention must be in
+# force by then, not only today.
+PREPARATION_STATES = frozenset({"identification", "insertion_offer", "consultation"})
+
+
+def relevant_date(market: Market, today: date) -> date:
+    """The date on which a facilitator's service is needed for this market."""
+    if market.state in PREPARATION_STATES and market.consultation_on:
+        return max(today, market.consultation_on)
+    return today
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """The outcome of checking a market's assignment on a date."""
+
+    coverage: Coverage
+    changed: bool
+
+
+def market_coverage(session: Session, market: Market, today: date) -> Coverage:
+    place = place_of(session, market.commune_code)
+    return coverage_of(
+        session, buyer_id=market.buyer_id, place=place, on=relevant_date(market, today)
+    )
+
+
+def refresh(session: Session, market: Market, today: date) -> Assignment:
+    """Bring the market's assignment and coverage flag up to date (no commit)."""
+    coverage = market_coverage(session, market, today)
+    before = (market.structure_id, market.convention_id, market.assignment, market.coverage_flag)
+    if market.state not in SETTLED_STATES:
+        current = session.get(Convention, market.convention_id) if market.convention_id else None
+        still_holds = current is not None and any(
+            cover.convention.id == current.id for cover in coverage.covers
+        )
+        if still_holds:
+            market.coverage_flag = None
+        elif (chosen := coverage.chosen) is not None:
+            market.structure_id = chosen.convention.structure_id
+            market.convention_id = chosen.convention.id
+            market.assignment = "automatic"
+            market.coverage_flag = None
+        else:
+            market.convention_id = None
+            market.assignment = None if market.structure_id is None else market.assignment
+            market.coverage_flag = coverage.status.value
+    after = (market.structure_id, market.convention_id, market.assignment, market.coverage_flag)
+    if after != before:
+        session.add(market)
+    return Assignment(coverage=coverage, changed=after != before)
+
+
+def assign_explicitly(
+    session: Session, market: Market, structure: Structure, today: date
+) -> Convention:
+    """The buyer's choice of structure, among those with a convention covering the market."""
+    if market.state in SETTLED_STATES:
+        raise AssignmentRefused(
+            f"Le marché {market.ref} est terminé ({market.state}) : plus aucune structure ne le suit."
+        )
+    coverage = market_coverage(session, market, today)
+    covers = coverage.covers_for_structure(structure.id)
+    if not covers:
+        raise AssignmentRefused(
+            f"{structure.name} n'a aucune convention en vigueur le "
+            f"{coverage.on.strftime('%d/%m/%Y')} avec cet acheteur qui couvre "
+            f"{coverage.place.label} : elle ne peut pas suivre le marché {market.ref}."
+        )
+    chosen = max(
+        covers, key=lambda c: (c.level, periods.last_day_in_force(c.convention, coverage.on))
+    )
+    market.structure_id = structure.id
+    market.convention_id = chosen.convention.id
+    market.assignment = "explicit"
+    market.coverage_flag = None
+    session.add(market)
+    return chosen.convention
+
+
+def is_ready_for_offer(market: Market) -> bool:
+    return (
+        market.structure_id is not None
+        and market.convention_id is not None
+        and not market.coverage_flag
+    )

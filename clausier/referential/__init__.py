@@ -1,0 +1,1 @@
+"""Official territories: communes, EPCIs, départements and régions (INSEE COG)."""

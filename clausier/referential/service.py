@@ -1,0 +1,76 @@
+"""Look-ups in the reference tables: what a code names and which territories contain a commune."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from clausier.errors import UnknownTerritory
+from clausier.referential.models import Commune, Departement, Epci
+from clausier.validation.identifiers import territory_kind_of
+
+
+@dataclass(frozen=True)
+class Place:
+    """A commune with the territories that contain it, as coverage needs them."""
+
+    code: str
+    name: str
+    parent_code: str | None
+    epci_code: str | None
+    epci_name: str | None
+    departement_code: str
+    departement_name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+def place_of(session: Session, commune_code: str) -> Place:
+    row = session.exec(
+        select(Commune, Epci, Departement)
+        .join(Departement, Departement.code == Commune.departement_code)
+        .outerjoin(Epci, Epci.code == Commune.epci_code)
+        .where(Commune.code == commune_code)
+    ).first()
+    if row is None:
+        raise UnknownTerritory(commune_code, "commune")
+    commune, epci, departement = row
+    return Place(
+        code=commune.code,
+        name=commune.name,
+        parent_code=commune.parent_code,
+        epci_code=epci.code if epci else None,
+        epci_name=epci.name if epci else None,
+        departement_code=departement.code,
+        departement_name=departement.name,
+    )
+
+
+def territory_name(session: Session, kind: str, code: str) -> str | None:
+    model = {"commune": Commune, "epci": Epci, "departement": Departement}[kind]
+    row = session.get(model, code)
+    return row.name if row else None
+
+
+class TerritoryIndex:
+    """Every official code in memory, for validating a whole load file in one pass."""
+
+    def __init__(self, session: Session):
+        self.communes = set(session.exec(select(Commune.code)).all())
+        self.epcis = set(session.exec(select(Epci.code)).all())
+        self.departements = set(session.exec(select(Departement.code)).all())
+
+    def kind_of(self, code: str) -> str:
+        """The kind of an official code; ``UnknownTerritory`` if the code names nothing."""
+        kind = territory_kind_of(code)
+        known = {
+            "commune": self.communes,
+            "epci": self.epcis,
+            "departement": self.departements,
+        }.get(kind or "", set())
+        if code not in known:
+            raise UnknownTerritory(code)
+        return kind  # type: ignore[return-value]

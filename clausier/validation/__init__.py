@@ -1,0 +1,1 @@
+"""Validation shared by the configuration, the load files and later the API."""

@@ -1,0 +1,109 @@
+"""The README's story through the real ``clausier`` process, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+EXAMPLE = ROOT / "examples" / "basse-normandie.yaml"
+
+
+@pytest.fixture
+def cli(tmp_path, request):
+    """Run ``clausier`` in a fresh directory against the store under test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUSIER_")}
+    if request.param == "postgresql":
+        env["CLAUSIER_DATABASE_URL"] = request.getfixturevalue("postgres_store").url
+
+    def run(*args: str, now: str | None = None, expect: int = 0) -> subprocess.CompletedProcess:
+        extra = {"CLAUSIER_NOW": now} if now else {}
+        done = subprocess.run(
+            [sys.executable, "-m", "clausier", *args],
+            cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == expect, (done.returncode, done.stdout, done.stderr)
+        return done
+
+    return run
+
+
+BOTH = pytest.mark.parametrize(
+    "cli", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
+)
+
+
+@BOTH
+def test_a_new_user_takes_a_market_through_its_whole_life(cli):
+    assert (
+        "Base créée" in cli("init").stderr or "Base à jour" in cli("init").stderr
+    )  # PostgreSQL: schema of the run
+    loaded = cli("load", str(EXAMPLE)).stderr
+    assert "marchés : 12 créé(s)" in loaded
+    assert "marchés : 12 inchangé(s)" in cli("load", str(EXAMPLE)).stderr
+
+    coverage = cli("coverage", "--buyer", "Région Normandie").stdout
+    assert "Saint-Lô (50502, CA Saint-Lô Agglo) — marchés : MKT-2027-002" in coverage
+    assert (
+        "MKT-2027-003 (Identification) — Alençon (61001) — ambigu — mde-orne / plie-caen"
+        in coverage
+    )
+
+    now = "2026-11-25T10:00"
+    cli("fire", "MKT-2027-001", "prepare_offer", "--actor", "facilitateur@mde-cotentin.fr", now=now)
+    cli("fire", "MKT-2027-001", "publish", now=now)
+    refused = cli("fire", "MKT-2027-001", "award", now=now, expect=1)
+    assert "le lot 1 porte une clause mais n'a pas de titulaire" in refused.stderr
+    assert (
+        "Déclencheurs possibles maintenant : « relaunch », « award », « abandon »" in refused.stderr
+    )
+    cli(
+        "fire",
+        "MKT-2027-001",
+        "award",
+        "--data",
+        '{"contractors": {"1": "41234567000019", "2": "43876543200010"}}',
+        now=now,
+    )
+    assert "il manque encore" in cli("fire", "MKT-2027-001", "complete", now=now, expect=1).stderr
+    cli("fire", "MKT-2027-001", "complete", now="2028-06-01")
+    cli(
+        "fire",
+        "MKT-2027-001",
+        "close",
+        "--data",
+        '{"evaluation": "Bilan : 2 985 heures réalisées"}',
+        now="2028-07-01",
+    )
+
+    status = json.loads(cli("status", "MKT-2027-001", "--json").stdout)
+    assert (status["state"], status["version"]) == ("closed", 6)
+    assert [entry["trigger"] for entry in status["history"]] == [
+        "load", "prepare_offer", "publish", "award", "complete", "close"
+    ]  # fmt: skip
+    assert status["history"][1]["actor"] == "facilitateur@mde-cotentin.fr"
+    assert status["structure"]["ref"] == "mde-cotentin"
+    text = cli("status", "MKT-2027-001").stdout
+    assert "État : Clos (closed), version 6" in text
+    assert "Suites possibles : aucune (état final)" in text
+
+
+def test_a_wrong_config_stops_before_anything_runs(tmp_path):
+    (tmp_path / "config.yaml").write_text("database:\n  pool_size: -1\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUSIER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "clausier", "init"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "Configuration invalide (config.yaml)" in done.stderr
+    assert "clé « database.pool_size »" in done.stderr
+    assert not (tmp_path / "clausier.db").exists()

@@ -1,0 +1,165 @@
+"""Factories in domain words: ``market(session, buyer=b, in_commune="50129", state="consultation")``.
+
+Places used across the tests (official codes):
+- Cherbourg-en-Cotentin 50129, in the CA du Cotentin 200067205, Manche (50);
+- Valognes 50615, also in the CA du Cotentin;
+- Saint-Lô 50502, in Saint-Lô Agglo 200066389, Manche;
+- Caen 14118, in Caen la Mer 200065597, Calvados (14).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from clausier import clock
+from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
+from clausier.partnerships import assignment
+from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory, Service
+from clausier.validation.identifiers import territory_kind_of
+
+CHERBOURG, VALOGNES, SAINT_LO, CAEN = "50129", "50615", "50502", "14118"
+COTENTIN_EPCI, SAINT_LO_EPCI, CAEN_EPCI = "200067205", "200066389", "200065597"
+MANCHE, CALVADOS = "50", "14"
+
+_numbers = itertools.count(1)
+
+
+def siret(seed: int | None = None) -> str:
+    """A SIRET whose Luhn key is right."""
+    body = f"{(seed if seed is not None else next(_numbers)) % 10**13:013d}"
+    for last in range(10):
+        candidate = body + str(last)
+        total = 0
+        for position, char in enumerate(reversed(candidate)):
+            value = int(char) * (2 if position % 2 else 1)
+            total += value - 9 if value > 9 else value
+        if total % 10 == 0:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def buyer(session: Session, name: str = "Région Normandie") -> Buyer:
+    row = Buyer(siret=siret(), name=name, email=f"achats{next(_numbers)}@acheteur.example")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def structure(
+    session: Session, ref: str | None = None, *, kind: str = "maison_emploi", facilitators: int = 1
+) -> Structure:
+    ref = ref or f"structure-{next(_numbers)}"
+    row = Structure(
+        ref=ref, name=f"Maison de l'emploi {ref}", kind=kind, email=f"clauses@{ref}.example"
+    )
+    session.add(row)
+    session.flush()
+    for index in range(facilitators):
+        session.add(
+            Facilitator(
+                structure_id=row.id, email=f"f{index}@{ref}.example", name=f"Facilitateur {index}"
+            )
+        )
+    session.flush()
+    return row
+
+
+def contractor(session: Session, name: str = "Bâtiments du Bessin SARL") -> Contractor:
+    row = Contractor(siret=siret(), name=name, email=f"contact{next(_numbers)}@entreprise.example")
+    session.add(row)
+    session.flush()
+    return row
+
+
+def convention(
+    session: Session,
+    *,
+    buyer: Buyer,
+    structure: Structure,
+    covering: tuple[str, ...] = (COTENTIN_EPCI,),
+    starts_on: date = date(2026, 1, 1),
+    ends_on: date = date(2026, 12, 31),
+    renewal: str = "tacit",
+    ref: str | None = None,
+) -> Convention:
+    row = Convention(
+        ref=ref or f"CONV-{next(_numbers):04d}",
+        buyer_id=buyer.id,
+        structure_id=structure.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        renewal=renewal,
+    )
+    session.add(row)
+    session.flush()
+    for code in covering:
+        session.add(
+            ConventionTerritory(convention_id=row.id, kind=territory_kind_of(code), code=code)
+        )
+    for service in Service:
+        session.add(ConventionService(convention_id=row.id, service=service.value))
+    session.flush()
+    return row
+
+
+def market(
+    session: Session,
+    *,
+    buyer: Buyer,
+    in_commune: str = CHERBOURG,
+    state: str = "identification",
+    ref: str | None = None,
+    lots: int = 2,
+    hours: int | None = 700,
+    clause_text: str
+    | None = "Le titulaire réserve 700 heures à des personnes éloignées de l'emploi.",
+    consultation_on: date | None = date(2027, 2, 15),
+    execution_starts_on: date | None = date(2027, 6, 1),
+    execution_ends_on: date | None = date(2028, 5, 31),
+    awarded_to: Contractor | None = None,
+) -> Market:
+    """A market as an import would leave it, its assignment checked on the clock's today."""
+    now = clock.now()
+    row = Market(
+        ref=ref or f"MKT-2027-{next(_numbers):03d}",
+        buyer_id=buyer.id,
+        title="Réhabilitation du collège",
+        commune_code=in_commune,
+        cpv="45454000",
+        amount=Decimal(1_000_000 * lots),
+        consultation_on=consultation_on,
+        award_on=consultation_on,
+        execution_starts_on=execution_starts_on,
+        execution_ends_on=execution_ends_on,
+        state=state,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    for number in range(1, lots + 1):
+        session.add(
+            Lot(
+                market_id=row.id,
+                number=number,
+                title=f"Lot {number}",
+                amount=Decimal(1_000_000),
+                hours=hours,
+                clause_text=clause_text,
+                contractor_id=awarded_to.id if awarded_to else None,
+            )
+        )
+    session.add(
+        TransitionLog(
+            market_id=row.id, from_state=None, to_state=state, trigger="load", actor="test", at=now
+        )
+    )
+    session.flush()
+    assignment.refresh(session, row, clock.today())
+    session.flush()
+    return row

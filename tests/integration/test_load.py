@@ -1,0 +1,251 @@
+"""Loading a territory from a file: every error located, nothing written unless all is right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from clausier.db.tables import (
+    Buyer,
+    Contractor,
+    Convention,
+    ConventionTerritory,
+    Facilitator,
+    Lot,
+    Market,
+    Structure,
+    TransitionLog,
+)
+from clausier.errors import LoadErrors
+from clausier.loading.loader import load
+from tests.factories import siret
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"
+BUYER, CONTRACTOR = siret(11), siret(22)
+TABLES = (
+    Buyer,
+    Structure,
+    Facilitator,
+    Contractor,
+    Convention,
+    ConventionTerritory,
+    Market,
+    Lot,
+    TransitionLog,
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "territoire.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(dedent(text), encoding="utf-8")
+    return path
+
+
+def counts(session) -> dict[str, int]:
+    return {
+        model.__name__: session.exec(select(func.count()).select_from(model)).one()
+        for model in TABLES
+    }
+
+
+def snapshot(session) -> dict:
+    return {
+        model.__name__: sorted(
+            repr(sorted(row.model_dump().items())) for row in session.exec(select(model)).all()
+        )
+        for model in TABLES
+    }
+
+
+GOOD = f"""\
+    buyers:
+      - siret: "{BUYER}"
+        name: Région Normandie
+        email: achats@normandie.example
+    structures:
+      - ref: mde-cotentin
+        name: Maison de l'emploi du Cotentin
+        kind: maison_emploi
+        email: clauses@mde.example
+        facilitators:
+          - {{email: c.martin@mde.example, name: Camille Martin}}
+    contractors:
+      - {{siret: "{CONTRACTOR}", name: Bâtiments SARL, email: contact@bat.example}}
+    conventions:
+      - ref: CONV-1
+        buyer: "{BUYER}"
+        structure: mde-cotentin
+        starts_on: 2026-01-01
+        ends_on: 2026-12-31
+        renewal: tacit
+        territories: ["200067205", "50615"]
+        services: [identify, prepare_offer, facilitate]
+        hourly_cost: 32
+        insertion_rate: 0.07
+    markets:
+      - ref: MKT-1
+        buyer: "{BUYER}"
+        title: Collège
+        commune: "50129"
+        cpv: "45454000"
+        amount: 2400000
+        consultation_on: 2027-03-01
+        execution_starts_on: 2027-06-01
+        execution_ends_on: 2028-05-31
+        lots:
+          - {{number: 1, title: Gros œuvre, amount: 1300000, hours: 700, clause_text: "…"}}
+          - {{number: 2, title: Lots techniques, amount: 1100000, contractor: "{CONTRACTOR}"}}
+      - ref: MKT-2
+        buyer: "{BUYER}"
+        title: Voirie
+        commune: "50502"
+        cpv: "45233140"
+        amount: 300000
+        state: consultation
+"""
+
+
+def test_a_territory_is_loaded_and_its_markets_assigned(session, tmp_path, clock):
+    report = load(session, write(tmp_path, GOOD))
+    session.commit()
+    assert report.counts["markets"]["created"] == 2
+    assert report.counts["lots"]["created"] == 3, "a market without lots is one lot"
+    market = session.exec(select(Market).where(Market.ref == "MKT-1")).one()
+    assert market.structure_id is not None and market.coverage_flag is None
+    uncovered = session.exec(select(Market).where(Market.ref == "MKT-2")).one()
+    assert (uncovered.state, uncovered.coverage_flag) == ("consultation", "uncovered")
+    log = session.exec(select(TransitionLog).where(TransitionLog.market_id == uncovered.id)).one()
+    assert (log.from_state, log.to_state, log.trigger) == (None, "consultation", "load")
+
+
+def test_loading_the_same_file_twice_changes_nothing(session, tmp_path, clock):
+    path = write(tmp_path, GOOD)
+    load(session, path)
+    session.commit()
+    before = snapshot(session)
+    report = load(session, path)
+    session.commit()
+    assert not report.changed
+    assert snapshot(session) == before
+
+
+def test_a_second_load_updates_by_natural_key(session, tmp_path, clock):
+    load(session, write(tmp_path, GOOD))
+    session.commit()
+    changed = GOOD.replace("title: Voirie", "title: Voirie communale").replace(
+        '"50615"]', '"50615", "14"]'
+    )
+    report = load(session, write(tmp_path, changed, "v2.yaml"))
+    assert report.counts["markets"] == {"updated": 1, "unchanged": 1}
+    assert report.counts["conventions"] == {"updated": 1}
+    assert counts(session)["Market"] == 2
+
+
+def test_the_example_territory_loads_twice_without_change(session, clock):
+    first = load(session, EXAMPLE)
+    session.commit()
+    assert first.counts["markets"]["created"] == 12
+    assert not load(session, EXAMPLE).changed
+
+
+def test_every_error_is_listed_with_line_and_field_and_nothing_is_written(session, tmp_path, clock):
+    bad = (
+        GOOD.replace(
+            f'siret: "{BUYER}"\n        name: Région',
+            'siret: "12345678901234"\n        name: Région',
+        )
+        .replace("hours: 700", "hours: -5")
+        .replace('cpv: "45233140"', 'cpv: "45233140"\n        colour: blue')
+    )
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, bad))
+    session.rollback()
+    problems = {(p.line, p.field): p.message for p in failure.value.errors}
+    assert problems[(2, "buyers[12345678901234].siret")].startswith(
+        "SIRET « 12345678901234 » invalide"
+    )
+    assert (
+        problems[(36, "markets[MKT-1].lots[1].hours")]
+        == "attendu : une valeur supérieure ou égale à 0"
+    )
+    assert problems[(43, "markets[MKT-2].colour")] == "clé inconnue"
+    assert len(failure.value.errors) == 3, (
+        "row checks and reference checks wait for well-formed rows"
+    )
+    assert all(count == 0 for count in counts(session).values())
+
+    dates = GOOD.replace("execution_starts_on: 2027-06-01", "execution_starts_on: 2029-06-01")
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, dates, "dates.yaml"))
+    [problem] = failure.value.errors
+    assert (problem.line, problem.field) == (26, "markets[MKT-1]")
+    assert (
+        problem.message == "execution_ends_on (31/05/2028) précède execution_starts_on (01/06/2029)"
+    )
+
+    references = GOOD.replace('commune: "50502"', 'commune: "99999"').replace(
+        '"50615"]', '"50615", "00000"]'
+    )
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, references, "refs.yaml"))
+    problems = {(p.line, p.field): p.message for p in failure.value.errors}
+    assert problems[(41, "markets[MKT-2].commune")].startswith("commune inconnue « 99999 »")
+    assert problems[(21, "conventions[CONV-1].territories[3]")].startswith(
+        "« 00000 » n'est ni une commune"
+    )
+    message = str(failure.value)
+    assert "refs.yaml : 2 erreurs, rien n'a été enregistré." in message
+    assert "refs.yaml, ligne 41, champ « markets[MKT-2].commune »" in message
+
+
+def test_unknown_references_and_duplicates_are_refused(session, tmp_path, clock):
+    text = GOOD.replace("structure: mde-cotentin", "structure: mde-inconnue").replace(
+        f'contractor: "{CONTRACTOR}"', f'contractor: "{siret(33)}"'
+    ) + GOOD.split("markets:\n")[1].replace("MKT-2", "MKT-3")
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, text))
+    messages = [p.message for p in failure.value.errors]
+    assert "structure inconnue « mde-inconnue »" in messages
+    assert any(m.startswith(f"titulaire inconnu (SIRET {siret(33)})") for m in messages)
+    assert "« MKT-1 » apparaît deux fois dans le fichier" in messages
+
+
+def test_codes_must_be_quoted_so_that_leading_zeros_survive(session, tmp_path, clock):
+    with pytest.raises(LoadErrors, match="mettez les codes et SIRET entre guillemets"):
+        load(session, write(tmp_path, GOOD.replace('commune: "50129"', "commune: 50129")))
+
+
+def test_unknown_top_level_keys_and_broken_yaml_are_named(session, tmp_path, clock):
+    with pytest.raises(LoadErrors, match="champ « marches » : clé inconnue"):
+        load(session, write(tmp_path, "marches: []\n"))
+    with pytest.raises(LoadErrors, match="ligne 3, champ « syntaxe » : YAML illisible"):
+        load(session, write(tmp_path, "buyers:\n  - siret: [\n", "broken.yaml"))
+
+
+def test_markets_and_lots_from_a_french_spreadsheet(session, tmp_path, clock):
+    load(session, write(tmp_path, GOOD.split("markets:")[0]))
+    csv = write(
+        tmp_path,
+        f"""\
+        ref;buyer;title;commune;cpv;amount;consultation_on;lot_number;lot_title;lot_amount;lot_hours
+        MKT-CSV;{BUYER};Groupe scolaire;50129;45214200;1 500 000,00;2027-04-01;1;Gros œuvre;900 000;420
+        MKT-CSV;{BUYER};Groupe scolaire;50129;45214200;1 500 000,00;2027-04-01;2;Second œuvre;600 000;-1
+        """,
+        "marches.csv",
+    )
+    with pytest.raises(LoadErrors) as failure:
+        load(session, csv)
+    assert [(p.line, p.field) for p in failure.value.errors] == [
+        (3, "markets[MKT-CSV].lots[2].hours")
+    ]
+    csv.write_text(csv.read_text(encoding="utf-8").replace(";-1", ";280"), encoding="utf-8")
+    report = load(session, csv)
+    assert report.counts["lots"]["created"] == 2
+    lots = session.exec(
+        select(Lot).join(Market).where(Market.ref == "MKT-CSV").order_by(Lot.number)
+    ).all()
+    assert [(lot.amount, lot.hours) for lot in lots] == [(900000, 420), (600000, 280)]

@@ -1,0 +1,66 @@
+"""A wrong config.yaml stops the program with the file, the key and what is expected."""
+
+from pathlib import Path
+
+import pytest
+
+from clausier.config import load_settings
+from clausier.errors import ConfigError
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_the_shipped_config_is_valid_and_matches_the_defaults():
+    """Running without a config.yaml behaves as running with the shipped one."""
+    assert load_settings(ROOT / "config.yaml") == load_settings()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "database:\n  pool_size: 0\n",
+            "clé « database.pool_size » : attendu : une valeur supérieure ou égale à 1",
+        ),
+        (
+            "database:\n  url: mysql://x/y\n",
+            "clé « database.url » : pilote « mysql » non pris en charge",
+        ),
+        (
+            "logging:\n  level: BAVARD\n",
+            "clé « logging.level » : attendu : une de ces valeurs : 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+        ),
+        ("reminder: {}\n", "clé « reminder » : clé inconnue"),
+        ("database: [1, 2]\n", "clé « database » : attendu : un ensemble de clés"),
+        ("database:\n  url: [\n", "ligne 3 : YAML illisible"),
+    ],
+)
+def test_invalid_values_are_named(tmp_path, content, expected):
+    path = tmp_path / "config.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as failure:
+        load_settings(path)
+    assert f"Configuration invalide ({path})" in str(failure.value)
+    assert expected in str(failure.value)
+
+
+def test_the_environment_chooses_the_file_and_the_database(tmp_path, monkeypatch):
+    path = tmp_path / "other.yaml"
+    path.write_text("database:\n  echo: true\n", encoding="utf-8")
+    monkeypatch.setenv("CLAUSIER_CONFIG", str(path))
+    monkeypatch.setenv("CLAUSIER_DATABASE_URL", "postgresql+psycopg://clausier@127.0.0.1/clausier")
+    settings = load_settings()
+    assert settings.database.echo is True
+    assert settings.database.url == "postgresql+psycopg://clausier@127.0.0.1/clausier"
+
+
+def test_a_bad_database_url_in_the_environment_is_named(monkeypatch):
+    monkeypatch.setenv("CLAUSIER_DATABASE_URL", "n'importe quoi")
+    with pytest.raises(ConfigError, match=r"database\.url \(via CLAUSIER_DATABASE_URL\)"):
+        load_settings()
+
+
+def test_a_missing_file_named_by_the_environment_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAUSIER_CONFIG", str(tmp_path / "nowhere.yaml"))
+    with pytest.raises(ConfigError, match="fichier introuvable"):
+        load_settings()

@@ -1,0 +1,158 @@
+"""Fire a trigger on a market against the store, all or nothing.
+
+The new state, the version bump (optimistic check), the effects of leaving and entering states
+and the log row are written in the caller's transaction: committed together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, select
+
+from clausier import clock
+from clausier.errors import (
+    GuardRefused,
+    InvalidInput,
+    TransitionNotAllowed,
+    UnknownRecord,
+    UnknownTrigger,
+    VersionConflict,
+)
+from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.partners.models import Contractor
+from clausier.partnerships import assignment
+from clausier.validation.messages import dotted, french_message
+from workflow import machine
+from workflow.context import TransitionContext
+from workflow.lifecycle import STATE_LABELS, TRIGGERS, allowed_triggers
+from workflow.payloads import EXAMPLES, PAYLOADS
+
+
+@dataclass(frozen=True)
+class Fired:
+    market: str
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    log_id: int
+
+
+def market_by_ref(session: Session, ref: str) -> Market:
+    market = session.exec(select(Market).where(Market.ref == ref)).first()
+    if market is None:
+        raise UnknownRecord("Marché", ref)
+    return market
+
+
+def _parse_payload(trigger: str, data: dict[str, Any] | None) -> Any:
+    try:
+        return PAYLOADS[trigger].model_validate(data or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"« {dotted(error['loc']) or 'données'} » : {french_message(error)}"
+            for error in exc.errors()
+        )
+        example = f" Exemple : --data '{EXAMPLES[trigger]}'." if trigger in EXAMPLES else ""
+        raise InvalidInput(f"Données invalides pour « {trigger} » : {problems}.{example}") from exc
+
+
+def fire(
+    session: Session,
+    *,
+    ref: str,
+    trigger: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Fired:
+    """Fire ``trigger`` on market ``ref``; the caller commits (or rolls back on error)."""
+    market = market_by_ref(session, ref)
+    if expected_version is not None and market.version != expected_version:
+        raise VersionConflict(market=ref, expected=expected_version)
+    today, at = clock.today(), clock.now()
+    assignment.refresh(session, market, today)
+
+    state = market.state
+    allowed = allowed_triggers(state)
+    if trigger not in TRIGGERS:
+        raise UnknownTrigger(trigger=trigger, known=list(TRIGGERS), allowed=allowed)
+    if trigger not in allowed:
+        raise TransitionNotAllowed(
+            market=ref,
+            state=state,
+            state_label=STATE_LABELS[state],
+            trigger=trigger,
+            allowed=allowed,
+        )
+
+    payload = _parse_payload(trigger, data)
+    lots = list(
+        session.exec(select(Lot).where(Lot.market_id == market.id).order_by(Lot.number)).all()
+    )
+    sirets = set(getattr(payload, "contractors", {}).values())
+    contractors = (
+        {
+            c.siret: c
+            for c in session.exec(select(Contractor).where(Contractor.siret.in_(sirets))).all()
+        }
+        if sirets
+        else {}
+    )
+    ctx = TransitionContext(
+        market=market,
+        lots=lots,
+        trigger=trigger,
+        actor=actor,
+        payload=payload,
+        at=at,
+        today=today,
+        contractors=contractors,
+    )
+    dest = machine.run(trigger, ctx)
+    if dest is None:
+        raise GuardRefused(
+            market=ref,
+            state=state,
+            state_label=STATE_LABELS[state],
+            trigger=trigger,
+            reasons=ctx.refusals,
+            allowed=allowed,
+        )
+
+    version = market.version
+    market.updated_at = at
+    session.flush()  # the callbacks' changes to the market and its lots
+    bumped = session.execute(
+        update(Market)
+        .where(Market.id == market.id, Market.version == version)
+        .values(state=dest, version=version + 1, updated_at=at)
+    )
+    if bumped.rowcount != 1:
+        raise VersionConflict(market=ref, expected=version)
+    set_committed_value(market, "state", dest)
+    set_committed_value(market, "version", version + 1)
+    log = TransitionLog(
+        market_id=market.id,
+        from_state=state,
+        to_state=dest,
+        trigger=trigger,
+        actor=actor,
+        at=at,
+        payload=payload.model_dump(mode="json", exclude_defaults=True),
+    )
+    session.add(log)
+    session.flush()
+    return Fired(
+        market=ref,
+        trigger=trigger,
+        from_state=state,
+        to_state=dest,
+        version=version + 1,
+        log_id=log.id,
+    )
