@@ -160,6 +160,6 @@ def market(
         )
     )
     session.flush()
-    assignment.refresh(session, row, clock.today())
+    assignment.refresh(session, row, today=clock.today())
     session.flush()
     return row

@@ -6,6 +6,7 @@ and the log row are written in the caller's transaction: committed together or n
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ from workflow import machine
 from workflow.context import TransitionContext
 from workflow.lifecycle import STATE_LABELS, TRIGGERS, allowed_triggers
 from workflow.payloads import EXAMPLES, PAYLOADS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def fire(
     if expected_version is not None and market.version != expected_version:
         raise VersionConflict(market=ref, expected=expected_version)
     today, at = clock.today(), clock.now()
-    assignment.refresh(session, market, today)
+    assignment.refresh(session, market, today=today)
 
     state = market.state
     allowed = allowed_triggers(state)
@@ -137,7 +140,7 @@ def fire(
         raise VersionConflict(market=ref, expected=version)
     set_committed_value(market, "state", dest)
     set_committed_value(market, "version", version + 1)
-    log = TransitionLog(
+    entry = TransitionLog(
         market_id=market.id,
         from_state=state,
         to_state=dest,
@@ -146,13 +149,14 @@ def fire(
         at=at,
         payload=payload.model_dump(mode="json", exclude_defaults=True),
     )
-    session.add(log)
+    session.add(entry)
     session.flush()
+    log.info("%s: %s -> %s (%s, version %s) by %s", ref, state, dest, trigger, version + 1, actor)
     return Fired(
         market=ref,
         trigger=trigger,
         from_state=state,
         to_state=dest,
         version=version + 1,
-        log_id=log.id,
+        log_id=entry.id,
     )

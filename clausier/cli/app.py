@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +33,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 convention_app = typer.Typer(
     help="Conventions de partenariat acheteur ↔ structure.", no_args_is_help=True
@@ -46,7 +48,11 @@ JsonOption = Annotated[
 @app.callback()
 def _start() -> None:
     """Validate the configuration before any command runs."""
-    runtime.settings()
+    logging.basicConfig(
+        level=runtime.settings().logging.level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
 
 
 @app.command()
@@ -98,7 +104,7 @@ def status(
 ) -> None:
     """État d'un marché : structure assignée, lots et heures, historique, suites possibles."""
     with session_scope(runtime.engine()) as session:
-        document = market_status(session, market_by_ref(session, ref), clock.today())
+        document = market_status(session, market_by_ref(session, ref), today=clock.today())
     if json_out:
         runtime.emit_json(document)
     else:
@@ -147,7 +153,7 @@ def assign(
     with session_scope(runtime.engine()) as session:
         market = market_by_ref(session, ref)
         chosen = structure_named(session, structure)
-        convention = assignment.assign_explicitly(session, market, chosen, today)
+        convention = assignment.assign_explicitly(session, market, structure=chosen, today=today)
         until = last_day_in_force(convention, today)
     runtime.say(
         f"{ref} : suivi par {chosen.name} au titre de la convention {convention.ref} "
@@ -165,7 +171,7 @@ def coverage(
     """Couverture des marchés par les conventions, et les communes sans facilitateur."""
     with session_scope(runtime.engine()) as session:
         chosen = buyer_named(session, buyer) if buyer else None
-        document = coverage_report(session, clock.today(), chosen)
+        document = coverage_report(session, today=clock.today(), buyer=chosen)
     if json_out:
         runtime.emit_json(document)
     else:
@@ -179,7 +185,7 @@ def convention_renew(
     """Renouvelle pour une période une convention à reconduction expresse."""
     today = clock.today()
     with session_scope(runtime.engine()) as session:
-        convention = conventions.renew(session, ref, today)
+        convention = conventions.renew(session, ref, today=today)
         until = last_day_in_force(convention, today)
     runtime.say(f"Convention {ref} renouvelée : en vigueur jusqu'au {until:%d/%m/%Y}.")
 
@@ -197,7 +203,7 @@ def convention_terminate(
     except ValueError as exc:
         raise InvalidInput(f"--on « {on} » : attendu une date AAAA-MM-JJ.") from exc
     with session_scope(runtime.engine()) as session:
-        changes = conventions.terminate(session, ref, day, clock.today())
+        changes = conventions.terminate(session, ref, on=day, today=clock.today())
     runtime.say(f"Convention {ref} résiliée à compter du {day:%d/%m/%Y}.")
     for change in changes:
         flag = {"uncovered": "n'est plus couvert", "ambiguous": "est couvert de façon ambiguë"}.get(

@@ -8,6 +8,7 @@ import typer
 
 from clausier.clock import PARIS
 from clausier.formatting import fr_amount, fr_date, fr_hours
+from clausier.partnerships.models import SERVICE_LABELS
 
 ASSIGNMENT_LABELS = {"automatic": "assignation automatique", "explicit": "choix de l'acheteur"}
 FLAG_LABELS = {
@@ -18,6 +19,12 @@ FLAG_LABELS = {
 
 def _when(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def _until(renewal: str | None, last_day: str | None) -> str:
+    if renewal == "tacit":
+        return f", à reconduction tacite (période en cours jusqu'au {fr_date(last_day)})"
+    return f", à reconduction expresse, en vigueur jusqu'au {fr_date(last_day)}"
 
 
 def print_status(doc: dict) -> None:
@@ -40,12 +47,11 @@ def print_status(doc: dict) -> None:
     structure, coverage = doc["structure"], doc["coverage"]
     if structure:
         how = ASSIGNMENT_LABELS.get(structure["assignment"] or "", "")
-        convention = (
-            f", convention {structure['convention']} en vigueur jusqu'au "
-            f"{fr_date(structure['convention_in_force_until'])}"
-            if structure["convention"]
-            else ""
-        )
+        convention = ""
+        if structure["convention"]:
+            convention = f", convention {structure['convention']}" + _until(
+                structure["convention_renewal"], structure["convention_in_force_until"]
+            )
         out(f"  Structure : {structure['name']} <{structure['email']}> ({how}{convention})")
     else:
         out("  Structure : aucune assignée")
@@ -100,14 +106,10 @@ def print_coverage(doc: dict) -> None:
             out("  aucune")
         for c in section["conventions"]:
             places = ", ".join(f"{t['name']} ({t['code']})" for t in c["territories"])
-            renewal = "tacite reconduction" if c["renewal"] == "tacit" else "reconduction expresse"
-            until = (
-                f", en vigueur jusqu'au {fr_date(c['in_force_until'])}"
-                if c["status"] == "active"
-                else ""
-            )
-            out(f"  {c['ref']} — {c['structure_name']} — {c['status_label']}{until} ({renewal})")
+            until = _until(c["renewal"], c["in_force_until"]) if c["status"] == "active" else ""
+            out(f"  {c['ref']} — {c['structure_name']} — {c['status_label']}{until}")
             out(f"      territoire : {places}")
+            out(f"      services : {', '.join(SERVICE_LABELS[s] for s in c['services'])}")
         out("Marchés en cours :")
         if not section["markets"]:
             out("  aucun")

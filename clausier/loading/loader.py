@@ -101,8 +101,9 @@ class _Problems:
 # --- checks against the file and the store --------------------------------------------
 
 
-def _check_references(session: Session, data: LoadFile, problems: _Problems) -> None:
-    territories = TerritoryIndex(session)
+def _check_references(
+    session: Session, data: LoadFile, problems: _Problems, territories: TerritoryIndex
+) -> None:
     buyers = {row.siret for row in data.buyers} | set(session.exec(select(Buyer.siret)).all())
     structures = {row.ref for row in data.structures} | set(
         session.exec(select(Structure.ref)).all()
@@ -343,7 +344,8 @@ def load(
         for error in exc.errors():
             problems.add(error["loc"], french_message(error))
         raise LoadErrors(name, problems.items) from exc
-    _check_references(session, data, problems)
+    territories = TerritoryIndex(session)
+    _check_references(session, data, problems, territories)
     if problems.items:
         raise LoadErrors(name, problems.items)
 
@@ -383,9 +385,8 @@ def load(
         "structures": _ids(session, Structure, "ref"),
         "contractors": _ids(session, Contractor, "siret"),
     }
-    index = TerritoryIndex(session) if data.conventions else None
     for row in data.conventions:
-        _write_convention(session, report, row, ids, index)
+        _write_convention(session, report, row, ids, territories)
     for row in data.markets:
         _write_market(session, report, row, ids, actor)
     session.flush()
@@ -393,6 +394,15 @@ def load(
     touched = {ids["buyers"][row.buyer] for row in data.conventions} | {
         ids["buyers"][row.buyer] for row in data.markets
     }
+    flags = {
+        "uncovered": "aucune convention en vigueur ne couvre son lieu d'exécution",
+        "ambiguous": "plusieurs structures le couvrent au même niveau : à assigner (clausier assign)",
+    }
     for buyer_id in sorted(touched):
-        refresh_buyer_markets(session, buyer_id, today or clock.today())
+        changes = refresh_buyer_markets(session, buyer_id=buyer_id, today=today or clock.today())
+        report.notices.extend(
+            f"{change.ref} : {flags[change.coverage_flag]}"
+            for change in changes
+            if change.coverage_flag
+        )
     return report

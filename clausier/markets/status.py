@@ -21,12 +21,12 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def market_status(session: Session, market: Market, today: date) -> dict[str, Any]:
+def market_status(session: Session, market: Market, *, today: date) -> dict[str, Any]:
     buyer = session.get(Buyer, market.buyer_id)
     place = place_of(session, market.commune_code)
     structure = session.get(Structure, market.structure_id) if market.structure_id else None
     convention = session.get(Convention, market.convention_id) if market.convention_id else None
-    coverage = market_coverage(session, market, today)
+    coverage = market_coverage(session, market, today=today)
     candidates = {
         s.id: s
         for s in session.exec(
@@ -79,6 +79,7 @@ def market_status(session: Session, market: Market, today: date) -> dict[str, An
                 "email": structure.email,
                 "assignment": market.assignment,
                 "convention": convention.ref if convention else None,
+                "convention_renewal": convention.renewal if convention else None,
                 "convention_in_force_until": (
                     _day(periods.last_day_in_force(convention, coverage.on)) if convention else None
                 ),

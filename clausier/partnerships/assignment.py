@@ -42,16 +42,16 @@ class Assignment:
     changed: bool
 
 
-def market_coverage(session: Session, market: Market, today: date) -> Coverage:
+def market_coverage(session: Session, market: Market, *, today: date) -> Coverage:
     place = place_of(session, market.commune_code)
     return coverage_of(
         session, buyer_id=market.buyer_id, place=place, on=relevant_date(market, today)
     )
 
 
-def refresh(session: Session, market: Market, today: date) -> Assignment:
+def refresh(session: Session, market: Market, *, today: date) -> Assignment:
     """Bring the market's assignment and coverage flag up to date (no commit)."""
-    coverage = market_coverage(session, market, today)
+    coverage = market_coverage(session, market, today=today)
     before = (market.structure_id, market.convention_id, market.assignment, market.coverage_flag)
     if market.state not in SETTLED_STATES:
         current = session.get(Convention, market.convention_id) if market.convention_id else None
@@ -76,14 +76,14 @@ def refresh(session: Session, market: Market, today: date) -> Assignment:
 
 
 def assign_explicitly(
-    session: Session, market: Market, structure: Structure, today: date
+    session: Session, market: Market, *, structure: Structure, today: date
 ) -> Convention:
     """The buyer's choice of structure, among those with a convention covering the market."""
     if market.state in SETTLED_STATES:
         raise AssignmentRefused(
             f"Le marché {market.ref} est terminé ({market.state}) : plus aucune structure ne le suit."
         )
-    coverage = market_coverage(session, market, today)
+    coverage = market_coverage(session, market, today=today)
     covers = coverage.covers_for_structure(structure.id)
     if not covers:
         raise AssignmentRefused(
@@ -100,11 +100,3 @@ def assign_explicitly(
     market.coverage_flag = None
     session.add(market)
     return chosen.convention
-
-
-def is_ready_for_offer(market: Market) -> bool:
-    return (
-        market.structure_id is not None
-        and market.convention_id is not None
-        and not market.coverage_flag
-    )

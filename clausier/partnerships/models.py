@@ -44,6 +44,18 @@ class Service(StrEnum):
     evaluate = "evaluate"
 
 
+SERVICE_LABELS = {
+    Service.advise: "conseil",
+    Service.identify: "repérage des marchés",
+    Service.prepare_offer: "offre d'insertion",
+    Service.facilitate: "mise en relation",
+    Service.follow: "suivi",
+    Service.control: "contrôle",
+    Service.report: "rapports",
+    Service.evaluate: "évaluation",
+}
+
+
 class TerritoryKind(StrEnum):
     commune = "commune"
     epci = "epci"

@@ -20,13 +20,15 @@ from clausier.partnerships.coverage import COVERAGE_LABELS, CoverageStatus
 from clausier.partnerships.models import (
     CONVENTION_STATUS_LABELS,
     Convention,
+    ConventionService,
     ConventionTerritory,
+    Service,
 )
 from clausier.referential.service import territory_name
 from workflow.lifecycle import STATE_LABELS
 
 
-def coverage_report(session: Session, today: date, buyer: Buyer | None = None) -> dict[str, Any]:
+def coverage_report(session: Session, *, today: date, buyer: Buyer | None = None) -> dict[str, Any]:
     buyers = [buyer] if buyer else list(session.exec(select(Buyer).order_by(Buyer.name)).all())
     structures = {s.id: s for s in session.exec(select(Structure)).all()}
     return {
@@ -41,6 +43,13 @@ def _buyer_section(
     conventions = session.exec(
         select(Convention).where(Convention.buyer_id == buyer.id).order_by(Convention.ref)
     ).all()
+    services = defaultdict(list)
+    for row in session.exec(
+        select(ConventionService).where(
+            ConventionService.convention_id.in_([c.id for c in conventions])
+        )
+    ).all():
+        services[row.convention_id].append(row.service)
     territories = defaultdict(list)
     for territory in session.exec(
         select(ConventionTerritory).where(
@@ -56,7 +65,7 @@ def _buyer_section(
         .order_by(Market.ref)
     ).all()
     for market in markets:
-        coverage = market_coverage(session, market, today)
+        coverage = market_coverage(session, market, today=today)
         assigned = structures.get(market.structure_id) if market.structure_id else None
         entry = {
             "ref": market.ref,
@@ -91,6 +100,7 @@ def _buyer_section(
                 "renewal": c.renewal,
                 "starts_on": c.starts_on.isoformat(),
                 "in_force_until": periods.last_day_in_force(c, today).isoformat(),
+                "services": [s.value for s in Service if s.value in services[c.id]],
                 "territories": [
                     {
                         "kind": t.kind,

@@ -12,13 +12,10 @@ from datetime import date, timedelta
 from sqlmodel import Session, select
 
 from clausier.errors import ConventionRefused, UnknownRecord
+from clausier.formatting import fr_date
 from clausier.markets.models import Market
 from clausier.partnerships import assignment, periods
 from clausier.partnerships.models import Convention, ConventionStatus, Renewal
-
-
-def _fr(day: date) -> str:
-    return day.strftime("%d/%m/%Y")
 
 
 def convention_by_ref(session: Session, ref: str) -> Convention:
@@ -34,7 +31,7 @@ class MarketChange:
     coverage_flag: str | None
 
 
-def refresh_buyer_markets(session: Session, buyer_id: int, today: date) -> list[MarketChange]:
+def refresh_buyer_markets(session: Session, *, buyer_id: int, today: date) -> list[MarketChange]:
     """Re-check the assignment of every live market of a buyer; return those that changed."""
     changes = []
     markets = session.exec(
@@ -43,12 +40,12 @@ def refresh_buyer_markets(session: Session, buyer_id: int, today: date) -> list[
         )
     ).all()
     for market in markets:
-        if assignment.refresh(session, market, today).changed:
+        if assignment.refresh(session, market, today=today).changed:
             changes.append(MarketChange(market.ref, market.coverage_flag))
     return changes
 
 
-def renew(session: Session, ref: str, today: date) -> Convention:
+def renew(session: Session, ref: str, *, today: date) -> Convention:
     """Grant one more period to a convention with explicit renewal."""
     convention = convention_by_ref(session, ref)
     status = periods.status_on(convention, today)
@@ -59,12 +56,12 @@ def renew(session: Session, ref: str, today: date) -> Convention:
         )
     if status == ConventionStatus.terminated:
         raise ConventionRefused(
-            f"La convention {ref} a été résiliée à compter du {_fr(convention.terminated_on)} : "
+            f"La convention {ref} a été résiliée à compter du {fr_date(convention.terminated_on)} : "
             "elle ne peut plus être renouvelée ; signez une nouvelle convention."
         )
     if status == ConventionStatus.expired:
         raise ConventionRefused(
-            f"La convention {ref} a expiré le {_fr(periods.current_end(convention, today))} : "
+            f"La convention {ref} a expiré le {fr_date(periods.current_end(convention, today))} : "
             "elle ne peut plus être renouvelée ; signez une nouvelle convention."
         )
     if status == ConventionStatus.draft:
@@ -73,27 +70,27 @@ def renew(session: Session, ref: str, today: date) -> Convention:
         )
     convention.renewals += 1
     session.add(convention)
-    refresh_buyer_markets(session, convention.buyer_id, today)
+    refresh_buyer_markets(session, buyer_id=convention.buyer_id, today=today)
     return convention
 
 
-def terminate(session: Session, ref: str, on: date, today: date) -> list[MarketChange]:
+def terminate(session: Session, ref: str, *, on: date, today: date) -> list[MarketChange]:
     """End a convention from ``on`` (no longer in force that day)."""
     convention = convention_by_ref(session, ref)
     if convention.terminated_on is not None:
         raise ConventionRefused(
-            f"La convention {ref} est déjà résiliée à compter du {_fr(convention.terminated_on)}."
+            f"La convention {ref} est déjà résiliée à compter du {fr_date(convention.terminated_on)}."
         )
     if on < convention.starts_on:
         raise ConventionRefused(
-            f"La date de résiliation {_fr(on)} précède le début de la convention {ref} "
-            f"({_fr(convention.starts_on)})."
+            f"La date de résiliation {fr_date(on)} précède le début de la convention {ref} "
+            f"({fr_date(convention.starts_on)})."
         )
     end = periods.current_end(convention, on)
     if convention.renewal == Renewal.explicit and on > end + timedelta(days=1):
         raise ConventionRefused(
-            f"La convention {ref} a expiré le {_fr(end)} : elle n'est plus à résilier."
+            f"La convention {ref} a expiré le {fr_date(end)} : elle n'est plus à résilier."
         )
     convention.terminated_on = on
     session.add(convention)
-    return refresh_buyer_markets(session, convention.buyer_id, today)
+    return refresh_buyer_markets(session, buyer_id=convention.buyer_id, today=today)

@@ -64,13 +64,13 @@ def test_two_structures_at_the_same_level_are_an_ambiguity_the_buyer_resolves(
     market = make.market(session, buyer=region)
     assert (market.structure_id, market.coverage_flag) == (None, "ambiguous")
 
-    assignment.assign_explicitly(session, market, plie, date(2026, 11, 25))
+    assignment.assign_explicitly(session, market, structure=plie, today=date(2026, 11, 25))
     assert (market.structure_id, market.assignment, market.coverage_flag) == (
         plie.id,
         "explicit",
         None,
     )
-    assignment.refresh(session, market, date(2026, 11, 26))
+    assignment.refresh(session, market, today=date(2026, 11, 26))
     assert market.structure_id == plie.id, (
         "the buyer's choice holds while its convention is in force"
     )
@@ -103,7 +103,7 @@ def test_a_structure_without_convention_there_cannot_be_assigned(session, region
     stranger = make.structure(session, "ailleurs")
     market = make.market(session, buyer=region)
     with pytest.raises(AssignmentRefused, match="n'a aucune convention en vigueur"):
-        assignment.assign_explicitly(session, market, stranger, date(2026, 11, 25))
+        assignment.assign_explicitly(session, market, structure=stranger, today=date(2026, 11, 25))
 
 
 def test_coverage_is_checked_on_the_planned_consultation_date(session, region):
@@ -126,13 +126,13 @@ def test_an_explicit_convention_expires_at_its_end_date_unless_renewed(session, 
     market = make.market(session, buyer=region, state="execution")
     assert market.structure_id == mde.id
 
-    assignment.refresh(session, market, date(2027, 1, 1))
+    assignment.refresh(session, market, today=date(2027, 1, 1))
     assert (market.coverage_flag, market.structure_id) == ("uncovered", mde.id), (
         "flagged, history kept"
     )
 
-    conventions.renew(session, convention.ref, date(2026, 12, 15))
-    assignment.refresh(session, market, date(2027, 1, 1))
+    conventions.renew(session, convention.ref, today=date(2026, 12, 15))
+    assignment.refresh(session, market, today=date(2027, 1, 1))
     assert (market.coverage_flag, market.convention_id) == (None, convention.id)
     assert convention.renewals == 1
 
@@ -141,15 +141,17 @@ def test_a_tacit_convention_renews_itself_until_terminated(session, region):
     mde = make.structure(session, "mde")
     convention = make.convention(session, buyer=region, structure=mde, renewal="tacit")
     market = make.market(session, buyer=region, state="execution")
-    assignment.refresh(session, market, date(2029, 6, 1))
+    assignment.refresh(session, market, today=date(2029, 6, 1))
     assert market.coverage_flag is None
     with pytest.raises(ConventionRefused, match="se renouvelle tacitement"):
-        conventions.renew(session, convention.ref, date(2026, 11, 25))
+        conventions.renew(session, convention.ref, today=date(2026, 11, 25))
 
-    changes = conventions.terminate(session, convention.ref, date(2027, 3, 1), date(2027, 3, 1))
+    changes = conventions.terminate(
+        session, convention.ref, on=date(2027, 3, 1), today=date(2027, 3, 1)
+    )
     assert [(c.ref, c.coverage_flag) for c in changes] == [(market.ref, "uncovered")]
     with pytest.raises(ConventionRefused, match="déjà résiliée à compter du 01/03/2027"):
-        conventions.terminate(session, convention.ref, date(2027, 4, 1), date(2027, 4, 1))
+        conventions.terminate(session, convention.ref, on=date(2027, 4, 1), today=date(2027, 4, 1))
 
 
 def test_a_market_keeps_its_structure_while_the_assigning_convention_is_in_force(session, region):
@@ -159,7 +161,7 @@ def test_a_market_keeps_its_structure_while_the_assigning_convention_is_in_force
     assert market.structure_id == departement.id
     mde = make.structure(session, "mde")
     make.convention(session, buyer=region, structure=mde, covering=(make.CHERBOURG,))
-    assignment.refresh(session, market, date(2026, 12, 1))
+    assignment.refresh(session, market, today=date(2026, 12, 1))
     assert market.structure_id == departement.id
 
 
@@ -178,7 +180,7 @@ def test_a_lapsed_convention_hands_the_market_to_one_still_in_force(session, reg
     )
     market = make.market(session, buyer=region, state="execution")
     assert market.structure_id == first.id
-    assignment.refresh(session, market, date(2027, 1, 5))
+    assignment.refresh(session, market, today=date(2027, 1, 5))
     assert (market.structure_id, market.coverage_flag) == (second.id, None)
 
 
@@ -187,10 +189,10 @@ def test_renewing_an_expired_or_terminated_convention_is_refused(session, region
         session, buyer=region, structure=make.structure(session), renewal="explicit"
     )
     with pytest.raises(ConventionRefused, match="a expiré le 31/12/2026"):
-        conventions.renew(session, convention.ref, date(2027, 1, 2))
-    conventions.terminate(session, convention.ref, date(2026, 6, 1), date(2026, 6, 1))
+        conventions.renew(session, convention.ref, today=date(2027, 1, 2))
+    conventions.terminate(session, convention.ref, on=date(2026, 6, 1), today=date(2026, 6, 1))
     with pytest.raises(ConventionRefused, match="résiliée à compter du 01/06/2026"):
-        conventions.renew(session, convention.ref, date(2026, 6, 2))
+        conventions.renew(session, convention.ref, today=date(2026, 6, 2))
 
 
 def test_the_report_shows_the_gap_with_the_markets_affected(session, region, clock):
@@ -199,7 +201,7 @@ def test_the_report_shows_the_gap_with_the_markets_affected(session, region, clo
     make.market(session, buyer=region, ref="MKT-SAINT-LO-1", in_commune=make.SAINT_LO)
     make.market(session, buyer=region, ref="MKT-SAINT-LO-2", in_commune=make.SAINT_LO)
     make.market(session, buyer=region, ref="MKT-CLOSED", in_commune=make.CAEN, state="closed")
-    report = coverage_report(session, date(2026, 11, 25), region)
+    report = coverage_report(session, today=date(2026, 11, 25), buyer=region)
     section = report["buyers"][0]
     assert section["gap"] == [
         {

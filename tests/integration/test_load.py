@@ -118,6 +118,7 @@ def test_a_territory_is_loaded_and_its_markets_assigned(session, tmp_path, clock
     assert market.structure_id is not None and market.coverage_flag is None
     uncovered = session.exec(select(Market).where(Market.ref == "MKT-2")).one()
     assert (uncovered.state, uncovered.coverage_flag) == ("consultation", "uncovered")
+    assert report.notices == ["MKT-2 : aucune convention en vigueur ne couvre son lieu d'exécution"]
     log = session.exec(select(TransitionLog).where(TransitionLog.market_id == uncovered.id)).one()
     assert (log.from_state, log.to_state, log.trigger) == (None, "consultation", "load")
 

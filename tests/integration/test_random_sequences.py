@@ -36,8 +36,8 @@ STEPS = st.lists(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=STEPS, hours=st.sampled_from([0, 35, 700]))
-def test_the_log_never_disagrees_with_the_state(sqlite_store, steps, hours):
-    with sqlite_store.session() as session:
+def test_the_log_never_disagrees_with_the_state(store, steps, hours):
+    with store.session() as session:
         buyer = make.buyer(session)
         make.convention(session, buyer=buyer, structure=make.structure(session))
         winner = make.contractor(session)
