@@ -9,11 +9,14 @@ the database per environment).
 from __future__ import annotations
 
 import os
+import re
+from datetime import time
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -57,9 +60,104 @@ class LoggingSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
+ANCHORS = ("entered", "consultation_on", "award_on", "execution_starts_on", "execution_ends_on")
+
+
+class DueRule(_Strict):
+    """When a task falls due: so many business days (and months) after a date of the market."""
+
+    after: Literal[ANCHORS] = "entered"  # type: ignore[valid-type]
+    business_days: int = Field(default=0, ge=-260, le=260)
+    months: int = Field(default=0, ge=0, le=60)
+
+
+class TaskKind(_Strict):
+    label: str = Field(min_length=3)
+    state: str
+    due: DueRule = DueRule()
+    priority: Literal["high", "normal", "low"] = "normal"
+    done_by: tuple[str, ...] = ()  # leaving the state by these triggers means the work is done
+
+    @model_validator(mode="after")
+    def _known_lifecycle(self) -> TaskKind:
+        from workflow.lifecycle import STATE_NAMES, TRANSITIONS
+
+        if self.state not in STATE_NAMES:
+            raise ValueError(f"état « {self.state} » inconnu (attendu : {', '.join(STATE_NAMES)})")
+        leaving = [t.trigger for t in TRANSITIONS if self.state in t.sources]
+        for trigger in self.done_by:
+            if trigger not in leaving:
+                raise ValueError(
+                    f"done_by : « {trigger} » ne fait pas quitter l'état {self.state} "
+                    f"(possibles : {', '.join(leaving) or 'aucun'})"
+                )
+        return self
+
+
+DEFAULT_TASK_KINDS: dict[str, TaskKind] = {
+    "assess_market": TaskKind(
+        label="Étudier le marché identifié : peut-il porter une clause ?",
+        state="identification",
+        due=DueRule(business_days=5),
+        done_by=("prepare_offer", "decline"),
+    ),
+    "prepare_offer": TaskKind(
+        label="Préparer l'offre d'insertion (heures, texte de clause)",
+        state="insertion_offer",
+        due=DueRule(after="consultation_on", business_days=-10),
+        priority="high",
+        done_by=("publish",),
+    ),
+    "inform_bidders": TaskKind(
+        label="Informer les candidats de la clause pendant la consultation",
+        state="consultation",
+        due=DueRule(business_days=5),
+    ),
+    "kickoff_meeting": TaskKind(
+        label="Tenir la réunion de démarrage avec le titulaire",
+        state="execution",
+        due=DueRule(business_days=10),
+        priority="high",
+    ),
+    "present_candidates": TaskKind(
+        label="Présenter des candidats au titulaire",
+        state="execution",
+        due=DueRule(after="execution_starts_on", business_days=15),
+        priority="high",
+    ),
+    "evaluation_report": TaskKind(
+        label="Rédiger le bilan de la clause",
+        state="evaluation",
+        due=DueRule(business_days=20),
+        done_by=("close",),
+    ),
+    "outcomes_follow_up": TaskKind(
+        label="Suivre la situation des bénéficiaires six mois après la fin",
+        state="evaluation",
+        due=DueRule(after="execution_ends_on", months=6),
+        priority="low",
+        done_by=("close",),
+    ),
+}
+
+
+class TaskSettings(_Strict):
+    due_time: time = time(18, 0)  # a task due on a day is due at this hour, Europe/Paris
+    kinds: dict[str, TaskKind] = Field(default_factory=lambda: dict(DEFAULT_TASK_KINDS))
+
+    @field_validator("kinds")
+    @classmethod
+    def _slugs(cls, kinds: dict[str, TaskKind]) -> dict[str, TaskKind]:
+        for name in kinds:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{1,39}", name):
+                raise ValueError(f"nom de tâche « {name} » : lettres minuscules, chiffres et _")
+        return kinds
+
+
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
+    tasks: TaskSettings = TaskSettings()
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -92,3 +190,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
                 key = f"database.url (via {DATABASE_URL_ENV})"
             problems.append(f"clé « {key} » : {french_message(error)}")
         raise ConfigError(str(source), problems) from exc
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process, read once (``get_settings.cache_clear()`` to re-read)."""
+    return load_settings()

@@ -1,7 +1,9 @@
-"""Abandoned: the buyer gave up the purchase."""
+"""Abandoned: the buyer gave up the purchase. A final state."""
 
+from clausier.tasks.planning import open_on_enter
 from workflow.context import TransitionContext
 
 
 def on_enter(ctx: TransitionContext) -> None:
     ctx.market.exit_reason = ctx.payload.reason
+    open_on_enter(ctx)

@@ -1,5 +1,6 @@
-"""Closed: the market's clause is settled; its figures feed the reports."""
+"""Closed: the market's clause is settled; its figures feed the reports. A final state."""
 
+from clausier.tasks.planning import open_on_enter
 from workflow.context import TransitionContext
 
 
@@ -9,3 +10,4 @@ def on_enter(ctx: TransitionContext) -> None:
     if summary:
         ctx.market.evaluation = summary
         ctx.market.evaluated_at = ctx.at
+    open_on_enter(ctx)

@@ -1,5 +1,16 @@
-"""Identification: the buyer (advised by the facilitator) decides whether the market can carry
+"""Identification: the buyer, advised by the facilitator, decides whether the market can carry
 a clause. Coverage is checked by the engine before every transition.
 
-The assessment task comes with the task queue; nothing is written on entering or leaving yet.
+Entering opens the assessment task; leaving closes it (done by ``prepare_offer`` or ``decline``).
 """
+
+from clausier.tasks.planning import open_on_enter, settle_on_leave
+from workflow.context import TransitionContext
+
+
+def on_enter(ctx: TransitionContext) -> None:
+    open_on_enter(ctx)
+
+
+def on_leave(ctx: TransitionContext) -> None:
+    settle_on_leave(ctx)

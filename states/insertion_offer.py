@@ -1,5 +1,17 @@
 """Insertion offer: the facilitator prepares, per lot, the hours and the clause text.
 
-A relaunch comes back here; the failed consultation's reason stays in the transition log.
-The preparation task comes with the task queue.
+Entering opens the preparation task, due some business days before the planned consultation; a
+relaunch comes back here (the failed consultation's reason stays in the log). Leaving by
+``publish`` marks the task done, any other way cancels it.
 """
+
+from clausier.tasks.planning import open_on_enter, settle_on_leave
+from workflow.context import TransitionContext
+
+
+def on_enter(ctx: TransitionContext) -> None:
+    open_on_enter(ctx)
+
+
+def on_leave(ctx: TransitionContext) -> None:
+    settle_on_leave(ctx)

@@ -16,10 +16,12 @@ from decimal import Decimal
 from sqlmodel import Session
 
 from clausier import clock
+from clausier.config import get_settings
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships import assignment
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory, Service
+from clausier.tasks.service import open_initial_tasks
 from clausier.validation.identifiers import territory_kind_of
 
 CHERBOURG, VALOGNES, SAINT_LO, CAEN = "50129", "50615", "50502", "14118"
@@ -123,7 +125,8 @@ def market(
     execution_ends_on: date | None = date(2028, 5, 31),
     awarded_to: Contractor | None = None,
 ) -> Market:
-    """A market as an import would leave it, its assignment checked on the clock's today."""
+    """A market as an import leaves it: assignment checked and the tasks of its state opened,
+    on the clock's today."""
     now = clock.now()
     row = Market(
         ref=ref or f"MKT-2027-{next(_numbers):03d}",
@@ -161,5 +164,6 @@ def market(
     )
     session.flush()
     assignment.refresh(session, row, today=clock.today())
+    open_initial_tasks(session, row, settings=get_settings().tasks, today=clock.today())
     session.flush()
     return row

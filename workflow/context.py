@@ -5,11 +5,15 @@ writes them, with the state and the log row, in one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
 
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Contractor
+from clausier.tasks.models import Task
+
+if TYPE_CHECKING:
+    from clausier.config import TaskKind
 
 
 @dataclass
@@ -17,6 +21,8 @@ class TransitionContext:
     market: Market
     lots: list[Lot]
     trigger: str
+    source: str
+    dest: str
     actor: str
     payload: Any  # the trigger's payload model (workflow.payloads)
     at: datetime
@@ -24,3 +30,9 @@ class TransitionContext:
     # contractors named by the payload, by SIRET (found in the store beforehand)
     contractors: dict[str, Contractor] = field(default_factory=dict)
     refusals: list[str] = field(default_factory=list)
+    # tasks: the kinds configured, the market's open tasks, those the transition opens
+    task_kinds: dict[str, TaskKind] = field(default_factory=dict)
+    due_time: time = time(18, 0)
+    departement: str | None = None
+    open_tasks: list[Task] = field(default_factory=list)
+    new_tasks: list[Task] = field(default_factory=list)

@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from clausier import clock
+from clausier.config import Settings, get_settings
 from clausier.errors import (
     GuardRefused,
     InvalidInput,
@@ -27,6 +28,8 @@ from clausier.errors import (
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Contractor
 from clausier.partnerships import assignment
+from clausier.referential.service import place_of
+from clausier.tasks.models import Task, TaskStatus
 from clausier.validation.messages import dotted, french_message
 from workflow import machine
 from workflow.context import TransitionContext
@@ -73,6 +76,7 @@ def fire(
     actor: str,
     data: dict[str, Any] | None = None,
     expected_version: int | None = None,
+    settings: Settings | None = None,
 ) -> Fired:
     """Fire ``trigger`` on market ``ref``; the caller commits (or rolls back on error)."""
     market = market_by_ref(session, ref)
@@ -107,15 +111,26 @@ def fire(
         if sirets
         else {}
     )
+    task_settings = (settings or get_settings()).tasks
     ctx = TransitionContext(
         market=market,
         lots=lots,
         trigger=trigger,
+        source=state,
+        dest=TRIGGERS[trigger].dest,
         actor=actor,
         payload=payload,
         at=at,
         today=today,
         contractors=contractors,
+        task_kinds=task_settings.kinds,
+        due_time=task_settings.due_time,
+        departement=place_of(session, market.commune_code).departement_code,
+        open_tasks=list(
+            session.exec(
+                select(Task).where(Task.market_id == market.id, Task.status == TaskStatus.open)
+            ).all()
+        ),
     )
     dest = machine.run(trigger, ctx)
     if dest is None:
@@ -150,6 +165,7 @@ def fire(
         payload=payload.model_dump(mode="json", exclude_defaults=True),
     )
     session.add(entry)
+    session.add_all(ctx.new_tasks)
     session.flush()
     log.info("%s: %s -> %s (%s, version %s) by %s", ref, state, dest, trigger, version + 1, actor)
     return Fired(

@@ -15,6 +15,8 @@ from clausier import clock
 from clausier.cli import runtime
 from clausier.cli.errors import exit_code_for
 from clausier.cli.render import print_coverage, print_status
+from clausier.cli.tasks import task_app
+from clausier.cli.tasks import tasks as tasks_command
 from clausier.db import migrate
 from clausier.db.engine import session_scope
 from clausier.errors import ClausierError, InvalidInput
@@ -39,6 +41,8 @@ convention_app = typer.Typer(
     help="Conventions de partenariat acheteur ↔ structure.", no_args_is_help=True
 )
 app.add_typer(convention_app, name="convention")
+app.add_typer(task_app, name="task")
+app.command("tasks")(tasks_command)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")

@@ -11,13 +11,12 @@ from typing import Any
 import typer
 from sqlalchemy.engine import Engine
 
-from clausier.config import Settings, load_settings
+from clausier.config import Settings, get_settings
 from clausier.db.engine import make_engine
 
 
-@cache
 def settings() -> Settings:
-    return load_settings()
+    return get_settings()
 
 
 @cache

@@ -6,6 +6,7 @@ from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
 from clausier.referential.models import Commune, Departement, Epci, Region
+from clausier.tasks.models import Task
 
 metadata = SQLModel.metadata
 
@@ -23,6 +24,7 @@ __all__ = [
     "Market",
     "Region",
     "Structure",
+    "Task",
     "TransitionLog",
     "metadata",
 ]

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, delete, select
 
 from clausier import clock
+from clausier.config import Settings, get_settings
 from clausier.errors import LoadErrors, LoadProblem, UnknownTerritory
 from clausier.loading import source
 from clausier.loading.rows import ConventionRow, LoadFile, MarketRow
@@ -27,6 +28,7 @@ from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
 from clausier.partnerships.service import refresh_buyer_markets
 from clausier.referential.service import TerritoryIndex
+from clausier.tasks.service import open_initial_tasks
 from clausier.validation.messages import french_message
 
 KINDS = ("buyers", "structures", "facilitators", "contractors", "conventions", "markets", "lots")
@@ -258,7 +260,8 @@ def _write_convention(
 
 def _write_market(
     session: Session, report: LoadReport, row: MarketRow, ids: dict, actor: str
-) -> None:
+) -> Market | None:
+    """Create or update the market and its lots; the market when it is new."""
     values = {
         "buyer_id": ids["buyers"][row.buyer],
         "title": row.title,
@@ -284,7 +287,9 @@ def _write_market(
             )
         )  # fmt: skip
         report.count("markets", "created")
+        created = market
     else:
+        created = None
         if _apply(market, values):
             market.updated_at = now
             session.add(market)
@@ -314,6 +319,7 @@ def _write_market(
         if has_lots is None:  # a market without lots (non alloti) is one lot
             session.add(Lot(market_id=market.id, number=1, title=row.title, amount=row.amount))
             report.count("lots", "created")
+    return created
 
 
 def _ids(session: Session, model, key: str) -> dict[str, int]:
@@ -321,7 +327,12 @@ def _ids(session: Session, model, key: str) -> dict[str, int]:
 
 
 def load(
-    session: Session, path: Path, *, actor: str | None = None, today: date | None = None
+    session: Session,
+    path: Path,
+    *,
+    actor: str | None = None,
+    today: date | None = None,
+    settings: Settings | None = None,
 ) -> LoadReport:
     """Validate then write the file in the caller's transaction; ``LoadErrors`` if invalid."""
     name = str(path)
@@ -387,8 +398,7 @@ def load(
     }
     for row in data.conventions:
         _write_convention(session, report, row, ids, territories)
-    for row in data.markets:
-        _write_market(session, report, row, ids, actor)
+    created = [_write_market(session, report, row, ids, actor) for row in data.markets]
     session.flush()
 
     touched = {ids["buyers"][row.buyer] for row in data.conventions} | {
@@ -405,4 +415,7 @@ def load(
             for change in changes
             if change.coverage_flag
         )
+    task_settings = (settings or get_settings()).tasks
+    for market in filter(None, created):
+        open_initial_tasks(session, market, settings=task_settings, today=today or clock.today())
     return report

@@ -19,6 +19,7 @@ from clausier.partnerships import periods
 from clausier.partnerships.coverage import Coverage, coverage_of
 from clausier.partnerships.models import Convention
 from clausier.referential.service import place_of
+from clausier.tasks.service import follow_structure
 
 # States in which nobody follows the market any more.
 SETTLED_STATES = frozenset({"closed", "not_clausable", "abandoned"})
@@ -72,6 +73,8 @@ def refresh(session: Session, market: Market, *, today: date) -> Assignment:
     after = (market.structure_id, market.convention_id, market.assignment, market.coverage_flag)
     if after != before:
         session.add(market)
+        if after[0] != before[0]:
+            follow_structure(session, market)
     return Assignment(coverage=coverage, changed=after != before)
 
 
@@ -99,4 +102,5 @@ def assign_explicitly(
     market.assignment = "explicit"
     market.coverage_flag = None
     session.add(market)
+    follow_structure(session, market)
     return chosen.convention

@@ -10,6 +10,7 @@ import pytest
 
 from clausier.cli import runtime
 from clausier.cli.app import run
+from clausier.config import get_settings
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"
 
@@ -18,7 +19,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"
 def cli(store, monkeypatch, tmp_path, capsys, clock):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CLAUSIER_DATABASE_URL", store.url)
-    runtime.settings.cache_clear()
+    get_settings.cache_clear()
     runtime.engine.cache_clear()
 
     def call(*args: str, expect: int = 0):
@@ -30,7 +31,7 @@ def cli(store, monkeypatch, tmp_path, capsys, clock):
 
     yield call
     runtime.engine().dispose()
-    runtime.settings.cache_clear()
+    get_settings.cache_clear()
     runtime.engine.cache_clear()
 
 
@@ -109,10 +110,61 @@ def test_status_and_coverage_speak_json_for_scripts(cli):
 def test_an_uninitialised_database_is_named(monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CLAUSIER_DATABASE_URL", f"sqlite:///{tmp_path / 'vide.db'}")
-    runtime.settings.cache_clear()
+    get_settings.cache_clear()
     runtime.engine.cache_clear()
     assert run(["status", "MKT-1"]) == 2
     assert "Lancez « clausier init »" in capsys.readouterr().err
     runtime.engine().dispose()
-    runtime.settings.cache_clear()
+    get_settings.cache_clear()
     runtime.engine.cache_clear()
+
+
+def test_each_structure_sees_the_work_it_really_has(cli):
+    cli("load", str(EXAMPLE))
+    queue = json.loads(cli("tasks", "--structure", "mde-cotentin", "--json").out)["tasks"]
+    assert {task["structure"] for task in queue} == {"mde-cotentin"}
+    assert [task["overdue"] for task in queue] == sorted(
+        (t["overdue"] for t in queue), reverse=True
+    )
+    due = [task["due_at"] for task in queue if not task["overdue"]]
+    assert due == sorted(due)
+    first = queue[0]
+    assert (first["market"], first["kind"], first["overdue"]) == (
+        "MKT-2026-019",
+        "present_candidates",
+        True,
+    )
+    text = cli("tasks", "--structure", "mde-cotentin").out
+    assert (
+        "EN RETARD échéance 28/09/2026 — Présenter des candidats au titulaire — MKT-2026-019"
+        in text
+    )
+
+    task_id = str(first["id"])
+    assert (
+        "n'appartient pas à la structure"
+        in cli("task", "take", task_id, "--actor", "s.marie@plie-caen.example", expect=1).err
+    )
+    cli("task", "take", task_id, "--actor", "facilitateur@mde-cotentin.fr")
+    calendar = cli("tasks", "--facilitator", "facilitateur@mde-cotentin.fr", "--ics").out
+    assert calendar.startswith("BEGIN:VCALENDAR")
+    assert f"UID:task-{task_id}@clausier" in calendar
+    assert "DTSTART;VALUE=DATE:20260928" in calendar
+    assert "SUMMARY:[à prendre]" in calendar, (
+        "the structure's untaken tasks are in the calendar too"
+    )
+    cli(
+        "task",
+        "done",
+        task_id,
+        "--comment",
+        "3 candidats présentés",
+        "--actor",
+        "facilitateur@mde-cotentin.fr",
+    )
+    assert "est déjà faite" in cli("task", "done", task_id, expect=1).err
+    assert "Tâche introuvable : « 99999 »" in cli("task", "done", "99999", expect=2).err
+    assert "Type de tâche inconnu « rdv »" in cli("tasks", "--kind", "rdv", expect=2).err
+    assert (
+        json.loads(cli("tasks", "--overdue", "--json").out)["tasks"][0]["market"] == "MKT-2026-012"
+    )

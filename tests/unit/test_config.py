@@ -64,3 +64,32 @@ def test_a_missing_file_named_by_the_environment_is_an_error(monkeypatch, tmp_pa
     monkeypatch.setenv("CLAUSIER_CONFIG", str(tmp_path / "nowhere.yaml"))
     with pytest.raises(ConfigError, match="fichier introuvable"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: signature\n",
+            "état « signature » inconnu",
+        ),
+        (
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: consultation\n      done_by: [publish]\n",
+            "done_by : « publish » ne fait pas quitter l'état consultation",
+        ),
+        (
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: execution\n      due: {after: tomorrow}\n",
+            "clé « tasks.kinds.x1.due.after »",
+        ),
+        ("tasks:\n  due_time: '25:00'\n", "clé « tasks.due_time » : attendu : une heure HH:MM"),
+        (
+            "tasks:\n  kinds:\n    Appel Client:\n      label: Appeler\n      state: execution\n",
+            "lettres minuscules",
+        ),
+    ],
+)
+def test_task_kinds_are_checked_at_start_up(tmp_path, content, expected):
+    path = tmp_path / "config.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(path)

@@ -1,0 +1,178 @@
+"""The task queue and what a facilitator does with a task: take, assign, complete, cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from clausier.config import TaskSettings
+from clausier.errors import Refused, UnknownRecord
+from clausier.markets.models import Market
+from clausier.partners.models import Facilitator, Structure
+from clausier.referential.service import place_of
+from clausier.tasks.models import Task, TaskStatus
+from clausier.tasks.planning import tasks_for_state
+
+
+class TaskRefused(Refused):
+    """Cette action sur la tâche est refusée."""
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    task: Task
+    market: Market
+    structure: Structure | None
+    assignee: Facilitator | None
+    overdue: bool
+
+
+def queue(
+    session: Session,
+    *,
+    now: datetime,
+    structure: Structure | None = None,
+    facilitator: Facilitator | None = None,
+    kind: str | None = None,
+    market: Market | None = None,
+    overdue_only: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[QueueRow]:
+    """Open tasks, overdue first, then by due date, then by priority.
+
+    A facilitator sees the tasks assigned to them and those of their structure nobody has taken.
+    """
+    overdue = Task.due_at < now
+    query = (
+        select(Task, Market, Structure, Facilitator)
+        .join(Market, Market.id == Task.market_id)
+        .outerjoin(Structure, Structure.id == Task.structure_id)
+        .outerjoin(Facilitator, Facilitator.id == Task.assignee_id)
+        .where(Task.status == TaskStatus.open)
+    )
+    if structure is not None:
+        query = query.where(Task.structure_id == structure.id)
+    if facilitator is not None:
+        query = query.where(
+            (Task.assignee_id == facilitator.id)
+            | ((Task.assignee_id.is_(None)) & (Task.structure_id == facilitator.structure_id))
+        )
+    if kind is not None:
+        query = query.where(Task.kind == kind)
+    if market is not None:
+        query = query.where(Task.market_id == market.id)
+    if overdue_only:
+        query = query.where(overdue)
+    query = query.order_by(case((overdue, 0), else_=1), Task.due_at, Task.priority, Task.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return [
+        QueueRow(task=t, market=m, structure=s, assignee=f, overdue=t.due_at < now)
+        for t, m, s, f in session.exec(query).all()
+    ]
+
+
+def task_by_id(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise UnknownRecord("Tâche", str(task_id))
+    return task
+
+
+def facilitator_by_email(session: Session, email: str) -> Facilitator:
+    person = session.exec(
+        select(Facilitator).where(func.lower(Facilitator.email) == email.strip().lower())
+    ).first()
+    if person is None:
+        raise UnknownRecord("Facilitateur", email)
+    return person
+
+
+def _facilitator_or_operator(session: Session, actor: str) -> Facilitator | None:
+    """The facilitator behind ``actor``, None for an operator (admin) acting from the CLI."""
+    return session.exec(
+        select(Facilitator).where(func.lower(Facilitator.email) == actor.strip().lower())
+    ).first()
+
+
+def _check_can_touch(session: Session, task: Task, actor: str) -> Facilitator | None:
+    person = _facilitator_or_operator(session, actor)
+    if person is not None and person.structure_id != task.structure_id:
+        raise TaskRefused(
+            f"{person.email} n'appartient pas à la structure de la tâche {task.id} : "
+            "seuls ses facilitateurs peuvent y toucher."
+        )
+    if task.status != TaskStatus.open:
+        when = task.closed_at.strftime("%d/%m/%Y") if task.closed_at else "?"
+        word = "déjà faite" if task.status == TaskStatus.done else "annulée"
+        raise TaskRefused(f"La tâche {task.id} est {word} (le {when}, par {task.closed_by}).")
+    return person
+
+
+def assign(session: Session, task_id: int, *, to: str, actor: str) -> Task:
+    task = task_by_id(session, task_id)
+    _check_can_touch(session, task, actor)
+    person = facilitator_by_email(session, to)
+    if person.structure_id != task.structure_id:
+        raise TaskRefused(f"{person.email} n'appartient pas à la structure de la tâche {task.id}.")
+    if not person.active:
+        raise TaskRefused(f"{person.email} n'est plus actif : choisissez un autre facilitateur.")
+    task.assignee_id = person.id
+    session.add(task)
+    return task
+
+
+def take(session: Session, task_id: int, *, actor: str) -> Task:
+    return assign(session, task_id, to=actor, actor=actor)
+
+
+def complete(
+    session: Session, task_id: int, *, actor: str, now: datetime, comment: str | None = None
+) -> Task:
+    task = task_by_id(session, task_id)
+    _check_can_touch(session, task, actor)
+    task.status, task.closed_at, task.closed_by = TaskStatus.done, now, actor
+    task.comment = comment
+    session.add(task)
+    return task
+
+
+def cancel(session: Session, task_id: int, *, actor: str, now: datetime, reason: str) -> Task:
+    if len(reason.strip()) < 3:
+        raise TaskRefused("Indiquez pourquoi la tâche est annulée (--reason).")
+    task = task_by_id(session, task_id)
+    _check_can_touch(session, task, actor)
+    task.status, task.closed_at, task.closed_by = TaskStatus.cancelled, now, actor
+    task.cancel_reason = reason.strip()
+    session.add(task)
+    return task
+
+
+def open_initial_tasks(
+    session: Session, market: Market, *, settings: TaskSettings, today
+) -> list[Task]:
+    """The tasks of an imported market's state, as if it had just entered it."""
+    tasks = tasks_for_state(
+        market.state,
+        market=market,
+        kinds=settings.kinds,
+        entered_on=today,
+        departement=place_of(session, market.commune_code).departement_code,
+        due_time=settings.due_time,
+    )
+    session.add_all(tasks)
+    return tasks
+
+
+def follow_structure(session: Session, market: Market) -> None:
+    """Open tasks move with the market to its newly assigned structure (and are untaken)."""
+    for task in session.exec(
+        select(Task).where(Task.market_id == market.id, Task.status == TaskStatus.open)
+    ).all():
+        if task.structure_id != market.structure_id:
+            task.structure_id, task.assignee_id = market.structure_id, None
+            session.add(task)
