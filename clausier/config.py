@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 from datetime import time
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -154,10 +155,43 @@ class TaskSettings(_Strict):
         return kinds
 
 
+Share = Annotated[Decimal, Field(gt=0, le=1)]
+
+
+class OfferSettings(_Strict):
+    """Defaults of the hours formula; a convention's or a buyer's own settings win over them."""
+
+    insertion_rate: Share = Decimal("0.05")
+    hourly_cost: Annotated[Decimal, Field(gt=0, le=500)] = Decimal("30")
+    round_to: int = Field(default=5, ge=1, le=100)
+    rounding: Literal["nearest", "up", "down"] = "nearest"
+    floor_hours: int = Field(default=35, ge=0)
+    labour_shares: dict[str, Share] = Field(default_factory=dict)  # by CPV prefix, over the table
+    default_labour_share: Share | None = None  # for a CPV outside the table; None: ask for it
+    declaration_day: int = Field(default=10, ge=1, le=28)  # monthly declarations due that day
+    clause_template: Path | None = None  # a Jinja2 template of the clause; None: the shipped one
+
+    @field_validator("labour_shares")
+    @classmethod
+    def _cpv_prefixes(cls, shares: dict[str, Decimal]) -> dict[str, Decimal]:
+        for prefix in shares:
+            if not re.fullmatch(r"\d{2,8}", prefix):
+                raise ValueError(f"« {prefix} » : un début de code CPV, 2 à 8 chiffres")
+        return shares
+
+    @field_validator("clause_template")
+    @classmethod
+    def _template_exists(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"modèle introuvable : {path}")
+        return path
+
+
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
     tasks: TaskSettings = TaskSettings()
+    offer: OfferSettings = OfferSettings()
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -181,7 +215,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if override:
         data = {**data, "database": {**(data.get("database") or {}), "url": override}}
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -190,6 +224,12 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
                 key = f"database.url (via {DATABASE_URL_ENV})"
             problems.append(f"clé « {key} » : {french_message(error)}")
         raise ConfigError(str(source), problems) from exc
+    from clausier.offers.clause import template_problem
+
+    problem = template_problem(settings.offer)
+    if problem:
+        raise ConfigError(str(source), [f"clé « offer.clause_template » : {problem}"])
+    return settings
 
 
 @cache

@@ -38,11 +38,20 @@ def offer_is_complete(ctx: TransitionContext) -> list[str]:
     reasons = []
     if not ctx.lots:
         reasons.append("le marché n'a aucun lot")
+    ref = ctx.market.ref
     for lot in ctx.lots:
+        if lot.clause_waived:  # under the floor, or no clause by the facilitator's decision
+            continue
         if not lot.hours or lot.hours <= 0:
-            reasons.append(f"le lot {lot.number} n'a pas d'heures d'insertion (> 0)")
+            reasons.append(
+                f"le lot {lot.number} n'a pas d'heures d'insertion (> 0) : clausier offer {ref} --lot {lot.number}"
+            )
         if not (lot.clause_text or "").strip():
             reasons.append(f"le lot {lot.number} n'a pas de texte de clause")
+    if ctx.lots and all(lot.clause_waived for lot in ctx.lots):
+        reasons.append(
+            "aucun lot ne porte de clause : déclarez plutôt le marché non clausable (decline)"
+        )
     if ctx.market.consultation_on is None:
         reasons.append("la date de consultation n'est pas fixée")
     return reasons

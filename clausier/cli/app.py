@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from clausier import clock
 from clausier.cli import runtime
 from clausier.cli.errors import exit_code_for
+from clausier.cli.offers import offer as offer_command
 from clausier.cli.render import print_coverage, print_status
 from clausier.cli.tasks import task_app
 from clausier.cli.tasks import tasks as tasks_command
@@ -43,6 +44,7 @@ convention_app = typer.Typer(
 app.add_typer(convention_app, name="convention")
 app.add_typer(task_app, name="task")
 app.command("tasks")(tasks_command)
+app.command("offer")(offer_command)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")

@@ -76,11 +76,20 @@ def print_status(doc: dict) -> None:
             f" — titulaire : {contractor['name']} ({contractor['siret']})" if contractor else ""
         )
         clause = "clause rédigée" if lot["clause_text"] else "sans texte de clause"
+        if lot["clause_edited"]:
+            clause += " (modifiée à la main)"
         out(
             f"    {lot['number']}. {lot['title']} — {fr_amount(lot['amount'])} — "
             f"{fr_hours(lot['hours'])} d'insertion requises, {fr_hours(lot['hours_validated'])} "
             f"validées — {clause}{holder}"
         )
+        if lot["hours_override_reason"]:
+            out(
+                f"       dérogation : {fr_hours(lot['hours'])} au lieu de {fr_hours(lot['hours_computed'])} "
+                f"calculées — motif : {lot['hours_override_reason']}"
+            )
+        elif lot["offer"] and lot["offer"]["below_floor"]:
+            out(f"       sous le plancher de {lot['offer']['floor']} heures : pas de clause")
     allowed = doc["allowed_triggers"]
     if allowed:
         out("  Suites possibles : " + ", ".join(f"{t['trigger']} ({t['label']})" for t in allowed))

@@ -24,12 +24,14 @@ from clausier.errors import LoadErrors, LoadProblem, UnknownTerritory
 from clausier.loading import source
 from clausier.loading.rows import ConventionRow, LoadFile, MarketRow
 from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.offers.service import OPEN_STATES
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
 from clausier.partnerships.service import refresh_buyer_markets
 from clausier.referential.service import TerritoryIndex
 from clausier.tasks.service import open_initial_tasks
 from clausier.validation.messages import french_message
+from workflow.lifecycle import STATE_LABELS
 
 KINDS = ("buyers", "structures", "facilitators", "contractors", "conventions", "markets", "lots")
 KIND_LABELS = {
@@ -148,7 +150,17 @@ def _check_references(
                     f"« {code} » n'est ni une commune, ni un EPCI, ni un département connu "
                     "du code officiel géographique",
                 )
+    frozen = {
+        market.ref: market
+        for market in session.exec(
+            select(Market).where(
+                Market.ref.in_([row.ref for row in data.markets]), Market.state.not_in(OPEN_STATES)
+            )
+        ).all()
+    }
     for index, row in enumerate(data.markets):
+        if row.ref in frozen:
+            _check_frozen_offer(session, frozen[row.ref], row, index, problems)
         if row.buyer not in buyers:
             problems.add(("markets", index, "buyer"), f"acheteur inconnu (SIRET {row.buyer})")
         if row.commune not in territories.communes:
@@ -161,6 +173,26 @@ def _check_references(
                 problems.add(
                     ("markets", index, "lots", l_index, "contractor"),
                     f"titulaire inconnu (SIRET {lot.contractor}) : ajoutez-le sous « contractors »",
+                )
+
+
+def _check_frozen_offer(
+    session: Session, market: Market, row: MarketRow, index: int, problems: _Problems
+) -> None:
+    """From the consultation on, the tender documents carry the offer: a load cannot change it."""
+    stored = {
+        lot.number: lot for lot in session.exec(select(Lot).where(Lot.market_id == market.id)).all()
+    }
+    for l_index, lot in enumerate(row.lots):
+        current = stored.get(lot.number)
+        for key in ("hours", "clause_text"):
+            if key in lot.model_fields_set and (
+                current is None or getattr(current, key) != getattr(lot, key)
+            ):
+                problems.add(
+                    ("markets", index, "lots", l_index, key),
+                    f"offre d'insertion figée depuis la publication (le marché est à l'état "
+                    f"« {STATE_LABELS[market.state]} ») : « {key} » ne peut plus changer",
                 )
 
 
@@ -303,17 +335,31 @@ def _write_market(
             )
     lots = row.lots or []
     for lot in lots:
+        # the offer and the award set hours, clause and contractor: a file that leaves them out
+        # keeps what the lifecycle recorded
+        given = lot.model_fields_set
+        values = {"title": lot.title, "amount": lot.amount}
+        stored = session.exec(
+            select(Lot).where(Lot.market_id == market.id, Lot.number == lot.number)
+        ).first()
+        prepared = stored is not None and stored.offer is not None
+        for key in ("hours", "clause_text", "modalities"):
+            if key not in given:
+                continue
+            if prepared and getattr(stored, key) != getattr(lot, key):
+                report.notices.append(
+                    f"{row.ref}, lot {lot.number} : « {key} » du fichier ignoré, l'offre préparée "
+                    "dans Clausier (clausier offer) prime"
+                )
+                continue
+            values[key] = getattr(lot, key)
+        if "contractor" in given:
+            values["contractor_id"] = (
+                ids["contractors"].get(lot.contractor) if lot.contractor else None
+            )
         _upsert(
-            session, report, "lots", Lot,
-            {"market_id": market.id, "number": lot.number},
-            {
-                "title": lot.title,
-                "amount": lot.amount,
-                "hours": lot.hours,
-                "clause_text": lot.clause_text,
-                "contractor_id": ids["contractors"].get(lot.contractor) if lot.contractor else None,
-            },
-        )  # fmt: skip
+            session, report, "lots", Lot, {"market_id": market.id, "number": lot.number}, values
+        )
     if not lots:
         has_lots = session.exec(select(Lot.id).where(Lot.market_id == market.id)).first()
         if has_lots is None:  # a market without lots (non alloti) is one lot
@@ -369,7 +415,12 @@ def load(
             "buyers",
             Buyer,
             {"siret": row.siret},
-            {"name": row.name, "email": row.email},
+            {
+                "name": row.name,
+                "email": row.email,
+                "hourly_cost": row.hourly_cost,
+                "insertion_rate": row.insertion_rate,
+            },
         )
     for row in data.structures:
         structure = _upsert(

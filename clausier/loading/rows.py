@@ -51,6 +51,7 @@ def _ref(value: str) -> str:
 
 
 Siret = Annotated[StrictStr, AfterValidator(_siret)]
+Modality = Literal["direct_hire", "placement", "subcontracting", "training"]
 Ref = Annotated[StrictStr, AfterValidator(_ref)]
 Code = StrictStr
 Text = Annotated[str, Field(min_length=1)]
@@ -65,6 +66,10 @@ class BuyerRow(Row):
     siret: Siret
     name: Text
     email: EmailStr
+    hourly_cost: Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=2)] | None = None
+    insertion_rate: Annotated[Decimal, Field(gt=0, le=1, max_digits=5, decimal_places=4)] | None = (
+        None
+    )
 
 
 class FacilitatorRow(Row):
@@ -116,6 +121,7 @@ class LotRow(Row):
     hours: Annotated[int, Field(ge=0)] | None = None
     clause_text: str | None = None
     contractor: Siret | None = None
+    modalities: list[Modality] | None = None
 
 
 class MarketRow(Row):

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from clausier import clock
@@ -59,10 +59,23 @@ class Lot(SQLModel, table=True):
     clause_text: str | None = None
     contractor_id: int | None = Field(default=None, foreign_key="contractor.id", index=True)
     hours_validated: Decimal = Field(default=Decimal(0), max_digits=10, decimal_places=2)
+    # the insertion offer: the computed figure, the facilitator's override and its reason
+    hours_computed: int | None = None
+    hours_override_reason: str | None = None
+    offer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # the computation
+    modalities: list[str] | None = Field(default=None, sa_column=Column(JSON))  # None: all allowed
+    clause_edited: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     @property
     def carries_clause(self) -> bool:
         return bool(self.hours and self.hours > 0)
+
+    @property
+    def clause_waived(self) -> bool:
+        """No clause, and the offer says why: under the floor, or the facilitator's reason."""
+        if self.hours != 0:
+            return False
+        return bool(self.hours_override_reason or (self.offer and self.offer.get("below_floor")))
 
 
 class TransitionLog(SQLModel, table=True):

@@ -103,6 +103,11 @@ def market_status(session: Session, market: Market, *, today: date) -> dict[str,
                 "hours": lot.hours,
                 "hours_validated": str(lot.hours_validated),
                 "clause_text": lot.clause_text,
+                "clause_edited": lot.clause_edited,
+                "hours_computed": lot.hours_computed,
+                "hours_override_reason": lot.hours_override_reason,
+                "offer": lot.offer,
+                "modalities": lot.modalities,
                 "contractor": (
                     {
                         "siret": contractors[lot.contractor_id].siret,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import Column
@@ -38,6 +39,9 @@ class Buyer(SQLModel, table=True):
     siret: str = Field(max_length=14, unique=True)
     name: str = Field(index=True)
     email: str
+    # the buyer's own settings for the hours formula (a convention's settings win over them)
+    hourly_cost: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
+    insertion_rate: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
     created_at: datetime = Field(
         default_factory=_created, sa_column=Column(UTCDateTime, nullable=False)
     )

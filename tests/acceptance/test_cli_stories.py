@@ -168,3 +168,35 @@ def test_each_structure_sees_the_work_it_really_has(cli):
     assert (
         json.loads(cli("tasks", "--overdue", "--json").out)["tasks"][0]["market"] == "MKT-2026-012"
     )
+
+
+def test_clausier_offer_takes_a_market_from_identification_to_a_publishable_offer(cli):
+    cli("load", str(EXAMPLE))
+    cli("fire", "MKT-2027-005", "publish", expect=1)  # in insertion_offer, lots without clause text
+    steps = cli("offer", "MKT-2027-005").out
+    assert "× taux d'insertion 5 % (convention CONV-2026-004)" in steps
+    assert "÷ coût horaire moyen 30 € (convention CONV-2026-004)" in steps
+    assert (
+        "× part de main-d'œuvre 60 % (table des parts de main-d'œuvre : Entretien des espaces verts"
+        in steps
+    )
+    refused = cli("offer", "MKT-2027-005", "--lot", "1", "--hours", "100", expect=2).err
+    assert "doit être motivée" in refused
+    assert "au-dessus de 100 %" in cli("offer", "MKT-2027-005", "--rate", "120 %", expect=2).err
+    cli(
+        "offer",
+        "MKT-2027-005",
+        "--lot",
+        "1",
+        "--hours",
+        "100",
+        "--reason",
+        "Saisonnalité des tontes",
+    )
+    status = json.loads(cli("status", "MKT-2027-005", "--json").out)
+    first = status["lots"][0]
+    assert (first["hours"], first["hours_override_reason"]) == (100, "Saisonnalité des tontes")
+    assert first["hours_computed"] == first["offer"]["hours"]
+    assert "dérogation : 100 h au lieu de" in cli("status", "MKT-2027-005").out
+    cli("fire", "MKT-2027-005", "publish")
+    assert "figée depuis la publication" in cli("offer", "MKT-2027-005", expect=1).err

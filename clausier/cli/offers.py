@@ -1,0 +1,120 @@
+"""``clausier offer``: the insertion offer of a market, computed step by step and stored."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clausier.cli import runtime
+from clausier.db.engine import session_scope
+from clausier.errors import InvalidInput
+from clausier.formatting import fr_number
+from clausier.offers import service
+from clausier.offers.clause import MODALITIES
+from clausier.offers.formula import parse_share
+from workflow.engine import market_by_ref
+
+
+def _amount(text: str | None, what: str) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.replace(",", ".").replace(" ", "").removesuffix("€"))
+    except InvalidOperation as exc:
+        raise InvalidInput(
+            f"{what} « {text} » : attendu un montant en euros, par exemple 32 ou 32,50."
+        ) from exc
+    if value <= 0:
+        raise InvalidInput(f"{what} « {text} » : attendu un montant positif.")
+    return value
+
+
+def offer(
+    ref: Annotated[str, typer.Argument(help="Référence du marché.")],
+    lot: Annotated[
+        int | None, typer.Option("--lot", help="Numéro du lot (tous les lots sinon).")
+    ] = None,
+    rate: Annotated[str | None, typer.Option("--rate", help="Taux d'insertion, ex. 7 %.")] = None,
+    labour_share: Annotated[
+        str | None, typer.Option("--labour-share", help="Part de main-d'œuvre, ex. 45 %.")
+    ] = None,
+    hourly_cost: Annotated[
+        str | None, typer.Option("--hourly-cost", help="Coût horaire moyen chargé, € HT.")
+    ] = None,
+    hours: Annotated[
+        int | None, typer.Option("--hours", help="Nombre d'heures retenu (dérogation).")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Motif de la dérogation.")] = None,
+    clause_file: Annotated[
+        Path | None, typer.Option("--clause-file", help="Texte de clause modifié (fichier).")
+    ] = None,
+    modalities: Annotated[
+        str | None,
+        typer.Option(
+            "--modalities",
+            help=f"Modalités permises, séparées par des virgules : {', '.join(MODALITIES)}.",
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")
+    ] = False,
+) -> None:
+    """Calcule et enregistre l'offre d'insertion (heures et texte de clause), étape par étape."""
+    settings = runtime.settings().offer
+    with session_scope(runtime.engine()) as session:
+        market = market_by_ref(session, ref)
+        offers = service.prepare(
+            session,
+            market,
+            settings=settings,
+            lot_number=lot,
+            insertion_rate=parse_share(rate, "Taux d'insertion") if rate else None,
+            labour_share=parse_share(labour_share, "Part de main-d'œuvre")
+            if labour_share
+            else None,
+            hourly_cost=_amount(hourly_cost, "Coût horaire"),
+            hours=hours,
+            reason=reason,
+            clause_text=service.read_clause_file(clause_file) if clause_file else None,
+            modalities=[m.strip() for m in modalities.split(",") if m.strip()]
+            if modalities
+            else None,
+        )
+        documents = [
+            {
+                "lot": o.lot.number,
+                "title": o.lot.title,
+                "computation": o.computation.as_dict(),
+                "hours": o.lot.hours,
+                "override": o.override,
+                "reason": o.lot.hours_override_reason,
+                "clause_text": o.lot.clause_text,
+            }
+            for o in offers
+        ]
+        replaced = [o.lot.number for o in offers if o.replaced_edited_text]
+    if json_out:
+        runtime.emit_json({"market": ref, "lots": documents})
+        return
+    for doc in documents:
+        typer.echo(f"Lot {doc['lot']} — {doc['title']}")
+        for number, step in enumerate(doc["computation"]["steps"], start=1):
+            typer.echo(f"  {number}. {step}")
+        if doc["override"] is not None:
+            typer.echo(
+                f"  Dérogation : {fr_number(doc['override'])} heures retenues au lieu de "
+                f"{fr_number(doc['computation']['hours'])} — motif : {doc['reason']}"
+            )
+        typer.echo(f"  Heures d'insertion retenues : {fr_number(doc['hours'])}")
+        typer.echo(
+            "  Texte de clause : "
+            + ("rédigé" if doc["clause_text"] else "aucun (le lot ne porte pas de clause)")
+        )
+    for number in replaced:
+        runtime.say(
+            f"Remarque : le texte de clause modifié à la main du lot {number} a été remplacé par le modèle."
+        )
+    runtime.say(f"Offre d'insertion de {ref} enregistrée.")

@@ -1,0 +1,109 @@
+"""The clause text, rendered from a Jinja2 template in French.
+
+The template sees only the variables ``clause_context`` builds; with ``StrictUndefined`` an
+unknown variable is an error, and ``template_problem`` finds it at start-up (with a sample
+context) rather than when a facilitator prepares an offer.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from clausier.config import OfferSettings
+from clausier.formatting import fr_date, fr_number
+
+SHIPPED = Path(__file__).parent / "templates" / "clause.txt.j2"
+
+MODALITY_LABELS = {
+    "direct_hire": "embauche directe (CDI, CDD, contrat d'apprentissage ou de professionnalisation)",
+    "placement": (
+        "mise à disposition de salariés par une entreprise de travail temporaire d'insertion, "
+        "une association intermédiaire, un GEIQ ou une entreprise de travail temporaire"
+    ),
+    "subcontracting": "sous-traitance ou cotraitance avec une structure d'insertion par l'activité économique",
+    "training": "heures de formation suivies par un bénéficiaire",
+}
+MODALITIES = tuple(MODALITY_LABELS)
+
+
+def _template(settings: OfferSettings) -> jinja2.Template:
+    path = settings.clause_template or SHIPPED
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(path.parent),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        autoescape=False,  # plain text for the tender documents, never HTML
+    )
+    return environment.get_template(path.name)
+
+
+def clause_context(
+    *,
+    market: dict[str, Any],
+    lot: dict[str, Any],
+    hours: int,
+    structure: dict[str, Any],
+    buyer: dict[str, Any],
+    modalities: list[str],
+    settings: OfferSettings,
+) -> dict[str, Any]:
+    starts, ends = market.get("execution_starts_on"), market.get("execution_ends_on")
+    period = f"du {fr_date(starts)} au {fr_date(ends)}" if starts and ends else ""
+    return {
+        "market": market,
+        "lot": lot,
+        "hours": hours,
+        "hours_text": f"{fr_number(hours)} heures",
+        "structure": structure,
+        "buyer": buyer,
+        "modalities": [MODALITY_LABELS[m] for m in modalities],
+        "declaration_day": settings.declaration_day,
+        "execution_period": period,
+    }
+
+
+def render_clause(settings: OfferSettings, context: dict[str, Any]) -> str:
+    return _template(settings).render(context).strip() + "\n"
+
+
+def _sample(settings: OfferSettings) -> dict[str, Any]:
+    return clause_context(
+        market={"ref": "MKT-0000", "title": "Exemple", "execution_starts_on": None, "execution_ends_on": None,
+                "commune": "Caen", "cpv": "45000000"},
+        lot={"number": 1, "title": "Lot exemple", "amount": "100000"},
+        hours=100,
+        structure={"name": "Structure", "email": "contact@structure.example"},
+        buyer={"name": "Acheteur"},
+        modalities=list(MODALITIES),
+        settings=settings,
+    )  # fmt: skip
+
+
+def template_problem(settings: OfferSettings) -> str | None:
+    """What is wrong with the clause template, in French, or None."""
+    path = settings.clause_template or SHIPPED
+    try:
+        render_clause(settings, _sample(settings))
+    except jinja2.TemplateSyntaxError as exc:
+        return f"modèle {path}, ligne {exc.lineno} : syntaxe Jinja2 incorrecte ({exc.message})"
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc, path)
+        where = f", ligne {line}" if line else ""
+        known = ", ".join(sorted(_sample(settings)))
+        return f"modèle {path}{where} : variable inconnue ({exc.message}). Variables disponibles : {known}"
+    return None
+
+
+def _template_line(exc: BaseException, path: Path) -> int | None:
+    """The template line of the error: Jinja2 rewrites the traceback to point into it."""
+    line = None
+    traceback = exc.__traceback__ or sys.exc_info()[2]
+    while traceback is not None:
+        if Path(traceback.tb_frame.f_code.co_filename).name == path.name:
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
