@@ -15,7 +15,7 @@ from clausier.formatting import fr_number
 from clausier.offers import service
 from clausier.offers.clause import MODALITIES
 from clausier.offers.formula import parse_share
-from workflow.engine import market_by_ref
+from workflow.engine import fire, market_by_ref
 
 
 def _amount(text: str | None, what: str) -> Decimal | None:
@@ -58,14 +58,27 @@ def offer(
             help=f"Modalités permises, séparées par des virgules : {', '.join(MODALITIES)}.",
         ),
     ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Qui agit (e-mail du facilitateur).")
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")
     ] = False,
 ) -> None:
-    """Calcule et enregistre l'offre d'insertion (heures et texte de clause), étape par étape."""
+    """Calcule et enregistre l'offre d'insertion (heures et texte de clause), étape par étape.
+
+    Sur un marché encore en identification, ouvre d'abord l'offre d'insertion (prepare_offer).
+    """
     settings = runtime.settings().offer
     with session_scope(runtime.engine()) as session:
         market = market_by_ref(session, ref)
+        if market.state == "identification":
+            fired = fire(
+                session, ref=ref, trigger="prepare_offer", actor=actor or runtime.default_actor()
+            )
+            runtime.say(
+                f"{ref} : Identification → Offre d'insertion (prepare_offer, version {fired.version})."
+            )
         offers = service.prepare(
             session,
             market,

@@ -200,3 +200,13 @@ def test_clausier_offer_takes_a_market_from_identification_to_a_publishable_offe
     assert "dérogation : 100 h au lieu de" in cli("status", "MKT-2027-005").out
     cli("fire", "MKT-2027-005", "publish")
     assert "figée depuis la publication" in cli("offer", "MKT-2027-005", expect=1).err
+
+
+def test_an_identified_market_gets_its_offer_in_one_command(cli):
+    cli("load", str(EXAMPLE))
+    done = cli("offer", "MKT-2027-001", "--actor", "facilitateur@mde-cotentin.fr")
+    assert "MKT-2027-001 : Identification → Offre d'insertion (prepare_offer" in done.err
+    assert "1\u202f750 heures d'insertion" in done.out  # 1.5 M€ × 50 % × 7 % ÷ 30 €
+    cli("fire", "MKT-2027-001", "publish")
+    refused = cli("offer", "MKT-2027-002", expect=1).err
+    assert "pas de facilitateur, pas de clause" in refused
