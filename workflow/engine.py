@@ -144,8 +144,7 @@ def fire(
         )
 
     version = market.version
-    market.updated_at = at
-    session.flush()  # the callbacks' changes to the market and its lots
+    session.flush()  # the callbacks' changes to the market, its lots and its tasks
     bumped = session.execute(
         update(Market)
         .where(Market.id == market.id, Market.version == version)
@@ -155,6 +154,7 @@ def fire(
         raise VersionConflict(market=ref, expected=version)
     set_committed_value(market, "state", dest)
     set_committed_value(market, "version", version + 1)
+    set_committed_value(market, "updated_at", at)
     entry = TransitionLog(
         market_id=market.id,
         from_state=state,
