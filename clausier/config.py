@@ -23,6 +23,13 @@ from sqlalchemy.exc import ArgumentError
 
 from clausier.errors import ConfigError
 from clausier.validation.messages import dotted, french_message
+from notifications.settings import (
+    DEFAULT_RULES,
+    NotificationSettings,
+    OutboxSettings,
+    ReminderRule,
+    SmtpSettings,
+)
 
 CONFIG_ENV = "CLAUSIER_CONFIG"
 DATABASE_URL_ENV = "CLAUSIER_DATABASE_URL"
@@ -192,6 +199,19 @@ class Settings(_Strict):
     logging: LoggingSettings = LoggingSettings()
     tasks: TaskSettings = TaskSettings()
     offer: OfferSettings = OfferSettings()
+    reminders: dict[str, ReminderRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
+    notifications: NotificationSettings = NotificationSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    smtp: SmtpSettings = SmtpSettings()
+
+    @model_validator(mode="after")
+    def _smtp_password_present(self) -> Settings:
+        if self.outbox.transport == "smtp" and self.smtp.user and not self.smtp.password:
+            raise ValueError(
+                f"smtp.user est renseigné mais la variable d'environnement "
+                f"{self.smtp.password_env} (mot de passe SMTP) est absente"
+            )
+        return self
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
@@ -229,6 +249,11 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     problem = template_problem(settings.offer)
     if problem:
         raise ConfigError(str(source), [f"clé « offer.clause_template » : {problem}"])
+    from notifications.rendering import template_problems
+
+    problems = template_problems(settings)
+    if problems:
+        raise ConfigError(str(source), problems)
     return settings
 
 

@@ -164,6 +164,6 @@ def market(
     )
     session.flush()
     assignment.refresh(session, row, today=clock.today())
-    open_initial_tasks(session, row, settings=get_settings().tasks, today=clock.today())
+    open_initial_tasks(session, row, settings=get_settings(), today=clock.today())
     session.flush()
     return row

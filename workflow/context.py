@@ -13,7 +13,8 @@ from clausier.partners.models import Contractor
 from clausier.tasks.models import Task
 
 if TYPE_CHECKING:
-    from clausier.config import TaskKind
+    from clausier.config import Settings, TaskKind
+    from notifications.models import Reminder
 
 
 @dataclass
@@ -36,3 +37,7 @@ class TransitionContext:
     departement: str | None = None
     open_tasks: list[Task] = field(default_factory=list)
     new_tasks: list[Task] = field(default_factory=list)
+    # reminders: the rules, those the transition schedules, what it stops following
+    settings: Settings | None = None
+    new_reminders: list[Reminder] = field(default_factory=list)
+    stop_following: set[str] = field(default_factory=set)  # e.g. {"declaration", "execution_end"}

@@ -31,6 +31,7 @@ from clausier.partnerships import assignment
 from clausier.referential.service import place_of
 from clausier.tasks.models import Task, TaskStatus
 from clausier.validation.messages import dotted, french_message
+from notifications import schedule
 from workflow import machine
 from workflow.context import TransitionContext
 from workflow.lifecycle import STATE_LABELS, TRIGGERS, allowed_triggers
@@ -66,6 +67,31 @@ def _parse_payload(trigger: str, data: dict[str, Any] | None) -> Any:
         )
         example = f" Exemple : --data '{EXAMPLES[trigger]}'." if trigger in EXAMPLES else ""
         raise InvalidInput(f"Données invalides pour « {trigger} » : {problems}.{example}") from exc
+
+
+def _reschedule_reminders(session: Session, ctx: TransitionContext) -> None:
+    """Reminders follow the transition: closed tasks and stopped follows are cancelled, new tasks
+    and entered states scheduled, in the transition's transaction."""
+    closed = [task.id for task in ctx.open_tasks if task.status != TaskStatus.open]
+    reason = f"{ctx.trigger} : le marché a quitté l'état « {STATE_LABELS[ctx.source]} »"
+    schedule.cancel(session, task_ids=closed, reason=reason)
+    if ctx.stop_following:
+        stopped = [
+            name
+            for name, rule in ctx.settings.reminders.items()
+            if rule.follows in ctx.stop_following
+        ]
+        schedule.cancel(session, market_id=ctx.market.id, rules=stopped, reason=reason)
+    session.add_all(
+        schedule.for_tasks(
+            ctx.new_tasks,
+            rules=ctx.settings.reminders,
+            departement=ctx.departement,
+            today=ctx.today,
+            settings=ctx.settings.notifications,
+        )
+    )
+    session.add_all(ctx.new_reminders)
 
 
 def fire(
@@ -111,8 +137,10 @@ def fire(
         if sirets
         else {}
     )
-    task_settings = (settings or get_settings()).tasks
+    settings = settings or get_settings()
+    task_settings = settings.tasks
     ctx = TransitionContext(
+        settings=settings,
         market=market,
         lots=lots,
         trigger=trigger,
@@ -166,6 +194,8 @@ def fire(
     )
     session.add(entry)
     session.add_all(ctx.new_tasks)
+    session.flush()  # the new tasks get their ids
+    _reschedule_reminders(session, ctx)
     session.flush()
     log.info("%s: %s -> %s (%s, version %s) by %s", ref, state, dest, trigger, version + 1, actor)
     return Fired(

@@ -7,6 +7,7 @@ from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
 from clausier.referential.models import Commune, Departement, Epci, Region
 from clausier.tasks.models import Task
+from notifications.models import OutboxMessage, Reminder
 
 metadata = SQLModel.metadata
 
@@ -22,7 +23,9 @@ __all__ = [
     "Facilitator",
     "Lot",
     "Market",
+    "OutboxMessage",
     "Region",
+    "Reminder",
     "Structure",
     "Task",
     "TransitionLog",

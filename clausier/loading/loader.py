@@ -466,7 +466,8 @@ def load(
             for change in changes
             if change.coverage_flag
         )
-    task_settings = (settings or get_settings()).tasks
     for market in filter(None, created):
-        open_initial_tasks(session, market, settings=task_settings, today=today or clock.today())
+        open_initial_tasks(
+            session, market, settings=settings or get_settings(), today=today or clock.today()
+        )
     return report

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column
+from sqlalchemy import Column, true
 from sqlmodel import Field, SQLModel
 
 from clausier import clock
@@ -64,6 +64,9 @@ class Facilitator(SQLModel, table=True):
     email: str = Field(unique=True)
     name: str
     active: bool = True
+    digest: bool = Field(
+        default=True, sa_column_kwargs={"server_default": true()}
+    )  # one e-mail a day
 
 
 class Contractor(SQLModel, table=True):

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from clausier.config import TaskSettings
+from clausier.config import Settings
 from clausier.errors import Refused, UnknownRecord
-from clausier.markets.models import Market
+from clausier.markets.models import Lot, Market
 from clausier.partners.models import Facilitator, Structure
 from clausier.referential.service import place_of
 from clausier.tasks.models import Task, TaskStatus
 from clausier.tasks.planning import tasks_for_state
+from notifications import schedule
 
 
 class TaskRefused(Refused):
@@ -138,6 +139,7 @@ def complete(
     task.status, task.closed_at, task.closed_by = TaskStatus.done, now, actor
     task.comment = comment
     session.add(task)
+    schedule.cancel(session, task_ids=[task.id], reason=f"tâche faite par {actor}")
     return task
 
 
@@ -149,22 +151,39 @@ def cancel(session: Session, task_id: int, *, actor: str, now: datetime, reason:
     task.status, task.closed_at, task.closed_by = TaskStatus.cancelled, now, actor
     task.cancel_reason = reason.strip()
     session.add(task)
+    schedule.cancel(session, task_ids=[task.id], reason=f"tâche annulée par {actor}")
     return task
 
 
 def open_initial_tasks(
-    session: Session, market: Market, *, settings: TaskSettings, today
+    session: Session, market: Market, *, settings: Settings, today: date
 ) -> list[Task]:
-    """The tasks of an imported market's state, as if it had just entered it."""
+    """The tasks (and their reminders) of an imported market's state, as if it had just entered it."""
+    departement = place_of(session, market.commune_code).departement_code
     tasks = tasks_for_state(
         market.state,
         market=market,
-        kinds=settings.kinds,
+        kinds=settings.tasks.kinds,
         entered_on=today,
-        departement=place_of(session, market.commune_code).departement_code,
-        due_time=settings.due_time,
+        departement=departement,
+        due_time=settings.tasks.due_time,
     )
     session.add_all(tasks)
+    session.flush()
+    common = {
+        "rules": settings.reminders,
+        "departement": departement,
+        "today": today,
+        "settings": settings.notifications,
+    }
+    session.add_all(schedule.for_tasks(tasks, **common))
+    if market.state == "execution":
+        lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
+        session.add_all(
+            schedule.for_execution(
+                market, lots, declaration_day=settings.offer.declaration_day, **common
+            )
+        )
     return tasks
 
 
