@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).parent / "templates"
 
 _COMMON = {
+    "escalated": False,
     "recipient": {"name": "Camille Martin", "email": "c.martin@mde.example", "role": "facilitator"},
     "contact": {"name": "Maison de l'emploi", "email": "clauses@mde.example"},
     "link": "http://127.0.0.1:8000/marches/MKT-0000",

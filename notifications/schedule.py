@@ -135,14 +135,20 @@ def for_execution(
                             )
                         )  # fmt: skip
         elif rule.follows == "execution_end" and ends and clause_lots:
-            for occ in occurrences(rule, ends, departement, today):
-                reminders.append(
-                    Reminder(
-                        rule=name, recipient_role=occ.role, market_id=market.id, occurrence=occ.number,
-                        due_at=at_office_start(occ.day, settings),
-                        idempotency_key=f"{name}:market:{market.id}:{ends.isoformat()}:{occ.number}",
-                    )
-                )  # fmt: skip
+            # a contractor hears about its own lot; the facilitator about the market
+            targets = clause_lots if rule.to == "contractor" else [None]
+            for lot in targets:
+                subject = f"lot:{lot.id}" if lot else f"market:{market.id}"
+                for occ in occurrences(rule, ends, departement, today):
+                    reminders.append(
+                        Reminder(
+                            rule=name, recipient_role=occ.role, market_id=market.id,
+                            lot_id=lot.id if lot else None, occurrence=occ.number,
+                            due_at=at_office_start(occ.day, settings),
+                            idempotency_key=f"{name}:{subject}:{ends.isoformat()}:{occ.number}",
+                        )
+                    )  # fmt: skip
+
     return reminders
 
 

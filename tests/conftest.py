@@ -76,3 +76,14 @@ def store(request):
 def session(store):
     with store.session() as session:
         yield session
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd), stopped after the test."""
+    from tests.smtp import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -15,6 +15,8 @@ from clausier import clock
 from clausier.cli import runtime
 from clausier.cli.errors import exit_code_for
 from clausier.cli.offers import offer as offer_command
+from clausier.cli.reminders import reminders_app
+from clausier.cli.reminders import worker as worker_command
 from clausier.cli.render import print_coverage, print_status
 from clausier.cli.tasks import task_app
 from clausier.cli.tasks import tasks as tasks_command
@@ -45,6 +47,8 @@ app.add_typer(convention_app, name="convention")
 app.add_typer(task_app, name="task")
 app.command("tasks")(tasks_command)
 app.command("offer")(offer_command)
+app.add_typer(reminders_app, name="reminders")
+app.command("worker")(worker_command)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")

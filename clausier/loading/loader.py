@@ -430,7 +430,7 @@ def load(
         for person in row.facilitators:
             _upsert(
                 session, report, "facilitators", Facilitator, {"email": person.email},
-                {"structure_id": structure.id, "name": person.name, "active": person.active},
+                {"structure_id": structure.id, "name": person.name, "active": person.active, "digest": person.digest},
             )  # fmt: skip
     for row in data.contractors:
         _upsert(

@@ -76,6 +76,7 @@ class FacilitatorRow(Row):
     email: EmailStr
     name: Text
     active: bool = True
+    digest: bool = True  # one e-mail a day gathering the reminders
 
 
 class StructureRow(Row):

@@ -107,3 +107,36 @@ def test_a_wrong_config_stops_before_anything_runs(tmp_path):
     assert "Configuration invalide (config.yaml)" in done.stderr
     assert "clé « database.pool_size »" in done.stderr
     assert not (tmp_path / "clausier.db").exists()
+
+
+def test_the_worker_sends_reminders_on_its_schedule_until_stopped(tmp_path):
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUSIER_")}
+    env.update({"CLAUSIER_NOW": "2026-11-25T10:00"})
+    (tmp_path / "config.yaml").write_text(
+        "outbox:\n  sweep_seconds: 1\nlogging:\n  level: INFO\n", encoding="utf-8"
+    )
+    for command in (["init"], ["load", str(EXAMPLE)]):
+        subprocess.run(
+            [sys.executable, "-m", "clausier", *command],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "clausier", "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    inbox = tmp_path / "outbox" / "new"
+    deadline = time.monotonic() + 60
+    while not (inbox.exists() and any(inbox.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    worker.send_signal(signal.SIGTERM)
+    _, errors = worker.communicate(timeout=30)
+    assert inbox.exists() and any(inbox.iterdir()), errors.decode()

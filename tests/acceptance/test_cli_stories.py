@@ -210,3 +210,31 @@ def test_an_identified_market_gets_its_offer_in_one_command(cli):
     cli("fire", "MKT-2027-001", "publish")
     refused = cli("offer", "MKT-2027-002", expect=1).err
     assert "pas de facilitateur, pas de clause" in refused
+
+
+def test_reminders_are_sent_to_the_maildir_and_listed(cli, tmp_path):
+    cli("load", str(EXAMPLE))
+    done = cli("reminders", "run-once").err
+    assert "message(s) envoyé(s)" in done
+    sent = json.loads(cli("reminders", "list", "--status", "sent", "--json").out)["reminders"]
+    assert {r["rule"] for r in sent} >= {
+        "market_uncovered",
+        "task_overdue",
+        "convention_expiring_buyer",
+    }
+    from email import message_from_bytes, policy
+
+    mails = (tmp_path / "outbox" / "new").iterdir()
+    subjects = [
+        message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"] for path in mails
+    ]
+    assert len(subjects) == len(sent), (
+        "one message per reminder (no facilitator has a task of their own yet)"
+    )
+    assert any(
+        s.startswith("Plus aucune convention ne couvre le marché MKT-2027-002") for s in subjects
+    )
+    pending = cli("reminders", "list", "--status", "pending", "--market", "MKT-2026-012").out
+    assert "declaration_due" in pending
+    assert "n'est pas en échec" in cli("reminders", "retry", str(sent[0]["id"]), expect=1).err
+    assert "Statut inconnu « parti »" in cli("reminders", "list", "--status", "parti", expect=2).err

@@ -93,3 +93,69 @@ def test_task_kinds_are_checked_at_start_up(tmp_path, content, expected):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError, match=expected):
         load_settings(path)
+
+
+def test_a_reminder_template_with_an_unknown_variable_refuses_to_start(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "reminders:\n  relance:\n    follows: task\n    to: facilitator\n    after_business_days: 1\n"
+        "    template: task_overdue\n    subject: 'Retard : {{ task.intitule }}'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as failure:
+        load_settings(path)
+    message = str(failure.value)
+    assert "clé « reminders.relance »" in message
+    assert "variable inconnue ('dict object' has no attribute 'intitule')" in message
+    assert "variables d'un rappel qui suit « task »" in message
+
+
+def test_a_reminder_template_that_does_not_exist_is_named(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "reminders:\n  relance:\n    follows: coverage\n    to: buyer\n    before_business_days: 0\n"
+        "    template: inexistant\n    subject: Marché {{ market.ref }}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError, match=r"modèle introuvable notifications/templates/inexistant\.txt\.j2"
+    ):
+        load_settings(path)
+
+
+def test_a_template_line_is_named_when_a_shipped_template_meets_the_wrong_rule(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "reminders:\n  relance:\n    follows: coverage\n    to: buyer\n    before_business_days: 0\n"
+        "    template: task_overdue\n    subject: Marché {{ market.ref }}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"modèle « task_overdue », ligne 3 : variable inconnue \('task' is undefined\)",
+    ):
+        load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "reminders:\n  r:\n    follows: task\n    to: facilitator\n    template: task_overdue\n    subject: Sujet\n",
+            "une seule échéance",
+        ),
+        (
+            "reminders:\n  r:\n    follows: task\n    to: maire\n    before_business_days: 1\n    template: task_overdue\n    subject: Sujet\n",
+            "clé « reminders.r.to »",
+        ),
+        (
+            "outbox:\n  transport: smtp\nsmtp:\n  user: clausier\n  password_env: CLAUSIER_TEST_NO_SUCH_VARIABLE\n",
+            "mot de passe SMTP",
+        ),
+    ],
+)
+def test_reminder_and_delivery_settings_are_checked(tmp_path, content, expected):
+    path = tmp_path / "config.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(path)

@@ -1,0 +1,214 @@
+"""At send time: does the reminder still apply, who receives it, what its template sees.
+
+A reminder whose condition no longer holds (the task was done, the hours were declared, the
+convention renewed) is cancelled, not sent. Names and e-mails are read here, at send time, so a
+task reassigned since scheduling reaches its new assignee.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, select
+
+from clausier.business_days import add_business_days
+from clausier.clock import PARIS
+from clausier.config import Settings
+from clausier.formatting import fr_date, fr_number
+from clausier.markets.models import Lot, Market
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
+from clausier.partnerships import periods
+from clausier.partnerships.assignment import SETTLED_STATES
+from clausier.partnerships.models import Convention, ConventionTerritory
+from clausier.referential.service import place_of, territory_name
+from clausier.tasks.models import Task, TaskStatus
+from notifications import declarations
+from notifications.models import Reminder
+from notifications.schedule import declaration_deadline
+from workflow.lifecycle import STATE_LABELS
+
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    role: str
+    facilitator: Facilitator | None = None  # a person, who may prefer a daily digest
+
+
+@dataclass(frozen=True)
+class Ready:
+    recipient: Recipient
+    context: dict[str, Any]
+    link: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+def _market_doc(session: Session, market: Market) -> dict[str, Any]:
+    return {
+        "ref": market.ref,
+        "title": market.title,
+        "commune": place_of(session, market.commune_code).name,
+        "state_label": STATE_LABELS[market.state],
+        "execution_ends_on": fr_date(market.execution_ends_on)
+        if market.execution_ends_on
+        else "non fixée",
+    }
+
+
+def _who(
+    role: str, *, structure: Structure | None, buyer: Buyer | None, contractor: Contractor | None,
+    assignee: Facilitator | None,
+) -> Recipient | None:  # fmt: skip
+    if role == "facilitator":
+        if assignee is not None and assignee.active:
+            return Recipient(assignee.email, assignee.name, role, assignee)
+        role = "structure"  # nobody took the task: the structure's address
+    if role == "structure" and structure is not None:
+        return Recipient(structure.email, structure.name, "structure")
+    if role == "buyer" and buyer is not None:
+        return Recipient(buyer.email, buyer.name, role)
+    if role == "contractor" and contractor is not None:
+        return Recipient(contractor.email, contractor.name, role)
+    return None
+
+
+def prepare(session: Session, reminder: Reminder, settings: Settings, today: date) -> Ready | Skip:
+    rule = settings.reminders.get(reminder.rule)
+    if rule is None:
+        return Skip(f"règle « {reminder.rule} » retirée de la configuration")
+    base = settings.notifications.base_url.rstrip("/")
+    market = session.get(Market, reminder.market_id) if reminder.market_id else None
+    buyer = session.get(Buyer, market.buyer_id) if market else None
+    structure = (
+        session.get(Structure, market.structure_id) if market and market.structure_id else None
+    )
+    contractor, assignee, extra = None, None, {}
+
+    if rule.follows == "task":
+        task = session.get(Task, reminder.task_id)
+        if task is None or task.status != TaskStatus.open:
+            return Skip("la tâche n'est plus ouverte")
+        kind = settings.tasks.kinds.get(task.kind)
+        assignee = session.get(Facilitator, task.assignee_id) if task.assignee_id else None
+        structure = session.get(Structure, task.structure_id) if task.structure_id else structure
+        due = task.due_at.astimezone(PARIS).date()
+        late = 0
+        day = due
+        while day < today:
+            day = add_business_days(day, 1, None)
+            late += 1
+        extra["task"] = {"id": task.id, "kind": task.kind, "label": kind.label if kind else task.kind,
+                         "due_on": fr_date(due), "late_days": late}  # fmt: skip
+        link = f"{base}/marches/{market.ref}"
+    elif rule.follows == "declaration":
+        lot = session.get(Lot, reminder.lot_id)
+        if market is None or market.state != "execution" or lot is None:
+            return Skip("le marché n'est plus en exécution")
+        contractor = session.get(Contractor, lot.contractor_id) if lot.contractor_id else None
+        if contractor is None:
+            return Skip("le lot n'a pas de titulaire")
+        if declarations.ledger.is_declared(session, lot_id=lot.id, period=reminder.period):
+            return Skip(f"les heures de {reminder.period} ont été déclarées")
+        year, month = map(int, reminder.period.split("-"))
+        departement = place_of(session, market.commune_code).departement_code
+        deadline = declaration_deadline(
+            date(year, month, 1), settings.offer.declaration_day, departement
+        )
+        extra["lot"] = {"number": lot.number, "title": lot.title, "hours": lot.hours}
+        extra["contractor"] = {"name": contractor.name, "email": contractor.email}
+        extra["period"] = {
+            "code": reminder.period,
+            "label": f"{MONTHS[month - 1]} {year}",
+            "deadline": fr_date(deadline),
+        }
+        link = f"{base}/lots/{lot.id}/declarations/{reminder.period}"
+    elif rule.follows == "execution_end":
+        if market is None or market.state != "execution":
+            return Skip("le marché n'est plus en exécution")
+        lots = session.exec(
+            select(Lot).where(Lot.market_id == market.id).order_by(Lot.number)
+        ).all()
+        lots = [lot for lot in lots if lot.carries_clause and (reminder.lot_id in (None, lot.id))]
+        missing = {
+            lot.id: max(Decimal(lot.hours) - lot.hours_validated, Decimal(0)) for lot in lots
+        }
+        if sum(missing.values()) <= 0:
+            return Skip("toutes les heures requises sont validées")
+        if reminder.lot_id:
+            lot = lots[0]
+            contractor = session.get(Contractor, lot.contractor_id) if lot.contractor_id else None
+        extra["lots"] = [
+            {"number": lot.number, "title": lot.title, "hours": fr_number(lot.hours),
+             "hours_validated": fr_number(lot.hours_validated), "missing": fr_number(missing[lot.id])}
+            for lot in lots
+        ]  # fmt: skip
+        extra["missing_total"] = fr_number(sum(missing.values()))
+        link = f"{base}/marches/{market.ref}"
+    elif rule.follows == "convention":
+        convention = session.get(Convention, reminder.convention_id)
+        end = reminder.idempotency_key.split(":")[3]
+        if (
+            convention is None
+            or not periods.in_force(convention, today)
+            or convention.renewal != "explicit"
+        ):
+            return Skip("la convention n'est plus en vigueur")
+        if periods.current_end(convention, today).isoformat() != end:
+            return Skip("la convention a été renouvelée")
+        buyer = session.get(Buyer, convention.buyer_id)
+        structure = session.get(Structure, convention.structure_id)
+        places = session.exec(
+            select(ConventionTerritory).where(ConventionTerritory.convention_id == convention.id)
+        ).all()
+        extra["convention"] = {
+            "ref": convention.ref,
+            "ends_on": fr_date(date.fromisoformat(end)),
+            "territory": ", ".join(
+                f"{territory_name(session, t.kind, t.code)} ({t.code})" for t in places
+            ),
+        }
+        link = f"{base}/couverture"
+    else:  # coverage
+        if market is None or market.state in SETTLED_STATES or market.coverage_flag != "uncovered":
+            return Skip("le marché est de nouveau couvert")
+        link = f"{base}/couverture"
+
+    recipient = _who(
+        reminder.recipient_role,
+        structure=structure,
+        buyer=buyer,
+        contractor=contractor,
+        assignee=assignee,
+    )
+    if recipient is None:
+        return Skip(f"aucun destinataire « {reminder.recipient_role} » connu")
+    # who to contact: the facilitators' structure for contractors and buyers, the buyer otherwise
+    if recipient.role in ("contractor", "buyer") and structure is not None:
+        contact = {"name": structure.name, "email": structure.email}
+    elif buyer is not None:
+        contact = {"name": buyer.name, "email": buyer.email}
+    else:
+        contact = {"name": "Clausier", "email": settings.notifications.sender}
+    context = {
+        "recipient": {"name": recipient.name, "email": recipient.email, "role": recipient.role},
+        "escalated": reminder.recipient_role
+        != rule.to,  # the reminders to the first recipient went unheeded
+        "contact": contact,
+        "link": link,
+        "structure": {"name": structure.name, "email": structure.email} if structure else None,
+        "buyer": {"name": buyer.name, "email": buyer.email} if buyer else None,
+        **({"market": _market_doc(session, market)} if market else {}),
+        **extra,
+    }
+    return Ready(recipient=recipient, context=context, link=link)

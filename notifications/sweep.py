@@ -1,0 +1,345 @@
+"""The sweep: plan, hand due reminders to the outbox, deliver the outbox.
+
+Every step claims its rows with a lease (``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+LOCKED) RETURNING id`` on PostgreSQL; the same single statement on SQLite, whose one writer makes
+it atomic), so several workers never take the same row, and a dead worker's claims expire.
+Handing over writes the message and marks its reminders in one transaction; delivering marks a
+message sent in the transaction that follows the server's acceptance (``docs/delivery.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from clausier import clock
+from clausier.business_days import add_business_days, is_business_day
+from clausier.clock import PARIS
+from clausier.config import Settings
+from clausier.formatting import fr_date
+from clausier.markets.models import Market
+from clausier.partnerships import assignment, periods
+from clausier.partnerships.models import Convention
+from notifications import contexts, schedule
+from notifications.messages import build, message_id_for
+from notifications.models import MessageStatus, OutboxMessage, Reminder, ReminderStatus
+from notifications.rendering import render, render_rule
+from notifications.transports import DeliveryFailure, transport_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepReport:
+    planned: int = 0
+    handed: int = 0
+    cancelled: int = 0
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def in_office_hours(moment: datetime, settings: Settings) -> bool:
+    local = moment.astimezone(PARIS)
+    hours = settings.notifications
+    return (
+        is_business_day(local.date(), None)
+        and hours.office_start <= local.time() < hours.office_end
+    )
+
+
+def _claim(
+    session: Session, model, conditions, order, *, worker: str, now: datetime, settings: Settings
+) -> list[int]:
+    """Lease a batch of rows to this worker, in one statement."""
+    candidates = (
+        select(model.id)
+        .where(*conditions, or_(model.claimed_until.is_(None), model.claimed_until < now))
+        .order_by(order)
+        .limit(settings.outbox.batch_size)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    lease = now + timedelta(seconds=settings.outbox.lease_seconds)
+    claimed = session.execute(
+        update(model)
+        .where(model.id.in_(candidates.scalar_subquery()))
+        .values(claimed_until=lease, claimed_by=worker)
+        .returning(model.id)
+    )
+    ids = list(claimed.scalars())
+    session.commit()
+    return ids
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _insert_new(session: Session, rows: list[dict]) -> int:
+    """Insert reminders whose key is new; two workers planning at once never collide."""
+    if not rows:
+        return 0
+    columns = {
+        "market_id": None,
+        "task_id": None,
+        "lot_id": None,
+        "convention_id": None,
+        "period": None,
+    }
+    rows = [{**columns, **row} for row in rows]  # one shape for a multi-row INSERT
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    return session.execute(statement).rowcount or 0
+
+
+def plan(engine: Engine, settings: Settings, now: datetime) -> int:
+    """Daily: re-check coverage of live markets; schedule convention and coverage reminders."""
+    today = now.astimezone(PARIS).date()
+    rules = settings.reminders
+    rows: list[dict] = []
+    base = {"status": ReminderStatus.pending, "occurrence": 0, "created_at": now}
+    with Session(engine) as session:
+        for convention in session.execute(
+            select(Convention).where(Convention.renewal == "explicit")
+        ).scalars():
+            if not periods.in_force(convention, today):
+                continue
+            end = periods.current_end(convention, today)
+            for name, rule in rules.items():
+                if rule.follows != "convention":
+                    continue
+                for occ in schedule.occurrences(rule, end, None, today):
+                    rows.append({**base, "rule": name, "recipient_role": occ.role, "convention_id": convention.id,
+                                 "occurrence": occ.number,
+                                 "idempotency_key": f"{name}:convention:{convention.id}:{end.isoformat()}:{occ.number}",
+                                 "due_at": schedule.at_office_start(occ.day, settings.notifications)})  # fmt: skip
+        markets = (
+            session.execute(select(Market).where(Market.state.not_in(assignment.SETTLED_STATES)))
+            .scalars()
+            .all()
+        )
+        for market in markets:
+            assignment.refresh(session, market, today=today)
+            if market.coverage_flag != "uncovered":
+                continue
+            for name, rule in rules.items():
+                if rule.follows == "coverage":
+                    rows.append({**base, "rule": name, "recipient_role": rule.to, "market_id": market.id,
+                                 "idempotency_key": f"{name}:market:{market.id}:{today:%Y-%m}",
+                                 "due_at": schedule.at_office_start(today, settings.notifications)})  # fmt: skip
+        session.flush()
+        created = _insert_new(session, rows)
+        session.commit()
+    return created
+
+
+# --- handing reminders to the outbox --------------------------------------------------------
+
+
+def _outbox_row(
+    *,
+    key: str,
+    recipient: contexts.Recipient,
+    subject: str,
+    text: str,
+    html: str,
+    now: datetime,
+    sender: str,
+) -> OutboxMessage:
+    return OutboxMessage(
+        idempotency_key=key, message_id=message_id_for(key, sender), to_email=recipient.email,
+        to_name=recipient.name, subject=subject, text_body=text, html_body=html, next_attempt_at=now,
+        created_at=now,
+    )  # fmt: skip
+
+
+def hand_over(
+    engine: Engine, settings: Settings, *, worker: str, now: datetime, report: SweepReport
+) -> None:
+    today = now.astimezone(PARIS).date()
+    local = now.astimezone(PARIS)
+    sender = settings.notifications.sender
+    while True:
+        with Session(engine) as session:
+            ids = _claim(
+                session, Reminder,
+                (Reminder.status == ReminderStatus.pending, Reminder.message_id.is_(None), Reminder.due_at <= now),
+                Reminder.due_at, worker=worker, now=now, settings=settings,
+            )  # fmt: skip
+            if not ids:
+                return
+            digests: dict[str, list[tuple[Reminder, contexts.Ready]]] = defaultdict(list)
+            for reminder in session.execute(select(Reminder).where(Reminder.id.in_(ids))).scalars():
+                outcome = contexts.prepare(session, reminder, settings, today)
+                if isinstance(outcome, contexts.Skip):
+                    reminder.status, reminder.cancel_reason = (
+                        ReminderStatus.cancelled,
+                        outcome.reason,
+                    )
+                    report.cancelled += 1
+                    continue
+                reminder.recipient_email = outcome.recipient.email
+                person = outcome.recipient.facilitator
+                if person is not None and person.digest:
+                    digests[outcome.recipient.email].append((reminder, outcome))
+                    continue
+                rule = settings.reminders[reminder.rule]
+                rendered = render_rule(rule, outcome.context)
+                message = _outbox_row(key=reminder.idempotency_key, recipient=outcome.recipient, subject=rendered.subject,
+                                      text=rendered.text, html=rendered.html, now=now, sender=sender)  # fmt: skip
+                session.add(message)
+                session.flush()
+                reminder.message_id = message.id
+                report.handed += 1
+            for email, items in digests.items():
+                key = f"digest:{email}:{today.isoformat()}"
+                taken = session.execute(
+                    select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
+                ).first()
+                if taken is not None or local.time() < settings.notifications.digest_time:
+                    # today's digest is made (or not yet due): tomorrow's will carry these
+                    for reminder, _ in items:
+                        reminder.due_at = _next_digest(today, settings)
+                    continue
+                recipient = items[0][1].recipient
+                parts = []
+                for reminder, ready in items:
+                    rendered = render_rule(settings.reminders[reminder.rule], ready.context)
+                    parts.append(
+                        {
+                            "subject": rendered.subject,
+                            "text": rendered.text.split("\n--\n")[0].strip(),
+                            "link": ready.link,
+                        }
+                    )
+                context = {**items[0][1].context, "items": parts, "day": fr_date(today)}
+                rendered = render(
+                    "digest", "Vos rappels Clausier du {{ day }} ({{ items | length }})", context
+                )
+                message = _outbox_row(key=key, recipient=recipient, subject=rendered.subject, text=rendered.text,
+                                      html=rendered.html, now=now, sender=sender)  # fmt: skip
+                session.add(message)
+                session.flush()
+                for reminder, _ in items:
+                    reminder.message_id = message.id
+                report.handed += len(items)
+            session.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(ids))
+                .values(claimed_until=None, claimed_by=None)
+            )
+            session.commit()
+
+
+def _next_digest(today: date, settings: Settings) -> datetime:
+    day = add_business_days(today + timedelta(days=1), 0, None)
+    return datetime.combine(day, settings.notifications.digest_time, tzinfo=PARIS).astimezone(UTC)
+
+
+# --- delivering the outbox ------------------------------------------------------------------
+
+
+def _backoff(attempts: int, settings: Settings) -> timedelta:
+    base = settings.outbox.backoff_seconds * 2 ** (attempts - 1)
+    seconds = min(base, settings.outbox.backoff_max_seconds)
+    return timedelta(
+        seconds=seconds * random.uniform(0.8, 1.2)
+    )  # jitter: workers don't retry in step
+
+
+def deliver(
+    engine: Engine, settings: Settings, *, worker: str, now: datetime, report: SweepReport
+) -> None:
+    while _deliver_batch(engine, settings, worker=worker, now=now, report=report):
+        pass
+
+
+def _deliver_batch(
+    engine: Engine, settings: Settings, *, worker: str, now: datetime, report: SweepReport
+) -> bool:
+    sender = settings.notifications.sender
+    with Session(engine) as session:
+        ids = _claim(
+            session, OutboxMessage,
+            (OutboxMessage.status == MessageStatus.pending, OutboxMessage.next_attempt_at <= now),
+            OutboxMessage.next_attempt_at, worker=worker, now=now, settings=settings,
+        )  # fmt: skip
+        if not ids:
+            return False
+        with transport_for(settings.outbox, settings.smtp) as transport:
+            for message_id in ids:
+                row = session.get(OutboxMessage, message_id)
+                if row is None or row.status != MessageStatus.pending or row.claimed_by != worker:
+                    continue
+                try:
+                    transport.send(build(row, sender), row.to_email)
+                except DeliveryFailure as failure:
+                    row.attempts += 1
+                    row.last_error = str(failure)
+                    row.claimed_until = row.claimed_by = None
+                    if failure.permanent or row.attempts >= settings.outbox.max_attempts:
+                        row.status = MessageStatus.failed
+                        _mark_reminders(session, row.id, ReminderStatus.failed)
+                        report.failed += 1
+                        log.warning(
+                            "message %s failed after %s attempt(s): %s",
+                            row.id,
+                            row.attempts,
+                            failure,
+                        )
+                    else:
+                        row.next_attempt_at = now + _backoff(row.attempts, settings)
+                        report.retried += 1
+                        log.info(
+                            "message %s: attempt %s failed, retry at %s: %s",
+                            row.id,
+                            row.attempts,
+                            row.next_attempt_at,
+                            failure,
+                        )
+                    session.commit()
+                    continue
+                row.status, row.sent_at, row.attempts = MessageStatus.sent, now, row.attempts + 1
+                row.claimed_until = row.claimed_by = None
+                _mark_reminders(session, row.id, ReminderStatus.sent)
+                session.commit()  # the one window: accepted by the server, not yet committed
+                report.delivered += 1
+    return True
+
+
+def _mark_reminders(session: Session, message_id: int, status: ReminderStatus) -> None:
+    session.execute(update(Reminder).where(Reminder.message_id == message_id).values(status=status))
+
+
+def run_once(
+    engine: Engine,
+    settings: Settings,
+    *,
+    worker: str,
+    now: datetime | None = None,
+    planning: bool = True,
+) -> SweepReport:
+    """One pass: plan (optionally), hand over and deliver, in office hours only."""
+    now = now or clock.now()
+    report = SweepReport()
+    if planning:
+        report.planned = plan(engine, settings, now)
+    if not in_office_hours(now, settings):
+        report.notes.append("hors des heures de bureau : rien n'est envoyé")
+        return report
+    hand_over(engine, settings, worker=worker, now=now, report=report)
+    deliver(engine, settings, worker=worker, now=now, report=report)
+    return report
