@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+
+from clausier.clock import PARIS
 
 THIN = "\u202f"  # narrow no-break space: the French thousands separator
 
@@ -14,6 +16,13 @@ def fr_date(value: date | str | None) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
     return value.strftime("%d/%m/%Y")
+
+
+def fr_moment(value: datetime | str, *, with_time: bool = True) -> str:
+    """An instant as people in France read it: Paris time, « 25/11/2026 10:00 »."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(PARIS)
+    return local.strftime("%d/%m/%Y %H:%M" if with_time else "%d/%m/%Y")
 
 
 def fr_number(value: Decimal | float | int | str, decimals: int = 0) -> str:

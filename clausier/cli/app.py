@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,7 @@ from clausier.partnerships.periods import last_day_in_force
 from clausier.partnerships.report import coverage_report
 from workflow.engine import fire as fire_trigger
 from workflow.engine import market_by_ref
+from workflow.lifecycle import STATE_LABELS
 
 app = typer.Typer(
     help="Clausier : les marchés publics à clause sociale d'insertion, de l'identification au bilan.",
@@ -143,8 +145,6 @@ def fire(
         fired = fire_trigger(
             session, ref=ref, trigger=trigger, actor=actor or runtime.default_actor(), data=payload
         )
-    from workflow.lifecycle import STATE_LABELS
-
     runtime.say(
         f"{fired.market} : {STATE_LABELS[fired.from_state]} → {STATE_LABELS[fired.to_state]} "
         f"({fired.trigger}, version {fired.version})."
@@ -206,8 +206,6 @@ def convention_terminate(
     on: Annotated[str, typer.Option("--on", help="Date d'effet de la résiliation (AAAA-MM-JJ).")],
 ) -> None:
     """Résilie une convention à compter d'une date."""
-    from datetime import date
-
     try:
         day = date.fromisoformat(on)
     except ValueError as exc:

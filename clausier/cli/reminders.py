@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 
 from clausier import clock
 from clausier.cli import runtime
-from clausier.clock import PARIS
 from clausier.db.engine import session_scope
 from clausier.errors import InvalidInput, Refused, UnknownRecord
+from clausier.formatting import fr_moment
 from clausier.markets.models import Market
 from notifications import sweep
 from notifications.models import (
@@ -23,6 +23,7 @@ from notifications.models import (
     Reminder,
     ReminderStatus,
 )
+from notifications.worker import run_forever
 from workflow.engine import market_by_ref
 
 reminders_app = typer.Typer(
@@ -93,7 +94,7 @@ def list_reminders(
     if not documents:
         typer.echo("Aucun rappel.")
     for doc in documents:
-        due = clock_text(doc["due_at"])
+        due = fr_moment(doc["due_at"])
         state = REMINDER_STATUS_LABELS[doc["status"]]
         if doc["status"] == "pending" and doc["message_status"] == "pending":
             state = f"en cours d'envoi ({doc['attempts']} tentative(s))"
@@ -102,12 +103,6 @@ def list_reminders(
         typer.echo(
             f"  #{doc['id']:<6} {due}  {doc['rule']:<30} {doc['market'] or '':<14} {who:<35} {state}{error}"
         )
-
-
-def clock_text(iso: str) -> str:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
 @reminders_app.command("retry")
@@ -144,6 +139,4 @@ def _requeue(session: Session, reminder: Reminder) -> None:
 
 def worker() -> None:
     """Le planificateur seul : passages réguliers d'envoi des rappels (pour plusieurs processus)."""
-    from notifications.worker import run_forever
-
     run_forever(runtime.engine(), runtime.settings(), worker=worker_name())

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import typer
 
-from clausier.clock import PARIS
-from clausier.formatting import fr_amount, fr_date, fr_hours
+from clausier.formatting import fr_amount, fr_date, fr_hours, fr_moment
 from clausier.partnerships.models import SERVICE_LABELS
 
 ASSIGNMENT_LABELS = {"automatic": "assignation automatique", "explicit": "choix de l'acheteur"}
@@ -15,10 +12,6 @@ FLAG_LABELS = {
     "uncovered": "ATTENTION : aucune convention en vigueur ne couvre plus ce marché",
     "ambiguous": "ATTENTION : plusieurs structures le couvrent au même niveau, l'acheteur doit choisir",
 }
-
-
-def _when(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
 def _until(renewal: str | None, last_day: str | None) -> str:
@@ -99,7 +92,7 @@ def print_status(doc: dict) -> None:
     for entry in doc["history"]:
         origin = entry["from"] or "—"
         out(
-            f"    {_when(entry['at'])}  {origin} → {entry['to']}  [{entry['trigger']}]  par {entry['actor']}"
+            f"    {fr_moment(entry['at'])}  {origin} → {entry['to']}  [{entry['trigger']}]  par {entry['actor']}"
         )
 
 

@@ -9,8 +9,9 @@ import typer
 
 from clausier import clock
 from clausier.cli import runtime
-from clausier.clock import PARIS
 from clausier.db.engine import session_scope
+from clausier.errors import InvalidInput
+from clausier.formatting import fr_moment
 from clausier.partners.lookup import structure_named
 from clausier.tasks import service
 from clausier.tasks.ics import task_calendar
@@ -69,8 +70,6 @@ def tasks(
     """La file des tâches ouvertes : en retard d'abord, puis par échéance et priorité."""
     settings = runtime.settings().tasks
     if kind is not None and kind not in settings.kinds:
-        from clausier.errors import InvalidInput
-
         raise InvalidInput(
             f"Type de tâche inconnu « {kind} ». Types : {', '.join(settings.kinds)}."
         )
@@ -97,9 +96,9 @@ def tasks(
     if not documents:
         typer.echo("Aucune tâche ouverte.")
         return
-    typer.echo(f"{len(documents)} tâche(s) ouverte(s) au {now.astimezone(PARIS):%d/%m/%Y %H:%M} :")
+    typer.echo(f"{len(documents)} tâche(s) ouverte(s) au {fr_moment(now)} :")
     for doc in documents:
-        due = clock_fr(doc["due_at"])
+        due = fr_moment(doc["due_at"], with_time=False)
         late = "EN RETARD " if doc["overdue"] else ""
         who_label = doc["assignee"] or "à prendre"
         typer.echo(
@@ -107,12 +106,6 @@ def tasks(
             f"({doc['market_title']}) — priorité {doc['priority']} — {doc['structure'] or 'sans structure'}, "
             f"{who_label}"
         )
-
-
-def clock_fr(iso: str) -> str:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).astimezone(PARIS).strftime("%d/%m/%Y")
 
 
 @task_app.command("done")
