@@ -19,6 +19,8 @@ from clausier.cli.offers import offer as offer_command
 from clausier.cli.reminders import reminders_app
 from clausier.cli.reminders import worker as worker_command
 from clausier.cli.render import print_coverage, print_status
+from clausier.cli.serve import serve as serve_command
+from clausier.cli.serve import token_app
 from clausier.cli.tasks import task_app
 from clausier.cli.tasks import tasks as tasks_command
 from clausier.db import migrate
@@ -50,6 +52,8 @@ app.add_typer(task_app, name="task")
 app.command("tasks")(tasks_command)
 app.command("offer")(offer_command)
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(token_app, name="token")
+app.command("serve")(serve_command)
 app.command("worker")(worker_command)
 
 JsonOption = Annotated[

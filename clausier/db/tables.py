@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from clausier.auth.models import ApiToken
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
@@ -12,6 +13,7 @@ from notifications.models import OutboxMessage, Reminder
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ApiToken",
     "Buyer",
     "Commune",
     "Contractor",

@@ -75,8 +75,8 @@ def _locate(raw: Any, loc: tuple) -> tuple[int | None, str]:
     line = getattr(raw, "line", None)
     node, parts = raw, []
     for step in loc:
-        if isinstance(node, source.Located) and step in node:
-            line = node.key_lines.get(step, line)
+        if isinstance(node, dict) and step in node:
+            line = getattr(node, "key_lines", {}).get(step, line)
             parts.append(("." if parts else "") + str(step))
             node = node[step]
         elif isinstance(node, list) and isinstance(step, int) and step < len(node):
@@ -387,7 +387,26 @@ def load(
             name,
             [LoadProblem(path=name, line=None, field="fichier", message="fichier introuvable")],
         )
-    raw = source.read(path)
+    return load_data(
+        session,
+        source.read(path),
+        name=name,
+        actor=actor or f"load:{path.name}",
+        today=today,
+        settings=settings,
+    )
+
+
+def load_data(
+    session: Session,
+    raw: Any,
+    *,
+    name: str,
+    actor: str,
+    today: date | None = None,
+    settings: Settings | None = None,
+) -> LoadReport:
+    """Validate then write already-read data (a file's, or an API request's), all or nothing."""
     problems = _Problems(name, raw)
     if not isinstance(raw, dict):
         problems.add(
@@ -407,7 +426,6 @@ def load(
         raise LoadErrors(name, problems.items)
 
     report = LoadReport(path=name)
-    actor = actor or f"load:{path.name}"
     for row in data.buyers:
         _upsert(
             session,

@@ -42,6 +42,7 @@ def queue(
     overdue_only: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    scope=None,
 ) -> list[QueueRow]:
     """Open tasks, overdue first, then by due date, then by priority.
 
@@ -68,6 +69,8 @@ def queue(
         query = query.where(Task.market_id == market.id)
     if overdue_only:
         query = query.where(overdue)
+    if scope is not None:  # the caller's reach (API roles)
+        query = query.where(scope)
     query = query.order_by(case((overdue, 0), else_=1), Task.due_at, Task.priority, Task.id)
     if limit is not None:
         query = query.limit(limit).offset(offset)

@@ -140,3 +140,42 @@ def test_the_worker_sends_reminders_on_its_schedule_until_stopped(tmp_path):
     worker.send_signal(signal.SIGTERM)
     _, errors = worker.communicate(timeout=30)
     assert inbox.exists() and any(inbox.iterdir()), errors.decode()
+
+
+def test_serve_demo_prints_tokens_that_open_the_api(tmp_path):
+    import signal
+    import time
+
+    import httpx
+
+    from tests.smtp import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUSIER_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "clausier", "serve", "--demo", "--no-scheduler", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines, deadline = [], time.monotonic() + 90
+        while time.monotonic() < deadline and not any("écoute sur" in line for line in lines):
+            lines.append(server.stderr.readline())
+        tokens = {
+            line.split()[1]: line.split()[-1] for line in lines if line.strip().startswith("jeton")
+        }
+        assert set(tokens) == {"administrateur", "acheteur", "facilitateur", "titulaire"}
+        url = f"http://127.0.0.1:{port}/api/markets"
+        for _ in range(100):
+            try:
+                response = httpx.get(
+                    url, headers={"Authorization": f"Bearer {tokens['acheteur']}"}, timeout=5
+                )
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert {item["buyer"] for item in response.json()["items"]} == {"Région Normandie"}
+        assert httpx.get(url, timeout=5).status_code == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)

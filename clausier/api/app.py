@@ -1,0 +1,37 @@
+"""The FastAPI application: the API under ``/api``, OpenAPI at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from clausier import __version__
+from clausier.api import directory, errors, markets, tasks
+from clausier.config import Settings
+
+
+def create_app(engine: Engine, settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="Clausier",
+        version=__version__,
+        description="Les marchés publics à clause sociale d'insertion, de l'identification au bilan.",
+    )
+    app.state.engine, app.state.settings = engine, settings
+    errors.install(app)
+    for module in (markets, tasks, directory):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict:
+        return {
+            "service": "Clausier",
+            "api": "/api/markets",
+            "openapi": "/openapi.json",
+            "health": "/api/health",
+        }
+
+    @app.get("/api/health", tags=["service"], summary="Le service répond")
+    def health() -> dict:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,135 @@
+"""Buyers, structures and their facilitators, contractors, conventions; loading in bulk; coverage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import false, func, true
+from sqlmodel import select
+
+from clausier import clock
+from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.auth.models import Role
+from clausier.auth.scope import require
+from clausier.errors import UnknownRecord
+from clausier.loading.loader import load_data
+from clausier.partners.lookup import buyer_named
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
+from clausier.partnerships import periods
+from clausier.partnerships.models import Convention
+from clausier.partnerships.report import coverage_report
+
+router = APIRouter(prefix="/api", tags=["annuaire"])
+
+
+def _own(principal, column, role: Role):
+    if principal.role == Role.admin:
+        return true()
+    return column == principal.org_id if principal.role == role else false()
+
+
+def _listing(session, page, query, shape) -> dict:
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.limit(page.limit).offset(page.offset)).all()
+    return page.wrap([shape(row) for row in rows], total)
+
+
+@router.get("/buyers", summary="Acheteurs")
+def buyers(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
+    query = select(Buyer).where(_own(principal, Buyer.id, Role.buyer)).order_by(Buyer.name)
+    return _listing(
+        session,
+        page,
+        query,
+        lambda b: {"id": b.id, "siret": b.siret, "name": b.name, "email": b.email},
+    )
+
+
+@router.get("/structures", summary="Structures porteuses")
+def structures(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
+    query = (
+        select(Structure)
+        .where(_own(principal, Structure.id, Role.facilitator))
+        .order_by(Structure.ref)
+    )
+    return _listing(
+        session,
+        page,
+        query,
+        lambda s: {"ref": s.ref, "name": s.name, "kind": s.kind, "email": s.email},
+    )
+
+
+@router.get("/structures/{ref}/facilitators", summary="Les facilitateurs d'une structure")
+def facilitators(ref: str, session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
+    structure = session.exec(select(Structure).where(Structure.ref == ref)).first()
+    if structure is None or (principal.role != Role.admin and not (
+        principal.role == Role.facilitator and principal.org_id == structure.id
+    )):  # fmt: skip
+        raise UnknownRecord("Structure", ref)
+    query = (
+        select(Facilitator)
+        .where(Facilitator.structure_id == structure.id)
+        .order_by(Facilitator.email)
+    )
+    return _listing(
+        session,
+        page,
+        query,
+        lambda f: {"email": f.email, "name": f.name, "active": f.active, "digest": f.digest},
+    )
+
+
+@router.get("/contractors", summary="Titulaires")
+def contractors(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
+    require(principal, Role.contractor)
+    query = (
+        select(Contractor)
+        .where(_own(principal, Contractor.id, Role.contractor))
+        .order_by(Contractor.name)
+    )
+    return _listing(
+        session, page, query, lambda c: {"siret": c.siret, "name": c.name, "email": c.email}
+    )
+
+
+@router.get("/conventions", summary="Conventions de partenariat")
+def conventions(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
+    require(principal, Role.buyer, Role.facilitator)
+    scope = true() if principal.role == Role.admin else (
+        Convention.buyer_id == principal.org_id if principal.role == Role.buyer
+        else Convention.structure_id == principal.org_id
+    )  # fmt: skip
+    today = clock.today()
+    query = select(Convention).where(scope).order_by(Convention.ref)
+    return _listing(session, page, query, lambda c: {
+        "ref": c.ref, "starts_on": c.starts_on.isoformat(), "renewal": c.renewal,
+        "status": periods.status_on(c, today).value, "in_force_until": periods.last_day_in_force(c, today).isoformat(),
+    })  # fmt: skip
+
+
+@router.post(
+    "/load",
+    status_code=201,
+    summary="Charger des données (même format que clausier load), tout ou rien",
+)
+def load(
+    body: dict[str, Any], session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict:
+    require(principal)  # admin only
+    report = load_data(
+        session, body, name="requête", actor=f"api:{principal.label}", settings=settings
+    )
+    session.commit()
+    return report.as_dict()
+
+
+@router.get("/coverage", summary="Couverture des marchés et communes sans convention")
+def coverage(session: SessionDep, principal: PrincipalDep, buyer: str | None = None) -> dict:
+    require(principal, Role.buyer)
+    if principal.role == Role.buyer:
+        chosen = session.get(Buyer, principal.org_id)
+    else:
+        chosen = buyer_named(session, buyer) if buyer else None
+    return coverage_report(session, today=clock.today(), buyer=chosen)

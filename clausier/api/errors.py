@@ -1,0 +1,76 @@
+"""Domain errors mapped to HTTP once, with French messages in one stable JSON shape:
+``{"error": {"type": …, "message": …, …details}}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from clausier.auth.scope import Forbidden
+from clausier.auth.tokens import NotAuthenticated
+from clausier.errors import (
+    ClausierError,
+    GuardRefused,
+    InvalidInput,
+    LoadErrors,
+    NotFound,
+    Refused,
+    TransitionNotAllowed,
+    VersionConflict,
+)
+from clausier.validation.messages import dotted, french_message
+
+HTTP_STATUS: dict[type[ClausierError], int] = {
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    VersionConflict: 409,
+    Refused: 409,
+    InvalidInput: 422,
+}
+
+
+def status_for(error: ClausierError) -> int:
+    for klass in type(error).__mro__:
+        if klass in HTTP_STATUS:
+            return HTTP_STATUS[klass]
+    return 500
+
+
+def _details(error: ClausierError) -> dict:
+    if isinstance(error, TransitionNotAllowed | GuardRefused):
+        details = {
+            "market": error.market,
+            "state": error.state,
+            "trigger": error.trigger,
+            "allowed": error.allowed,
+        }
+        if isinstance(error, GuardRefused):
+            details["reasons"] = error.reasons
+        return details
+    if isinstance(error, LoadErrors):
+        return {"problems": [problem.as_dict() for problem in error.errors]}
+    return {}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ClausierError)
+    async def _domain(_request: Request, error: ClausierError) -> JSONResponse:
+        body = {"error": {"type": type(error).__name__, "message": str(error), **_details(error)}}
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
+        return JSONResponse(body, status_code=status_for(error), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": dotted(tuple(item["loc"])), "message": french_message(item)}
+            for item in error.errors()
+        ]
+        message = "Données invalides : " + " ; ".join(
+            f"« {p['field']} » : {p['message']}" for p in problems
+        )
+        return JSONResponse(
+            {"error": {"type": "InvalidInput", "message": message, "problems": problems}},
+            status_code=422,
+        )

@@ -1,0 +1,149 @@
+"""Markets: the buyer's status lookup, the list, and firing a trigger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func
+from sqlmodel import select
+
+from clausier import clock
+from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.auth.models import Role
+from clausier.auth.scope import (
+    market_condition,
+    may_fire,
+    redact_status,
+    task_condition,
+    visible_market,
+)
+from clausier.loading.loader import load_data
+from clausier.markets.models import Market
+from clausier.markets.status import market_status
+from clausier.partners.models import Buyer, Contractor
+from clausier.tasks import service as tasks
+from notifications.models import Reminder, ReminderStatus
+from workflow.engine import fire
+from workflow.lifecycle import STATE_LABELS
+
+router = APIRouter(prefix="/api/markets", tags=["marchés"])
+
+
+class Transition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, Any] = Field(default_factory=dict, description="Les données du déclencheur")
+    expected_version: int | None = Field(
+        default=None, description="Refusé (409) si le marché a changé depuis"
+    )
+
+
+def _summary(market: Market, buyer: Buyer) -> dict:
+    return {
+        "ref": market.ref,
+        "title": market.title,
+        "state": market.state,
+        "state_label": STATE_LABELS[market.state],
+        "commune": market.commune_code,
+        "buyer": buyer.name,
+        "version": market.version,
+        "coverage_flag": market.coverage_flag,
+    }
+
+
+def _status(session, principal, market: Market, settings) -> dict:
+    now = clock.now()
+    document = market_status(session, market, today=clock.today())
+    rows = tasks.queue(session, now=now, market=market, scope=task_condition(principal))
+    document["open_tasks"] = [
+        {"id": r.task.id, "kind": r.task.kind, "label": settings.tasks.kinds[r.task.kind].label
+         if r.task.kind in settings.tasks.kinds else r.task.kind, "due_at": r.task.due_at.isoformat(),
+         "overdue": r.overdue, "assignee": r.assignee.email if r.assignee else None}
+        for r in rows
+    ]  # fmt: skip
+    upcoming = session.exec(
+        select(Reminder)
+        .where(Reminder.market_id == market.id, Reminder.status == ReminderStatus.pending)
+        .order_by(Reminder.due_at)
+        .limit(10)
+    ).all()
+    document["next_reminders"] = [
+        {"rule": r.rule, "due_at": r.due_at.isoformat(), "recipient_role": r.recipient_role}
+        for r in upcoming
+    ]
+    own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
+    return redact_status(document, principal, own.siret if own else None)
+
+
+@router.get("", summary="Les marchés visibles par l'appelant")
+def list_markets(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    state: str | None = None,
+    commune: str | None = None,
+) -> dict:
+    query = (
+        select(Market, Buyer)
+        .join(Buyer, Buyer.id == Market.buyer_id)
+        .where(market_condition(principal))
+    )
+    if state:
+        query = query.where(Market.state == state)
+    if commune:
+        query = query.where(Market.commune_code == commune)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Market.ref).limit(page.limit).offset(page.offset)).all()
+    return page.wrap([_summary(market, buyer) for market, buyer in rows], total)
+
+
+@router.post("", status_code=201, summary="Créer ou mettre à jour un marché et ses lots")
+def create_market(
+    body: dict[str, Any], session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict:
+    from clausier.auth.scope import require
+
+    require(principal, Role.buyer)
+    if principal.role == Role.buyer:
+        buyer = session.get(Buyer, principal.org_id)
+        body = {**body, "buyer": buyer.siret}
+    report = load_data(
+        session,
+        {"markets": [body]},
+        name="requête",
+        actor=f"api:{principal.label}",
+        settings=settings,
+    )
+    session.commit()
+    return report.as_dict()
+
+
+@router.get(
+    "/{ref}", summary="Le suivi d'un marché : état, historique, lots et heures, tâches, rappels"
+)
+def get_market(
+    ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict:
+    market = visible_market(session, principal, ref)
+    return _status(session, principal, market, settings)
+
+
+@router.post(
+    "/{ref}/transitions/{trigger}", summary="Faire avancer un marché dans son cycle de vie"
+)
+def fire_trigger(
+    ref: str,
+    trigger: str,
+    body: Transition,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> dict:
+    market = visible_market(session, principal, ref)
+    may_fire(principal, trigger)
+    fire(session, ref=market.ref, trigger=trigger, actor=f"{principal.role.value}:{principal.label}",
+         data=body.data, expected_version=body.expected_version, settings=settings)  # fmt: skip
+    session.commit()
+    return _status(session, principal, market, settings)

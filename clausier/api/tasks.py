@@ -1,0 +1,120 @@
+"""The task queue over HTTP, and the facilitator's iCalendar feed."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from clausier import clock
+from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.auth.models import Role
+from clausier.auth.scope import require, task_condition
+from clausier.errors import UnknownRecord
+from clausier.partners.lookup import structure_named
+from clausier.tasks import service
+from clausier.tasks.ics import task_calendar
+from clausier.tasks.models import PRIORITY_LABELS, Task
+from workflow.engine import market_by_ref
+
+router = APIRouter(prefix="/api", tags=["tâches"])
+
+
+class Done(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    facilitator: str | None = Field(default=None, description="Qui l'a faite (e-mail)")
+    comment: str | None = None
+
+
+class Assign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(description="E-mail du facilitateur")
+
+
+class Cancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=3)
+
+
+def _document(row: service.QueueRow, settings) -> dict:
+    kind = settings.tasks.kinds.get(row.task.kind)
+    return {
+        "id": row.task.id, "kind": row.task.kind, "label": kind.label if kind else row.task.kind,
+        "due_at": row.task.due_at.isoformat(), "overdue": row.overdue,
+        "priority": PRIORITY_LABELS.get(row.task.priority), "market": row.market.ref,
+        "structure": row.structure.ref if row.structure else None,
+        "assignee": row.assignee.email if row.assignee else None,
+    }  # fmt: skip
+
+
+def _task_in_scope(session, principal, task_id: int) -> Task:
+    require(principal, Role.facilitator)
+    task = session.get(Task, task_id)
+    visible = task is not None and (
+        principal.role == Role.admin or task.structure_id == principal.org_id
+    )
+    if not visible:
+        raise UnknownRecord("Tâche", str(task_id))
+    return task
+
+
+@router.get("/tasks", summary="La file des tâches ouvertes (en retard d'abord)")
+def list_tasks(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, page: PageDep,
+    structure: str | None = None, facilitator: str | None = None, kind: str | None = None,
+    market: str | None = None, overdue: bool = False,
+) -> dict:  # fmt: skip
+    require(principal, Role.facilitator, Role.buyer)
+    rows = service.queue(
+        session, now=clock.now(), scope=task_condition(principal),
+        structure=structure_named(session, structure) if structure else None,
+        facilitator=service.facilitator_by_email(session, facilitator) if facilitator else None,
+        kind=kind, market=market_by_ref(session, market) if market else None, overdue_only=overdue,
+    )  # fmt: skip
+    window = rows[page.offset : page.offset + page.limit]
+    return page.wrap([_document(row, settings) for row in window], len(rows))
+
+
+@router.post("/tasks/{task_id}/done", summary="Marquer une tâche faite")
+def task_done(task_id: int, body: Done, session: SessionDep, principal: PrincipalDep) -> dict:
+    _task_in_scope(session, principal, task_id)
+    actor = body.facilitator or f"{principal.role.value}:{principal.label}"
+    task = service.complete(session, task_id, actor=actor, now=clock.now(), comment=body.comment)
+    session.commit()
+    return {"id": task.id, "status": task.status}
+
+
+@router.post(
+    "/tasks/{task_id}/assign", summary="Assigner une tâche à un facilitateur de sa structure"
+)
+def task_assign(task_id: int, body: Assign, session: SessionDep, principal: PrincipalDep) -> dict:
+    _task_in_scope(session, principal, task_id)
+    task = service.assign(
+        session, task_id, to=body.to, actor=f"{principal.role.value}:{principal.label}"
+    )
+    session.commit()
+    return {"id": task.id, "assignee": body.to}
+
+
+@router.post("/tasks/{task_id}/cancel", summary="Annuler une tâche, avec le motif")
+def task_cancel(task_id: int, body: Cancel, session: SessionDep, principal: PrincipalDep) -> dict:
+    _task_in_scope(session, principal, task_id)
+    actor = f"{principal.role.value}:{principal.label}"
+    task = service.cancel(session, task_id, actor=actor, now=clock.now(), reason=body.reason)
+    session.commit()
+    return {"id": task.id, "status": task.status}
+
+
+@router.get("/facilitators/{email}/tasks.ics", summary="Le calendrier (.ics) des tâches d'un facilitateur",
+            response_class=Response)  # fmt: skip
+def facilitator_calendar(
+    email: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Response:
+    require(principal, Role.facilitator)
+    person = service.facilitator_by_email(session, email)
+    if principal.role != Role.admin and person.structure_id != principal.org_id:
+        raise UnknownRecord("Facilitateur", email)
+    now = clock.now()
+    rows = service.queue(session, now=now, facilitator=person)
+    body = task_calendar(rows, settings=settings.tasks, name=f"Clausier — {person.name}", now=now)
+    return Response(body, media_type="text/calendar; charset=utf-8")

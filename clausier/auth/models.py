@@ -1,0 +1,39 @@
+"""API tokens: only a hash is stored; the token itself is shown once, at creation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from clausier import clock
+from clausier.db.types import UTCDateTime
+
+
+class Role(StrEnum):
+    admin = "admin"
+    buyer = "buyer"
+    facilitator = "facilitator"
+    contractor = "contractor"
+
+
+ROLE_LABELS = {Role.admin: "administrateur", Role.buyer: "acheteur", Role.facilitator: "facilitateur",
+               Role.contractor: "titulaire"}  # fmt: skip
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=20)
+    # the organisation: a buyer's, structure's or contractor's id; None for an admin
+    org_id: int | None = None
+    label: str
+    created_at: datetime = Field(
+        default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

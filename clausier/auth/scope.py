@@ -1,0 +1,94 @@
+"""What each role may see and do (DESIGN.md, "Actors and roles").
+
+A buyer sees its markets; a structure (its facilitators) the markets assigned to it and its
+queue; a contractor the markets where it holds a lot, and only its own lots. Anything out of
+scope is reported as not found, so that ids don't leak.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import false, true
+from sqlmodel import Session, select
+
+from clausier.auth.models import Role
+from clausier.auth.tokens import Principal
+from clausier.errors import ClausierError, UnknownRecord
+from clausier.markets.models import Lot, Market
+from clausier.tasks.models import Task
+from workflow.engine import market_by_ref
+
+
+class Forbidden(ClausierError):
+    """Votre rôle ne permet pas cette action."""
+
+
+# who may fire which trigger (an admin may fire all)
+TRIGGER_ROLES: dict[str, frozenset[Role]] = {
+    "prepare_offer": frozenset({Role.buyer, Role.facilitator}),
+    "decline": frozenset({Role.buyer, Role.facilitator}),
+    "publish": frozenset({Role.buyer}),
+    "relaunch": frozenset({Role.buyer}),
+    "award": frozenset({Role.buyer}),
+    "abandon": frozenset({Role.buyer}),
+    "complete": frozenset({Role.buyer, Role.facilitator}),
+    "close": frozenset({Role.buyer, Role.facilitator}),
+}
+
+
+def market_condition(principal: Principal):
+    if principal.role == Role.admin:
+        return true()
+    if principal.role == Role.buyer:
+        return Market.buyer_id == principal.org_id
+    if principal.role == Role.facilitator:
+        return Market.structure_id == principal.org_id
+    if principal.role == Role.contractor:
+        return Market.id.in_(select(Lot.market_id).where(Lot.contractor_id == principal.org_id))
+    return false()
+
+
+def visible_market(session: Session, principal: Principal, ref: str) -> Market:
+    market = market_by_ref(session, ref)
+    visible = session.exec(
+        select(Market.id).where(Market.id == market.id, market_condition(principal))
+    ).first()
+    if visible is None:
+        raise UnknownRecord("Marché", ref)
+    return market
+
+
+def task_condition(principal: Principal):
+    if principal.role == Role.admin:
+        return true()
+    if principal.role == Role.facilitator:
+        return Task.structure_id == principal.org_id
+    if principal.role == Role.buyer:
+        return Task.market_id.in_(select(Market.id).where(Market.buyer_id == principal.org_id))
+    return false()
+
+
+def require(principal: Principal, *roles: Role) -> None:
+    if principal.role != Role.admin and principal.role not in roles:
+        raise Forbidden(f"Le rôle « {principal.role.value} » ne permet pas cette action.")
+
+
+def may_fire(principal: Principal, trigger: str) -> None:
+    allowed = TRIGGER_ROLES.get(trigger, frozenset())
+    if principal.role != Role.admin and principal.role not in allowed:
+        raise Forbidden(
+            f"Le rôle « {principal.role.value} » ne peut pas déclencher « {trigger} » "
+            f"(réservé à : {', '.join(sorted(r.value for r in allowed)) or 'l’administration'})."
+        )
+
+
+def redact_status(document: dict, principal: Principal, own_siret: str | None) -> dict:
+    """A contractor sees its own lots only, and no other contractor in the history."""
+    if principal.role != Role.contractor:
+        return document
+    lots = [
+        lot
+        for lot in document["lots"]
+        if lot["contractor"] and lot["contractor"]["siret"] == own_siret
+    ]
+    history = [{**entry, "payload": {}} for entry in document["history"]]
+    return {**document, "lots": lots, "history": history}

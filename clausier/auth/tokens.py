@@ -1,0 +1,89 @@
+"""Create, check and revoke bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from clausier.auth.models import ApiToken, Role
+from clausier.errors import ClausierError, InvalidInput, UnknownRecord
+from clausier.partners.lookup import buyer_named, contractor_by_siret, structure_named
+
+PREFIX = "clz_"
+
+
+class NotAuthenticated(ClausierError):
+    """Jeton absent, inconnu, expiré ou révoqué."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    org_id: int | None
+    token_id: int | None = None
+    label: str = ""
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def resolve_org(session: Session, role: Role, org: str | None) -> tuple[int | None, str]:
+    """The organisation named on the command line: a buyer, a structure or a contractor."""
+    if role == Role.admin:
+        return None, "administration"
+    if not org:
+        raise InvalidInput(f"--org est obligatoire pour le rôle {role.value}.")
+    if role == Role.buyer:
+        buyer = buyer_named(session, org)
+        return buyer.id, buyer.name
+    if role == Role.facilitator:
+        structure = structure_named(session, org)
+        return structure.id, structure.name
+    contractor = contractor_by_siret(session, org.replace(" ", ""))
+    if contractor is None:
+        raise UnknownRecord("Titulaire", org)
+    return contractor.id, contractor.name
+
+
+def create(
+    session: Session, *, role: Role, org: str | None, expires_at: datetime | None, now: datetime
+) -> tuple[str, ApiToken]:
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("--expires doit être une date future.")
+    org_id, label = resolve_org(session, role, org)
+    token = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        token_hash=_hash(token), role=role.value, org_id=org_id, label=label, expires_at=expires_at
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def revoke(session: Session, token_id: int, *, now: datetime) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise UnknownRecord("Jeton", str(token_id))
+    row.revoked_at = row.revoked_at or now
+    session.add(row)
+    return row
+
+
+def authenticate(session: Session, token: str | None, *, now: datetime) -> Principal:
+    if not token:
+        raise NotAuthenticated(
+            "Authentification requise : en-tête « Authorization: Bearer <jeton> »."
+        )
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash(token))).first()
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at <= now)
+    ):
+        raise NotAuthenticated("Jeton inconnu, expiré ou révoqué.")
+    return Principal(role=Role(row.role), org_id=row.org_id, token_id=row.id, label=row.label)

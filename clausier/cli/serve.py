@@ -1,0 +1,130 @@
+"""``clausier serve`` (the HTTP API and the reminder sweep) and ``clausier token …``."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clausier import clock
+from clausier.auth import tokens
+from clausier.auth.models import ROLE_LABELS, Role
+from clausier.cli import runtime
+from clausier.cli.reminders import worker_name
+from clausier.clock import PARIS
+from clausier.config import DatabaseSettings
+from clausier.db import migrate
+from clausier.db.engine import make_engine, session_scope
+from clausier.errors import InvalidInput
+from clausier.loading.loader import load
+
+token_app = typer.Typer(
+    help="Jetons d'accès à l'API (un rôle, une organisation).", no_args_is_help=True
+)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "basse-normandie.yaml"
+DEMO_ORGS = {
+    Role.admin: None,
+    Role.buyer: "Région Normandie",
+    Role.facilitator: "mde-cotentin",
+    Role.contractor: "41234567000019",
+}
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[Role, typer.Option("--role", help="admin, buyer, facilitator ou contractor.")],
+    org: Annotated[
+        str | None,
+        typer.Option(
+            "--org", help="Acheteur (nom ou SIRET), structure (réf.) ou titulaire (SIRET)."
+        ),
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option("--expires", help="Date d'expiration AAAA-MM-JJ.")
+    ] = None,
+) -> None:
+    """Crée un jeton : il est affiché une seule fois, seule son empreinte est conservée."""
+    expires_at = None
+    if expires:
+        try:
+            expires_at = datetime.combine(
+                date.fromisoformat(expires), datetime.min.time(), tzinfo=PARIS
+            ).astimezone(UTC)
+        except ValueError as exc:
+            raise InvalidInput(f"--expires « {expires} » : attendu une date AAAA-MM-JJ.") from exc
+    with session_scope(runtime.engine()) as session:
+        token, row = tokens.create(
+            session, role=role, org=org, expires_at=expires_at, now=clock.now()
+        )
+        number, label = row.id, row.label
+    runtime.say(
+        f"Jeton n° {number} ({ROLE_LABELS[role]}, {label}) — conservez-le, il ne sera plus affiché :"
+    )
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="Numéro du jeton.")]) -> None:
+    """Révoque un jeton."""
+    with session_scope(runtime.engine()) as session:
+        tokens.revoke(session, token_id, now=clock.now())
+    runtime.say(f"Jeton n° {token_id} révoqué.")
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Adresse d'écoute.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port d'écoute.")] = 8000,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Sans l'envoi des rappels.")
+    ] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Base SQLite neuve avec le territoire d'exemple.")
+    ] = False,
+) -> None:
+    """Le serveur HTTP (API) et l'envoi des rappels."""
+    import uvicorn
+
+    from clausier.api.app import create_app
+    from notifications.worker import scheduler
+
+    settings = runtime.settings()
+    if demo:
+        folder = Path(tempfile.mkdtemp(prefix="clausier-demo-"))
+        settings = settings.model_copy(
+            update={"database": DatabaseSettings(url=f"sqlite:///{folder / 'clausier.db'}")}
+        )
+    engine = make_engine(settings) if demo else runtime.engine()
+    if demo:
+        if not EXAMPLE.exists():
+            raise InvalidInput(
+                f"Territoire d'exemple introuvable ({EXAMPLE}) : lancez depuis le dépôt."
+            )
+        migrate.upgrade(engine)
+        with session_scope(engine) as session:
+            load(session, EXAMPLE, today=clock.today(), settings=settings)
+            issued = {role: tokens.create(session, role=role, org=org, expires_at=None, now=clock.now())[0]
+                      for role, org in DEMO_ORGS.items()}  # fmt: skip
+        runtime.say(f"Démonstration : base {folder / 'clausier.db'}, territoire {EXAMPLE.name}")
+        for role, token in issued.items():
+            runtime.say(f"  jeton {ROLE_LABELS[role]:<15} {DEMO_ORGS[role] or '':<20} {token}")
+    runtime.say(
+        f"Clausier écoute sur http://{host}:{port}/ (API : /api, description : /openapi.json)"
+    )
+    jobs = (
+        None if no_scheduler else scheduler(engine, settings, worker=worker_name(), blocking=False)
+    )
+    if jobs is not None:
+        jobs.start()
+    try:
+        uvicorn.run(
+            create_app(engine, settings),
+            host=host,
+            port=port,
+            log_level=settings.logging.level.lower(),
+        )
+    finally:
+        if jobs is not None:
+            jobs.shutdown(wait=False)

@@ -1,0 +1,72 @@
+"""Two organisations of each kind, a token per role for the first: every API test asks for the
+first's data (its own) and the second's (another organisation's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from clausier import clock
+from clausier.api.app import create_app
+from clausier.auth import tokens
+from clausier.auth.models import Role
+from clausier.config import get_settings
+from clausier.markets.models import Market
+from clausier.tasks.models import Task
+from tests import factories as make
+
+
+@dataclass
+class Side:
+    buyer: object
+    structure: object
+    contractor: object
+    market: Market
+    task: Task
+    facilitator_email: str
+
+
+@dataclass
+class World:
+    own: Side
+    other: Side
+    tokens: dict[Role, str]
+    client: TestClient
+
+    def call(self, role: Role | None, method: str, url: str, **kwargs):
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return self.client.request(method, url, headers=headers, **kwargs)
+
+
+def _side(session, name: str, commune: str, territory: str) -> Side:
+    buyer = make.buyer(session, f"Acheteur {name}")
+    structure = make.structure(session, f"mde-{name}")
+    make.convention(session, buyer=buyer, structure=structure, covering=(territory,))
+    contractor = make.contractor(session, f"Entreprise {name}")
+    market = make.market(
+        session, buyer=buyer, in_commune=commune, state="execution", awarded_to=contractor
+    )
+    task = session.exec(select(Task).where(Task.market_id == market.id).order_by(Task.id)).first()
+    return Side(buyer, structure, contractor, market, task, f"f0@mde-{name}.example")
+
+
+@pytest.fixture
+def world(store, clock):
+    with store.session() as session:
+        own = _side(session, "a", make.CHERBOURG, make.COTENTIN_EPCI)
+        other = _side(session, "b", make.CAEN, make.CAEN_EPCI)
+        orgs = {Role.admin: None, Role.buyer: own.buyer.siret, Role.facilitator: own.structure.ref,
+                Role.contractor: own.contractor.siret}  # fmt: skip
+        issued = {role: tokens.create(session, role=role, org=org, expires_at=None, now=clock_now())[0]
+                  for role, org in orgs.items()}  # fmt: skip
+        session.commit()
+    app = create_app(store.engine, get_settings())
+    with TestClient(app) as client:
+        yield World(own, other, issued, client)
+
+
+def clock_now():
+    return clock.now()

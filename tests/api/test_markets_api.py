@@ -1,0 +1,68 @@
+"""The buyer's status lookup and transitions over HTTP: the domain's answers in a stable shape."""
+
+from __future__ import annotations
+
+from clausier.auth.models import Role
+
+
+def test_the_status_lookup_has_state_history_lots_tasks_and_reminders(world):
+    body = world.call(Role.buyer, "GET", f"/api/markets/{world.own.market.ref}").json()
+    assert (body["state"], body["state_label"]) == ("execution", "Exécution")
+    assert body["structure"]["name"] == world.own.structure.name
+    assert [lot["hours"] for lot in body["lots"]] == [700, 700]
+    assert body["history"][0]["trigger"] == "load"
+    assert {task["kind"] for task in body["open_tasks"]} == {
+        "kickoff_meeting",
+        "present_candidates",
+    }
+    assert body["next_reminders"] and body["next_reminders"][0]["rule"]
+
+
+def test_a_refused_transition_is_409_with_the_state_and_the_allowed_triggers(world):
+    response = world.call(
+        Role.buyer, "POST", f"/api/markets/{world.own.market.ref}/transitions/publish", json={}
+    )
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["type"] == "TransitionNotAllowed"
+    assert (error["state"], error["allowed"]) == ("execution", ["complete"])
+    assert "« Exécution » (execution)" in error["message"]
+
+
+def test_bad_data_is_422_in_french(world):
+    url = f"/api/markets/{world.own.market.ref}/transitions/complete"
+    response = world.call(Role.buyer, "POST", url, json={"data": {"motif": "x"}})
+    assert response.status_code == 422
+    assert "« motif » : clé inconnue" in response.json()["error"]["message"]
+    response = world.call(Role.buyer, "POST", url, json={"expected_version": "deux"})
+    assert response.status_code == 422
+    assert response.json()["error"]["problems"][0]["message"] == "attendu : un nombre entier"
+
+
+def test_a_stale_version_is_409(world, clock):
+    from datetime import date
+
+    clock.move_to(date(2028, 6, 1))
+    url = f"/api/markets/{world.own.market.ref}/transitions/complete"
+    assert world.call(Role.buyer, "POST", url, json={"expected_version": 9}).status_code == 409
+    moved = world.call(Role.facilitator, "POST", url, json={"expected_version": 1})
+    assert moved.status_code == 200 and moved.json()["state"] == "evaluation"
+    assert moved.json()["history"][-1]["actor"] == f"facilitator:{world.own.structure.name}"
+
+
+def test_lists_are_paginated(world):
+    page = world.call(Role.admin, "GET", "/api/markets?limit=1&offset=1").json()
+    assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (2, 1, 1, 1)
+    assert world.call(Role.admin, "GET", "/api/markets?limit=500").status_code == 422
+
+
+def test_loading_through_the_api_is_all_or_nothing(world):
+    response = world.call(
+        Role.admin,
+        "POST",
+        "/api/load",
+        json={"buyers": [{"siret": "12345678901234", "name": "X", "email": "x@x.example"}]},
+    )
+    assert response.status_code == 422
+    [problem] = response.json()["error"]["problems"]
+    assert problem["field"] == "buyers[12345678901234].siret"

@@ -1,0 +1,123 @@
+"""Every endpoint × every role × own and another organisation's data.
+
+The matrix is read from the application's routes: an endpoint added without its line here (and
+so without its scope decided) fails ``test_every_endpoint_is_in_the_matrix``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clausier.auth.models import Role
+from tests.api.conftest import Side
+
+A, B, F, C = Role.admin, Role.buyer, Role.facilitator, Role.contractor
+
+
+def market_url(side: Side) -> str:
+    return f"/api/markets/{side.market.ref}"
+
+
+# (method, path) → (how to call it for a side, {role: (status for own data, status for the other's)})
+MATRIX = {
+    ("GET", "/api/health"): (lambda s: ("/api/health", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (200, 200)}),
+    ("GET", "/api/markets"): (lambda s: (f"/api/markets?commune={s.market.commune_code}", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (200, 200)}),
+    ("POST", "/api/markets"): (
+        lambda s: ("/api/markets", {"json": {"ref": f"NEW-{s.buyer.siret[-4:]}", "buyer": s.buyer.siret, "title": "Voirie",
+                                             "commune": s.market.commune_code, "cpv": "45233140", "amount": 100000}}),
+        {A: (201, 201), B: (201, 201), F: (403, 403), C: (403, 403)},
+    ),
+    ("GET", "/api/markets/{ref}"): (lambda s: (market_url(s), {}), {A: (200, 200), B: (200, 404), F: (200, 404), C: (200, 404)}),
+    ("POST", "/api/markets/{ref}/transitions/{trigger}"): (
+        lambda s: (f"{market_url(s)}/transitions/publish", {"json": {}}),
+        {A: (409, 409), B: (409, 404), F: (403, 404), C: (403, 404)},
+    ),
+    ("GET", "/api/tasks"): (lambda s: (f"/api/tasks?market={s.market.ref}", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (403, 403)}),
+    ("POST", "/api/tasks/{task_id}/done"): (lambda s: (f"/api/tasks/{s.task.id}/done", {"json": {}}), {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)}),
+    ("POST", "/api/tasks/{task_id}/assign"): (
+        lambda s: (f"/api/tasks/{s.task.id}/assign", {"json": {"to": s.facilitator_email}}),
+        {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)},
+    ),
+    ("POST", "/api/tasks/{task_id}/cancel"): (
+        lambda s: (f"/api/tasks/{s.task.id}/cancel", {"json": {"reason": "fait hors outil"}}),
+        {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)},
+    ),
+    ("GET", "/api/facilitators/{email}/tasks.ics"): (
+        lambda s: (f"/api/facilitators/{s.facilitator_email}/tasks.ics", {}), {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)},
+    ),
+    ("GET", "/api/buyers"): (lambda s: ("/api/buyers", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (200, 200)}),
+    ("GET", "/api/structures"): (lambda s: ("/api/structures", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (200, 200)}),
+    ("GET", "/api/structures/{ref}/facilitators"): (
+        lambda s: (f"/api/structures/{s.structure.ref}/facilitators", {}), {A: (200, 200), B: (404, 404), F: (200, 404), C: (404, 404)},
+    ),
+    ("GET", "/api/contractors"): (lambda s: ("/api/contractors", {}), {A: (200, 200), B: (403, 403), F: (403, 403), C: (200, 200)}),
+    ("GET", "/api/conventions"): (lambda s: ("/api/conventions", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (403, 403)}),
+    ("POST", "/api/load"): (lambda s: ("/api/load", {"json": {}}), {A: (201, 201), B: (403, 403), F: (403, 403), C: (403, 403)}),
+    ("GET", "/api/coverage"): (lambda s: ("/api/coverage", {}), {A: (200, 200), B: (200, 200), F: (403, 403), C: (403, 403)}),
+}  # fmt: skip
+
+
+def api_routes(app) -> set[tuple[str, str]]:
+    """Every endpoint the application publishes (its OpenAPI description lists them all)."""
+    return {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+
+
+def test_every_endpoint_is_in_the_matrix(world):
+    assert api_routes(world.client.app) == set(MATRIX)
+
+
+@pytest.mark.parametrize("role", [A, B, F, C], ids=lambda r: r.value)
+@pytest.mark.parametrize("endpoint", sorted(MATRIX), ids=lambda e: f"{e[0]} {e[1]}")
+def test_each_role_reaches_its_own_data_and_nothing_else(world, endpoint, role):
+    route, expected = MATRIX[endpoint]
+    for side, status in zip((world.own, world.other), expected[role], strict=True):
+        url, kwargs = route(side)
+        response = world.call(role, endpoint[0], url, **kwargs)
+        assert response.status_code == status, (endpoint, role, side is world.own, response.text)
+        if status in (403, 404, 401):
+            assert set(response.json()["error"]) >= {"type", "message"}
+
+
+@pytest.mark.parametrize("role", [B, F, C], ids=lambda r: r.value)
+def test_lists_never_show_another_organisations_rows(world, role):
+    other = world.other
+    bodies = [
+        world.call(role, "GET", "/api/markets").json(),
+        world.call(role, "GET", "/api/buyers").json(),
+        world.call(role, "GET", "/api/structures").json(),
+    ]
+    text = repr(bodies)
+    for secret in (other.market.ref, other.buyer.siret, other.structure.ref):
+        assert secret not in text
+    assert world.own.market.ref in repr(bodies[0])
+    tasks = world.call(role, "GET", "/api/tasks")
+    if tasks.status_code == 200:
+        assert {item["market"] for item in tasks.json()["items"]} <= {world.own.market.ref}
+
+
+def test_a_contractor_sees_only_its_own_lots_and_no_other_contractor(world, store, clock):
+    from sqlmodel import select
+
+    from clausier.markets.models import Lot
+
+    with store.session() as session:
+        lot = session.exec(
+            select(Lot).where(Lot.market_id == world.own.market.id, Lot.number == 2)
+        ).one()
+        lot.contractor_id = world.other.contractor.id
+        session.add(lot)
+        session.commit()
+    body = world.call(C, "GET", market_url(world.own)).json()
+    assert [lot["number"] for lot in body["lots"]] == [1]
+    assert world.other.contractor.siret not in repr(body)
+
+
+def test_no_token_or_a_bad_one_is_401(world):
+    assert world.call(None, "GET", "/api/markets").status_code == 401
+    response = world.client.get("/api/markets", headers={"Authorization": "Bearer clz_faux"})
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "Jeton inconnu, expiré ou révoqué."
