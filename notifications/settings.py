@@ -28,6 +28,7 @@ class ReminderRule(_Strict):
 
     follows: Literal[FOLLOWS]  # type: ignore[valid-type]
     to: Literal[ROLES]  # type: ignore[valid-type]
+    label: str = Field(min_length=3)  # what people read in lists, French
     subject: str = Field(min_length=3)  # a Jinja2 line, French
     template: str = Field(
         pattern=r"^[a-z][a-z0-9_]*$"
@@ -54,41 +55,41 @@ class ReminderRule(_Strict):
 
 DEFAULT_RULES: dict[str, ReminderRule] = {
     "task_due_soon": ReminderRule(
-        follows="task", to="facilitator", before_business_days=2, template="task_due_soon",
+        label="Tâche bientôt due", follows="task", to="facilitator", before_business_days=2, template="task_due_soon",
         subject="À faire d'ici le {{ task.due_on }} : {{ task.label }} ({{ market.ref }})",
     ),
     "task_overdue": ReminderRule(
-        follows="task", to="facilitator", after_business_days=1, template="task_overdue",
+        label="Tâche en retard", follows="task", to="facilitator", after_business_days=1, template="task_overdue",
         repeat=Repeat(every_business_days=3, times=2), escalate=("structure", "buyer"),
         subject="En retard depuis le {{ task.due_on }} : {{ task.label }} ({{ market.ref }})",
     ),
     "declaration_due": ReminderRule(
-        follows="declaration", to="contractor", before_business_days=3, template="declaration_due",
+        label="Relevé d'heures à déclarer", follows="declaration", to="contractor", before_business_days=3, template="declaration_due",
         subject="Relevé d'heures de {{ period.label }} à déclarer avant le {{ period.deadline }} ({{ market.ref }}, lot {{ lot.number }})",
     ),
     "declaration_missing": ReminderRule(
-        follows="declaration", to="contractor", after_business_days=2, template="declaration_missing",
+        label="Relevé d'heures manquant", follows="declaration", to="contractor", after_business_days=2, template="declaration_missing",
         repeat=Repeat(every_business_days=5, times=2), escalate=("structure",),
         subject="Relevé d'heures de {{ period.label }} manquant ({{ market.ref }}, lot {{ lot.number }})",
     ),
     "execution_ending_contractor": ReminderRule(
-        follows="execution_end", to="contractor", before_weeks=6, template="execution_ending",
+        label="Fin d'exécution proche (titulaire)", follows="execution_end", to="contractor", before_weeks=6, template="execution_ending",
         subject="Fin d'exécution le {{ market.execution_ends_on }} : heures d'insertion à réaliser ({{ market.ref }})",
     ),
     "execution_ending_facilitator": ReminderRule(
-        follows="execution_end", to="facilitator", before_weeks=6, template="execution_ending",
+        label="Fin d'exécution proche (facilitateur)", follows="execution_end", to="facilitator", before_weeks=6, template="execution_ending",
         subject="Fin d'exécution le {{ market.execution_ends_on }} : heures d'insertion manquantes ({{ market.ref }})",
     ),
     "convention_expiring_buyer": ReminderRule(
-        follows="convention", to="buyer", before_weeks=8, template="convention_expiring",
+        label="Convention bientôt expirée (acheteur)", follows="convention", to="buyer", before_weeks=8, template="convention_expiring",
         subject="La convention {{ convention.ref }} expire le {{ convention.ends_on }}",
     ),
     "convention_expiring_structure": ReminderRule(
-        follows="convention", to="structure", before_weeks=8, template="convention_expiring",
+        label="Convention bientôt expirée (structure)", follows="convention", to="structure", before_weeks=8, template="convention_expiring",
         subject="La convention {{ convention.ref }} expire le {{ convention.ends_on }}",
     ),
     "market_uncovered": ReminderRule(
-        follows="coverage", to="buyer", before_business_days=0, template="market_uncovered",
+        label="Marché sans convention", follows="coverage", to="buyer", before_business_days=0, template="market_uncovered",
         subject="Plus aucune convention ne couvre le marché {{ market.ref }} ({{ market.commune }})",
     ),
 }  # fmt: skip

@@ -332,14 +332,15 @@ def run_once(
     now: datetime | None = None,
     planning: bool = True,
 ) -> SweepReport:
-    """One pass: plan (optionally), hand over and deliver, in office hours only."""
+    """One pass: plan (optionally), hand due reminders over (office hours only), deliver."""
     now = now or clock.now()
     report = SweepReport()
     if planning:
         report.planned = plan(engine, settings, now)
-    if not in_office_hours(now, settings):
-        report.notes.append("hors des heures de bureau : rien n'est envoyé")
-        return report
-    hand_over(engine, settings, worker=worker, now=now, report=report)
+    if in_office_hours(now, settings):
+        hand_over(engine, settings, worker=worker, now=now, report=report)
+    else:
+        report.notes.append("hors des heures de bureau : aucun rappel n'est confié à l'envoi")
+    # what is already in the outbox (a sign-in link, a retry) leaves at any hour
     deliver(engine, settings, worker=worker, now=now, report=report)
     return report

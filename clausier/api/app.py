@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from clausier import __version__
 from clausier.api import directory, errors, markets, tasks
 from clausier.config import Settings
+from clausier.web import pages
 
 
 def create_app(engine: Engine, settings: Settings) -> FastAPI:
@@ -20,6 +24,10 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     errors.install(app)
     for module in (markets, tasks, directory):
         app.include_router(module.router)
+    app.mount(
+        "/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static"
+    )
+    pages.install(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> dict:

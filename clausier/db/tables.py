@@ -8,6 +8,7 @@ from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
 from clausier.referential.models import Commune, Departement, Epci, Region
 from clausier.tasks.models import Task
+from clausier.web.models import LoginLink, WebSession
 from notifications.models import OutboxMessage, Reminder
 
 metadata = SQLModel.metadata
@@ -23,6 +24,7 @@ __all__ = [
     "Departement",
     "Epci",
     "Facilitator",
+    "LoginLink",
     "Lot",
     "Market",
     "OutboxMessage",
@@ -31,5 +33,6 @@ __all__ = [
     "Structure",
     "Task",
     "TransitionLog",
+    "WebSession",
     "metadata",
 ]

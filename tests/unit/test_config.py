@@ -98,7 +98,7 @@ def test_task_kinds_are_checked_at_start_up(tmp_path, content, expected):
 def test_a_reminder_template_with_an_unknown_variable_refuses_to_start(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(
-        "reminders:\n  relance:\n    follows: task\n    to: facilitator\n    after_business_days: 1\n"
+        "reminders:\n  relance:\n    label: Relance\n    follows: task\n    to: facilitator\n    after_business_days: 1\n"
         "    template: task_overdue\n    subject: 'Retard : {{ task.intitule }}'\n",
         encoding="utf-8",
     )
@@ -113,7 +113,7 @@ def test_a_reminder_template_with_an_unknown_variable_refuses_to_start(tmp_path)
 def test_a_reminder_template_that_does_not_exist_is_named(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(
-        "reminders:\n  relance:\n    follows: coverage\n    to: buyer\n    before_business_days: 0\n"
+        "reminders:\n  relance:\n    label: Relance\n    follows: coverage\n    to: buyer\n    before_business_days: 0\n"
         "    template: inexistant\n    subject: Marché {{ market.ref }}\n",
         encoding="utf-8",
     )
@@ -126,7 +126,7 @@ def test_a_reminder_template_that_does_not_exist_is_named(tmp_path):
 def test_a_template_line_is_named_when_a_shipped_template_meets_the_wrong_rule(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(
-        "reminders:\n  relance:\n    follows: coverage\n    to: buyer\n    before_business_days: 0\n"
+        "reminders:\n  relance:\n    label: Relance\n    follows: coverage\n    to: buyer\n    before_business_days: 0\n"
         "    template: task_overdue\n    subject: Marché {{ market.ref }}\n",
         encoding="utf-8",
     )
@@ -141,11 +141,11 @@ def test_a_template_line_is_named_when_a_shipped_template_meets_the_wrong_rule(t
     ("content", "expected"),
     [
         (
-            "reminders:\n  r:\n    follows: task\n    to: facilitator\n    template: task_overdue\n    subject: Sujet\n",
+            "reminders:\n  r:\n    label: Relance\n    follows: task\n    to: facilitator\n    template: task_overdue\n    subject: Sujet\n",
             "une seule échéance",
         ),
         (
-            "reminders:\n  r:\n    follows: task\n    to: maire\n    before_business_days: 1\n    template: task_overdue\n    subject: Sujet\n",
+            "reminders:\n  r:\n    label: Relance\n    follows: task\n    to: maire\n    before_business_days: 1\n    template: task_overdue\n    subject: Sujet\n",
             "clé « reminders.r.to »",
         ),
         (

@@ -1,0 +1,350 @@
+"""The pages: sign-in, the buyer's markets and market page, the facilitator's queue, coverage."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session, select
+
+from clausier import clock
+from clausier.api.deps import get_session
+from clausier.auth.models import ROLE_LABELS, Role
+from clausier.auth.scope import market_condition, redact_status, task_condition, visible_market
+from clausier.auth.tokens import NotAuthenticated, authenticate
+from clausier.errors import ClausierError
+from clausier.formatting import fr_date, fr_moment, fr_number
+from clausier.markets.models import Market
+from clausier.markets.status import market_status
+from clausier.partners.models import Buyer, Contractor
+from clausier.partnerships.report import coverage_report
+from clausier.referential.service import place_of
+from clausier.tasks import service as tasks
+from clausier.tasks.models import Task
+from clausier.web import auth
+from clausier.web.models import WebSession
+from notifications import sweep
+from notifications.models import Reminder, ReminderStatus
+from workflow.lifecycle import STATE_LABELS, STATES
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(fr_date=fr_date, fr_moment=fr_moment, fr_number=fr_number)
+MAP_SVG = (HERE / "static" / "france-departements.svg").read_text(encoding="utf-8")
+MAIN_PATH = [s.name for s in STATES if not s.final] + ["closed"]
+
+router = APIRouter(include_in_schema=False)
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class SignInRequired(Exception):
+    pass
+
+
+class BadCsrf(Exception):
+    pass
+
+
+def _web(request: Request, session: SessionDep) -> WebSession:
+    row = auth.current(session, request.cookies.get(auth.COOKIE), now=clock.now())
+    if row is None:
+        raise SignInRequired
+    return row
+
+
+WebDep = Annotated[WebSession, Depends(_web)]
+
+
+def _check_csrf(web: WebSession, token: str) -> None:
+    if not secrets.compare_digest(web.csrf, token or ""):
+        raise BadCsrf
+
+
+def _page(
+    request: Request, name: str, web: WebSession | None, status: int = 200, **context
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, {"web": web, "role_label": ROLE_LABELS.get(Role(web.role)) if web else None, **context},
+        status_code=status,
+    )  # fmt: skip
+
+
+def install(app) -> None:
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, _exc) -> Response:
+        return RedirectResponse("/connexion", status_code=303)
+
+    @app.exception_handler(BadCsrf)
+    async def _csrf(request: Request, _exc) -> Response:
+        return HTMLResponse(
+            "<h1>Formulaire expiré</h1><p>Rechargez la page et recommencez.</p>", status_code=403
+        )
+
+    app.include_router(router)
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+@router.get("/connexion")
+def sign_in_page(request: Request, sent: bool = False) -> Response:
+    csrf = secrets.token_urlsafe(24)
+    response = _page(request, "connexion.html", None, csrf=csrf, sent=sent)
+    response.set_cookie("clausier_csrf", csrf, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+def _pre_session_csrf(request: Request, token: str) -> None:
+    if not secrets.compare_digest(request.cookies.get("clausier_csrf", ""), token or "x"):
+        raise BadCsrf
+
+
+@router.post("/connexion/lien")
+def send_link(
+    request: Request, session: SessionDep, background: BackgroundTasks,
+    email: Annotated[str, Form()], csrf: Annotated[str, Form()],
+) -> Response:  # fmt: skip
+    _pre_session_csrf(request, csrf)
+    settings = request.app.state.settings
+    if auth.send_link(session, email, settings=settings, now=clock.now()):
+        session.commit()
+        engine = request.app.state.engine
+        background.add_task(
+            lambda: sweep.deliver(
+                engine, settings, worker="web", now=clock.now(), report=sweep.SweepReport()
+            )
+        )
+    # the same answer whether the address is known or not
+    return RedirectResponse("/connexion?sent=1", status_code=303, background=background)
+
+
+def _signed_in(session: Session, principal, *, person_email: str | None = None) -> Response:
+    secret = auth.open_session(session, principal, now=clock.now(), person_email=person_email)
+    session.commit()
+    home = "/taches" if principal.role == Role.facilitator else "/marches"
+    response = RedirectResponse(home, status_code=303)
+    response.set_cookie(
+        auth.COOKIE, secret, httponly=True, samesite="lax", max_age=auth.SESSION_HOURS * 3600
+    )
+    return response
+
+
+@router.get("/connexion/{secret}")
+def follow_link(request: Request, secret: str, session: SessionDep) -> Response:
+    link = auth.use_link(session, secret, now=clock.now())
+    if link is None:
+        return _page(request, "message.html", None, status=400, title="Lien invalide",
+                     message="Ce lien de connexion est invalide, déjà utilisé ou expiré : demandez-en un autre.")  # fmt: skip
+    from clausier.auth.tokens import Principal
+
+    principal = Principal(role=Role(link.role), org_id=link.org_id, label=link.label)
+    return _signed_in(
+        session, principal, person_email=link.email if link.role == "facilitator" else None
+    )
+
+
+@router.post("/connexion/jeton")
+def sign_in_with_token(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+) -> Response:
+    _pre_session_csrf(request, csrf)
+    try:
+        principal = authenticate(session, token.strip(), now=clock.now())
+    except NotAuthenticated:
+        return _page(request, "connexion.html", None, status=401, csrf=csrf, sent=False,
+                     error="Jeton inconnu, expiré ou révoqué.")  # fmt: skip
+    return _signed_in(session, principal)
+
+
+@router.post("/deconnexion")
+def sign_out(web: WebDep, session: SessionDep, csrf: Annotated[str, Form()]) -> Response:
+    _check_csrf(web, csrf)
+    web.expires_at = clock.now()
+    session.add(web)
+    session.commit()
+    response = RedirectResponse("/connexion", status_code=303)
+    response.delete_cookie(auth.COOKIE)
+    return response
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep) -> Response:
+    web = auth.current(session, request.cookies.get(auth.COOKIE), now=clock.now())
+    if web is None:
+        return RedirectResponse("/connexion", status_code=303)
+    return RedirectResponse("/taches" if web.role == "facilitator" else "/marches", status_code=303)
+
+
+@router.get("/marches")
+def markets(
+    request: Request, web: WebDep, session: SessionDep, etat: str | None = None
+) -> Response:
+    principal = auth.principal_of(web)
+    query = (
+        select(Market, Buyer)
+        .join(Buyer, Buyer.id == Market.buyer_id)
+        .where(market_condition(principal))
+    )
+    if etat:
+        query = query.where(Market.state == etat)
+    rows = session.exec(query.order_by(Market.ref)).all()
+    return _page(
+        request, "marches.html", web, rows=rows, states=STATES, labels=STATE_LABELS, etat=etat
+    )
+
+
+@router.get("/marches/{ref}")
+def market(request: Request, ref: str, web: WebDep, session: SessionDep) -> Response:
+    principal = auth.principal_of(web)
+    try:
+        found = visible_market(session, principal, ref)
+    except ClausierError as error:
+        return _page(
+            request, "message.html", web, status=404, title="Marché introuvable", message=str(error)
+        )
+    doc = market_status(session, found, today=clock.today())
+    own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
+    doc = redact_status(doc, principal, own.siret if own else None)
+    now = clock.now()
+    queue = tasks.queue(session, now=now, market=found, scope=task_condition(principal))
+    upcoming = session.exec(
+        select(Reminder).where(Reminder.market_id == found.id, Reminder.status == ReminderStatus.pending)
+        .order_by(Reminder.due_at).limit(5)
+    ).all()  # fmt: skip
+    passed = {entry["to"] for entry in doc["history"]}
+    settings = request.app.state.settings
+    return _page(request, "marche.html", web, doc=doc, queue=queue, upcoming=upcoming, main_path=MAIN_PATH,
+                 labels=STATE_LABELS, passed=passed, kinds=settings.tasks.kinds, rules=settings.reminders)  # fmt: skip
+
+
+@router.get("/taches")
+def queue(
+    request: Request,
+    web: WebDep,
+    session: SessionDep,
+    type: str | None = None,
+    retard: bool = False,
+) -> Response:
+    principal = auth.principal_of(web)
+    if principal.role not in (Role.facilitator, Role.admin, Role.buyer):
+        return _page(request, "message.html", web, status=403, title="Accès réservé",
+                     message="La file des tâches est celle des facilitateurs.")  # fmt: skip
+    settings = request.app.state.settings
+    rows = tasks.queue(
+        session,
+        now=clock.now(),
+        scope=task_condition(principal),
+        kind=type or None,
+        overdue_only=retard,
+    )
+    return _page(
+        request, "taches.html", web, rows=rows, kinds=settings.tasks.kinds, kind=type, retard=retard
+    )
+
+
+def _task_action(
+    request: Request, web: WebSession, session: Session, task_id: int, csrf: str, action
+) -> Response:
+    _check_csrf(web, csrf)
+    principal = auth.principal_of(web)
+    task = session.get(Task, task_id)
+    if task is None or principal.role not in (Role.facilitator, Role.admin) or (
+        principal.role == Role.facilitator and task.structure_id != principal.org_id
+    ):  # fmt: skip
+        return _page(
+            request,
+            "message.html",
+            web,
+            status=404,
+            title="Tâche introuvable",
+            message=f"Tâche {task_id} introuvable.",
+        )
+    actor = web.person_email or f"{principal.role.value}:{principal.label}"
+    try:
+        action(actor)
+    except ClausierError as error:
+        return _page(
+            request, "message.html", web, status=409, title="Action refusée", message=str(error)
+        )
+    session.commit()
+    return RedirectResponse("/taches", status_code=303)
+
+
+@router.post("/taches/{task_id}/fait")
+def task_done(
+    request: Request, task_id: int, web: WebDep, session: SessionDep, csrf: Annotated[str, Form()]
+) -> Response:
+    return _task_action(request, web, session, task_id, csrf,
+                        lambda actor: tasks.complete(session, task_id, actor=actor, now=clock.now()))  # fmt: skip
+
+
+@router.post("/taches/{task_id}/prendre")
+def task_take(
+    request: Request, task_id: int, web: WebDep, session: SessionDep, csrf: Annotated[str, Form()]
+) -> Response:
+    if not web.person_email:
+        return _page(request, "message.html", web, status=409, title="Action refusée",
+                     message="Connectez-vous avec votre adresse pour prendre une tâche.")  # fmt: skip
+    return _task_action(request, web, session, task_id, csrf,
+                        lambda actor: tasks.take(session, task_id, actor=actor))  # fmt: skip
+
+
+@router.get("/couverture")
+def coverage(request: Request, web: WebDep, session: SessionDep) -> Response:
+    principal = auth.principal_of(web)
+    if principal.role not in (Role.buyer, Role.admin):
+        return _page(request, "message.html", web, status=403, title="Accès réservé",
+                     message="Le rapport de couverture est celui des acheteurs.")  # fmt: skip
+    buyer = session.get(Buyer, principal.org_id) if principal.role == Role.buyer else None
+    report = coverage_report(session, today=clock.today(), buyer=buyer)
+    by_dep: dict[str, dict] = defaultdict(
+        lambda: {
+            "covered": 0,
+            "uncovered": 0,
+            "epcis": defaultdict(lambda: {"covered": [], "uncovered": []}),
+        }
+    )
+    for section in report["buyers"]:
+        for entry in section["markets"]:
+            place = place_of(session, entry["commune"])
+            dep = by_dep[place.departement_code]
+            dep["name"] = place.departement_name
+            status = "covered" if entry["status"] == "covered" else "uncovered"
+            dep[status] += 1
+            epci = dep["epcis"][place.epci_name or "Sans EPCI"]
+            epci[status].append(
+                {
+                    "commune": f"{place.name} ({place.code})",
+                    "market": entry["ref"],
+                    "label": entry["label"],
+                }
+            )
+    colours = {code: ("partial" if d["covered"] and d["uncovered"] else "uncovered" if d["uncovered"] else "covered")
+               for code, d in by_dep.items()}  # fmt: skip
+    expiring = [
+        c for section in report["buyers"] for c in section["conventions"]
+        if c["renewal"] == "explicit" and c["status"] == "active"
+        and (datetime.fromisoformat(c["in_force_until"]).date() - clock.today()).days <= 60
+    ]  # fmt: skip
+    return _page(
+        request,
+        "couverture.html",
+        web,
+        report=report,
+        by_dep=by_dep,
+        colours=colours,
+        svg=MAP_SVG,
+        expiring=expiring,
+    )
