@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session
 
 from clausier import clock
@@ -42,7 +42,9 @@ class Page:
 
 def get_page(
     limit: Annotated[int, Query(ge=1, le=200, description="Nombre d'éléments par page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Rang du premier élément")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=2_147_483_647, description="Rang du premier élément")
+    ] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
 
@@ -51,3 +53,5 @@ SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PageDep = Annotated[Page, Depends(get_page)]
+
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Numéro")]

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from clausier import clock
 from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
 from clausier.auth.scope import require
 from clausier.errors import UnknownRecord
@@ -20,7 +21,7 @@ from clausier.partnerships import periods
 from clausier.partnerships.models import Convention
 from clausier.partnerships.report import coverage_report
 
-router = APIRouter(prefix="/api", tags=["annuaire"])
+router = APIRouter(prefix="/api", tags=["annuaire"], responses=DOCUMENTED)
 
 
 def _own(principal, column, role: Role):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from clausier.auth.scope import Forbidden
 from clausier.auth.tokens import NotAuthenticated
@@ -20,6 +21,30 @@ from clausier.errors import (
     VersionConflict,
 )
 from clausier.validation.messages import dotted, french_message
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answers in this shape, its message in French."""
+
+    error: ErrorDetail
+
+
+DOCUMENTED = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "Jeton absent, inconnu, expiré ou révoqué"),
+        (403, "Le rôle ne permet pas cette action"),
+        (404, "Introuvable, ou hors de la portée de l'appelant"),
+        (409, "Refusé par le domaine (état, version, règle)"),
+        (422, "Données invalides"),
+    )
+}
 
 HTTP_STATUS: dict[type[ClausierError], int] = {
     NotAuthenticated: 401,

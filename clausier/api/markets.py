@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from clausier import clock
 from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
 from clausier.auth.scope import (
     market_condition,
@@ -28,7 +29,7 @@ from notifications.models import Reminder, ReminderStatus
 from workflow.engine import fire
 from workflow.lifecycle import STATE_LABELS
 
-router = APIRouter(prefix="/api/markets", tags=["marchés"])
+router = APIRouter(prefix="/api/markets", tags=["marchés"], responses=DOCUMENTED)
 
 
 class Transition(BaseModel):

@@ -7,7 +7,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from clausier import clock
-from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.api.deps import PageDep, PrincipalDep, RowId, SessionDep, SettingsDep
+from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
 from clausier.auth.scope import require, task_condition
 from clausier.errors import UnknownRecord
@@ -17,7 +18,7 @@ from clausier.tasks.ics import task_calendar
 from clausier.tasks.models import PRIORITY_LABELS, Task
 from workflow.engine import market_by_ref
 
-router = APIRouter(prefix="/api", tags=["tâches"])
+router = APIRouter(prefix="/api", tags=["tâches"], responses=DOCUMENTED)
 
 
 class Done(BaseModel):
@@ -76,7 +77,7 @@ def list_tasks(
 
 
 @router.post("/tasks/{task_id}/done", summary="Marquer une tâche faite")
-def task_done(task_id: int, body: Done, session: SessionDep, principal: PrincipalDep) -> dict:
+def task_done(task_id: RowId, body: Done, session: SessionDep, principal: PrincipalDep) -> dict:
     _task_in_scope(session, principal, task_id)
     actor = body.facilitator or f"{principal.role.value}:{principal.label}"
     task = service.complete(session, task_id, actor=actor, now=clock.now(), comment=body.comment)
@@ -87,7 +88,7 @@ def task_done(task_id: int, body: Done, session: SessionDep, principal: Principa
 @router.post(
     "/tasks/{task_id}/assign", summary="Assigner une tâche à un facilitateur de sa structure"
 )
-def task_assign(task_id: int, body: Assign, session: SessionDep, principal: PrincipalDep) -> dict:
+def task_assign(task_id: RowId, body: Assign, session: SessionDep, principal: PrincipalDep) -> dict:
     _task_in_scope(session, principal, task_id)
     task = service.assign(
         session, task_id, to=body.to, actor=f"{principal.role.value}:{principal.label}"
@@ -97,7 +98,7 @@ def task_assign(task_id: int, body: Assign, session: SessionDep, principal: Prin
 
 
 @router.post("/tasks/{task_id}/cancel", summary="Annuler une tâche, avec le motif")
-def task_cancel(task_id: int, body: Cancel, session: SessionDep, principal: PrincipalDep) -> dict:
+def task_cancel(task_id: RowId, body: Cancel, session: SessionDep, principal: PrincipalDep) -> dict:
     _task_in_scope(session, principal, task_id)
     actor = f"{principal.role.value}:{principal.label}"
     task = service.cancel(session, task_id, actor=actor, now=clock.now(), reason=body.reason)

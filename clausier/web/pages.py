@@ -37,6 +37,13 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(fr_date=fr_date, fr_moment=fr_moment, fr_number=fr_number)
 MAP_SVG = (HERE / "static" / "france-departements.svg").read_text(encoding="utf-8")
+OVERSEAS = [
+    ("971", "Guadeloupe"),
+    ("972", "Martinique"),
+    ("973", "Guyane"),
+    ("974", "La Réunion"),
+    ("976", "Mayotte"),
+]
 MAIN_PATH = [s.name for s in STATES if not s.final] + ["closed"]
 
 router = APIRouter(include_in_schema=False)
