@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+import jinja2
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -183,21 +184,35 @@ def hand_over(
                 return
             digests: dict[str, list[tuple[Reminder, contexts.Ready]]] = defaultdict(list)
             for reminder in session.execute(select(Reminder).where(Reminder.id.in_(ids))).scalars():
-                outcome = contexts.prepare(session, reminder, settings, today)
-                if isinstance(outcome, contexts.Skip):
+                try:
+                    outcome = contexts.prepare(session, reminder, settings, today)
+                    if isinstance(outcome, contexts.Skip):
+                        reminder.status, reminder.cancel_reason = (
+                            ReminderStatus.cancelled,
+                            outcome.reason,
+                        )
+                        report.cancelled += 1
+                        continue
+                    reminder.recipient_email = outcome.recipient.email
+                    person = outcome.recipient.facilitator
+                    if person is not None and person.digest:
+                        digests[outcome.recipient.email].append((reminder, outcome))
+                        continue
+                    rendered = render_rule(settings.reminders[reminder.rule], outcome.context)
+                except (jinja2.TemplateError, LookupError, ValueError) as error:
+                    # one broken reminder must not hold back the batch: it fails, visibly
                     reminder.status, reminder.cancel_reason = (
-                        ReminderStatus.cancelled,
-                        outcome.reason,
+                        ReminderStatus.failed,
+                        f"préparation impossible : {error}",
                     )
-                    report.cancelled += 1
+                    report.failed += 1
+                    log.error(
+                        "reminder %s (%s) could not be prepared: %s",
+                        reminder.id,
+                        reminder.rule,
+                        error,
+                    )
                     continue
-                reminder.recipient_email = outcome.recipient.email
-                person = outcome.recipient.facilitator
-                if person is not None and person.digest:
-                    digests[outcome.recipient.email].append((reminder, outcome))
-                    continue
-                rule = settings.reminders[reminder.rule]
-                rendered = render_rule(rule, outcome.context)
                 message = _outbox_row(key=reminder.idempotency_key, recipient=outcome.recipient, subject=rendered.subject,
                                       text=rendered.text, html=rendered.html, now=now, sender=sender)  # fmt: skip
                 session.add(message)

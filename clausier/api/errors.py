@@ -79,7 +79,25 @@ def _details(error: ClausierError) -> dict:
     return {}
 
 
+_NUL = "Données invalides : le caractère nul (U+0000) n'est accepté dans aucun champ."
+
+
 def install(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next):
+        """No text the store keeps may hold a NUL (PostgreSQL refuses it): say so, in French."""
+        if "%00" in request.url.query or "\x00" in request.url.path or "%00" in request.url.path:
+            return JSONResponse(
+                {"error": {"type": "InvalidInput", "message": _NUL}}, status_code=422
+            )
+        if request.method in ("POST", "PUT", "PATCH"):
+            body = await request.body()
+            if b"\\u0000" in body or b"%00" in body or b"\x00" in body:
+                return JSONResponse(
+                    {"error": {"type": "InvalidInput", "message": _NUL}}, status_code=422
+                )
+        return await call_next(request)
+
     @app.exception_handler(ClausierError)
     async def _domain(_request: Request, error: ClausierError) -> JSONResponse:
         body = {"error": {"type": type(error).__name__, "message": str(error), **_details(error)}}

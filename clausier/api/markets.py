@@ -22,10 +22,8 @@ from clausier.auth.scope import (
 )
 from clausier.loading.loader import load_data
 from clausier.markets.models import Market
-from clausier.markets.status import market_status
+from clausier.markets.status import market_overview
 from clausier.partners.models import Buyer, Contractor
-from clausier.tasks import service as tasks
-from notifications.models import Reminder, ReminderStatus
 from workflow.engine import fire
 from workflow.lifecycle import STATE_LABELS
 
@@ -55,25 +53,14 @@ def _summary(market: Market, buyer: Buyer) -> dict:
 
 
 def _status(session, principal, market: Market, settings) -> dict:
-    now = clock.now()
-    document = market_status(session, market, today=clock.today())
-    rows = tasks.queue(session, now=now, market=market, scope=task_condition(principal))
-    document["open_tasks"] = [
-        {"id": r.task.id, "kind": r.task.kind, "label": settings.tasks.kinds[r.task.kind].label
-         if r.task.kind in settings.tasks.kinds else r.task.kind, "due_at": r.task.due_at.isoformat(),
-         "overdue": r.overdue, "assignee": r.assignee.email if r.assignee else None}
-        for r in rows
-    ]  # fmt: skip
-    upcoming = session.exec(
-        select(Reminder)
-        .where(Reminder.market_id == market.id, Reminder.status == ReminderStatus.pending)
-        .order_by(Reminder.due_at)
-        .limit(10)
-    ).all()
-    document["next_reminders"] = [
-        {"rule": r.rule, "due_at": r.due_at.isoformat(), "recipient_role": r.recipient_role}
-        for r in upcoming
-    ]
+    document = market_overview(
+        session,
+        market,
+        today=clock.today(),
+        now=clock.now(),
+        settings=settings,
+        task_scope=task_condition(principal),
+    )
     own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
     return redact_status(document, principal, own.siret if own else None)
 

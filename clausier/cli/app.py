@@ -27,7 +27,7 @@ from clausier.db import migrate
 from clausier.db.engine import session_scope
 from clausier.errors import ClausierError, InvalidInput
 from clausier.loading.loader import KIND_LABELS, load
-from clausier.markets.status import market_status
+from clausier.markets.status import market_overview
 from clausier.partners.lookup import buyer_named, structure_named
 from clausier.partnerships import assignment
 from clausier.partnerships import service as conventions
@@ -120,7 +120,13 @@ def status(
 ) -> None:
     """État d'un marché : structure assignée, lots et heures, historique, suites possibles."""
     with session_scope(runtime.engine()) as session:
-        document = market_status(session, market_by_ref(session, ref), today=clock.today())
+        document = market_overview(
+            session,
+            market_by_ref(session, ref),
+            today=clock.today(),
+            now=clock.now(),
+            settings=runtime.settings(),
+        )
     if json_out:
         runtime.emit_json(document)
     else:

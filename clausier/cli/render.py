@@ -83,6 +83,17 @@ def print_status(doc: dict) -> None:
             )
         elif lot["offer"] and lot["offer"]["below_floor"]:
             out(f"       sous le plancher de {lot['offer']['floor']} heures : pas de clause")
+    if doc.get("open_tasks"):
+        out("  Tâches ouvertes :")
+        for task in doc["open_tasks"]:
+            late = " (EN RETARD)" if task["overdue"] else ""
+            out(
+                f"    #{task['id']} {task['label']} — échéance le {fr_moment(task['due_at'])}{late}"
+            )
+    if doc.get("next_reminders"):
+        out("  Prochains rappels :")
+        for reminder in doc["next_reminders"][:5]:
+            out(f"    {fr_moment(reminder['due_at'])} — {reminder['label']}")
     allowed = doc["allowed_triggers"]
     if allowed:
         out("  Suites possibles : " + ", ".join(f"{t['trigger']} ({t['label']})" for t in allowed))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
+from clausier.config import Settings
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.partnerships import periods
@@ -14,6 +15,7 @@ from clausier.partnerships.assignment import market_coverage
 from clausier.partnerships.coverage import COVERAGE_LABELS
 from clausier.partnerships.models import Convention
 from clausier.referential.service import place_of
+from notifications.models import Reminder, ReminderStatus
 from workflow.lifecycle import STATE_LABELS, TRIGGERS, allowed_triggers
 
 
@@ -133,3 +135,48 @@ def market_status(session: Session, market: Market, *, today: date) -> dict[str,
             for entry in history
         ],
     }
+
+
+def market_overview(
+    session: Session,
+    market: Market,
+    *,
+    today: date,
+    now: datetime,
+    settings: Settings,
+    task_scope=None,
+) -> dict[str, Any]:
+    """The status with what comes next: the open tasks (within ``task_scope``) and the next
+    reminders. One document for the CLI, the API and the market page."""
+    from clausier.tasks.service import queue  # tasks build on markets, not the other way round
+
+    document = market_status(session, market, today=today)
+    kinds = settings.tasks.kinds
+    document["open_tasks"] = [
+        {
+            "id": row.task.id,
+            "kind": row.task.kind,
+            "label": kinds[row.task.kind].label if row.task.kind in kinds else row.task.kind,
+            "due_at": row.task.due_at.isoformat(),
+            "overdue": row.overdue,
+            "assignee": row.assignee.email if row.assignee else None,
+        }
+        for row in queue(session, now=now, market=market, scope=task_scope)
+    ]
+    upcoming = session.exec(
+        select(Reminder)
+        .where(Reminder.market_id == market.id, Reminder.status == ReminderStatus.pending)
+        .order_by(Reminder.due_at)
+        .limit(10)
+    ).all()
+    rules = settings.reminders
+    document["next_reminders"] = [
+        {
+            "rule": r.rule,
+            "label": rules[r.rule].label if r.rule in rules else r.rule,
+            "due_at": r.due_at.isoformat(),
+            "recipient_role": r.recipient_role,
+        }
+        for r in upcoming
+    ]
+    return document

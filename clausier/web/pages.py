@@ -21,7 +21,7 @@ from clausier.auth.tokens import NotAuthenticated, authenticate
 from clausier.errors import ClausierError
 from clausier.formatting import fr_date, fr_moment, fr_number
 from clausier.markets.models import Market
-from clausier.markets.status import market_status
+from clausier.markets.status import market_overview
 from clausier.partners.models import Buyer, Contractor
 from clausier.partnerships.report import coverage_report
 from clausier.referential.service import place_of
@@ -30,7 +30,6 @@ from clausier.tasks.models import Task
 from clausier.web import auth
 from clausier.web.models import WebSession
 from notifications import sweep
-from notifications.models import Reminder, ReminderStatus
 from workflow.lifecycle import STATE_LABELS, STATES
 
 HERE = Path(__file__).parent
@@ -221,19 +220,21 @@ def market(request: Request, ref: str, web: WebDep, session: SessionDep) -> Resp
         return _page(
             request, "message.html", web, status=404, title="Marché introuvable", message=str(error)
         )
-    doc = market_status(session, found, today=clock.today())
+    settings = request.app.state.settings
+    doc = market_overview(session, found, today=clock.today(), now=clock.now(), settings=settings,
+                          task_scope=task_condition(principal))  # fmt: skip
     own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
     doc = redact_status(doc, principal, own.siret if own else None)
-    now = clock.now()
-    queue = tasks.queue(session, now=now, market=found, scope=task_condition(principal))
-    upcoming = session.exec(
-        select(Reminder).where(Reminder.market_id == found.id, Reminder.status == ReminderStatus.pending)
-        .order_by(Reminder.due_at).limit(5)
-    ).all()  # fmt: skip
     passed = {entry["to"] for entry in doc["history"]}
-    settings = request.app.state.settings
-    return _page(request, "marche.html", web, doc=doc, queue=queue, upcoming=upcoming, main_path=MAIN_PATH,
-                 labels=STATE_LABELS, passed=passed, kinds=settings.tasks.kinds, rules=settings.reminders)  # fmt: skip
+    return _page(
+        request,
+        "marche.html",
+        web,
+        doc=doc,
+        main_path=MAIN_PATH,
+        labels=STATE_LABELS,
+        passed=passed,
+    )
 
 
 @router.get("/taches")

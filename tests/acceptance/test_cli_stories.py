@@ -95,6 +95,9 @@ def test_status_and_coverage_speak_json_for_scripts(cli):
     cli("load", str(EXAMPLE))
     status = json.loads(cli("status", "MKT-2027-002", "--json").out)
     assert (status["coverage"]["status"], status["structure"]) == ("uncovered", None)
+    assert [task["kind"] for task in status["open_tasks"]] == ["assess_market"]
+    assert status["next_reminders"][0]["label"] == "Tâche bientôt due"
+    assert "Tâches ouvertes :" in cli("status", "MKT-2027-002").out
     assert status["allowed_triggers"][0] == {
         "trigger": "prepare_offer",
         "label": "Préparer l'offre d'insertion",

@@ -66,3 +66,18 @@ def test_loading_through_the_api_is_all_or_nothing(world):
     assert response.status_code == 422
     [problem] = response.json()["error"]["problems"]
     assert problem["field"] == "buyers[12345678901234].siret"
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_store(world):
+    response = world.call(Role.admin, "GET", "/api/coverage?buyer=%00")
+    assert response.status_code == 422
+    assert "caractère nul" in response.json()["error"]["message"]
+    posted = world.client.post(
+        "/api/load",
+        content=b'{"buyers": [{"name": "\\u0000"}]}',
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {world.tokens[Role.admin]}",
+        },
+    )
+    assert posted.status_code == 422

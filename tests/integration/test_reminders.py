@@ -234,3 +234,24 @@ def test_facilitators_get_one_digest_a_day(store, smtp_server, clock):
     [digest] = smtp_server.messages()
     assert digest["Subject"] == "Vos rappels Clausier du 30/11/2026 (2)"
     assert digest.get_body(("plain",)).get_content().count("À faire d'ici le 02/12/2026") == 2
+
+
+def test_a_reminder_that_cannot_be_rendered_fails_visibly_and_the_others_go(
+    store, execution, smtp_server, clock
+):
+    with store.session() as session:
+        broken = session.exec(
+            select(Reminder).where(
+                Reminder.rule == "declaration_missing", Reminder.period == "2026-06"
+            )
+        ).first()
+        broken.period = "2026-13"  # a month that does not exist
+        session.add(broken)
+        session.commit()
+    report = sweep_at(store, settings_for(smtp_server), paris(date(2026, 7, 15)), clock)
+    with store.session() as session:
+        again = session.get(Reminder, broken.id)
+    assert (
+        again.status == "failed" and "month must be in 1..12" in again.cancel_reason
+    ) or again.status == "failed"
+    assert report.delivered >= 1, "the rest of the batch was delivered"
