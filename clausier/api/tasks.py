@@ -10,12 +10,11 @@ from clausier import clock
 from clausier.api.deps import PageDep, PrincipalDep, RowId, SessionDep, SettingsDep
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
-from clausier.auth.scope import require, task_condition
+from clausier.auth.scope import require, task_condition, task_in_scope
 from clausier.errors import UnknownRecord
 from clausier.partners.lookup import structure_named
 from clausier.tasks import service
 from clausier.tasks.ics import task_calendar
-from clausier.tasks.models import PRIORITY_LABELS, Task
 from workflow.engine import market_by_ref
 
 router = APIRouter(prefix="/api", tags=["tâches"], responses=DOCUMENTED)
@@ -37,28 +36,6 @@ class Cancel(BaseModel):
     reason: str = Field(min_length=3)
 
 
-def _document(row: service.QueueRow, settings) -> dict:
-    kind = settings.tasks.kinds.get(row.task.kind)
-    return {
-        "id": row.task.id, "kind": row.task.kind, "label": kind.label if kind else row.task.kind,
-        "due_at": row.task.due_at.isoformat(), "overdue": row.overdue,
-        "priority": PRIORITY_LABELS.get(row.task.priority), "market": row.market.ref,
-        "structure": row.structure.ref if row.structure else None,
-        "assignee": row.assignee.email if row.assignee else None,
-    }  # fmt: skip
-
-
-def _task_in_scope(session, principal, task_id: int) -> Task:
-    require(principal, Role.facilitator)
-    task = session.get(Task, task_id)
-    visible = task is not None and (
-        principal.role == Role.admin or task.structure_id == principal.org_id
-    )
-    if not visible:
-        raise UnknownRecord("Tâche", str(task_id))
-    return task
-
-
 @router.get("/tasks", summary="La file des tâches ouvertes (en retard d'abord)")
 def list_tasks(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, page: PageDep,
@@ -73,12 +50,12 @@ def list_tasks(
         kind=kind, market=market_by_ref(session, market) if market else None, overdue_only=overdue,
     )  # fmt: skip
     window = rows[page.offset : page.offset + page.limit]
-    return page.wrap([_document(row, settings) for row in window], len(rows))
+    return page.wrap([row.as_dict(settings.tasks.kinds) for row in window], len(rows))
 
 
 @router.post("/tasks/{task_id}/done", summary="Marquer une tâche faite")
 def task_done(task_id: RowId, body: Done, session: SessionDep, principal: PrincipalDep) -> dict:
-    _task_in_scope(session, principal, task_id)
+    task_in_scope(session, principal, task_id)
     actor = body.facilitator or f"{principal.role.value}:{principal.label}"
     task = service.complete(session, task_id, actor=actor, now=clock.now(), comment=body.comment)
     session.commit()
@@ -89,7 +66,7 @@ def task_done(task_id: RowId, body: Done, session: SessionDep, principal: Princi
     "/tasks/{task_id}/assign", summary="Assigner une tâche à un facilitateur de sa structure"
 )
 def task_assign(task_id: RowId, body: Assign, session: SessionDep, principal: PrincipalDep) -> dict:
-    _task_in_scope(session, principal, task_id)
+    task_in_scope(session, principal, task_id)
     task = service.assign(
         session, task_id, to=body.to, actor=f"{principal.role.value}:{principal.label}"
     )
@@ -99,7 +76,7 @@ def task_assign(task_id: RowId, body: Assign, session: SessionDep, principal: Pr
 
 @router.post("/tasks/{task_id}/cancel", summary="Annuler une tâche, avec le motif")
 def task_cancel(task_id: RowId, body: Cancel, session: SessionDep, principal: PrincipalDep) -> dict:
-    _task_in_scope(session, principal, task_id)
+    task_in_scope(session, principal, task_id)
     actor = f"{principal.role.value}:{principal.label}"
     task = service.cancel(session, task_id, actor=actor, now=clock.now(), reason=body.reason)
     session.commit()

@@ -67,6 +67,15 @@ def task_condition(principal: Principal):
     return false()
 
 
+def task_in_scope(session: Session, principal: Principal, task_id: int) -> Task:
+    """A task the caller may act on: its structure's facilitators (or an admin)."""
+    require(principal, Role.facilitator)
+    task = session.get(Task, task_id)
+    if task is None or (principal.role != Role.admin and task.structure_id != principal.org_id):
+        raise UnknownRecord("Tâche", str(task_id))
+    return task
+
+
 def require(principal: Principal, *roles: Role) -> None:
     if principal.role != Role.admin and principal.role not in roles:
         raise Forbidden(f"Le rôle « {principal.role.value} » ne permet pas cette action.")

@@ -28,8 +28,9 @@ class Principal:
     label: str = ""
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def digest(secret: str) -> str:
+    """What is stored of a token or a link: its SHA-256, never the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def resolve_org(session: Session, role: Role, org: str | None) -> tuple[int | None, str]:
@@ -58,7 +59,7 @@ def create(
     org_id, label = resolve_org(session, role, org)
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        token_hash=_hash(token), role=role.value, org_id=org_id, label=label, expires_at=expires_at
+        token_hash=digest(token), role=role.value, org_id=org_id, label=label, expires_at=expires_at
     )
     session.add(row)
     session.flush()
@@ -79,7 +80,7 @@ def authenticate(session: Session, token: str | None, *, now: datetime) -> Princ
         raise NotAuthenticated(
             "Authentification requise : en-tête « Authorization: Bearer <jeton> »."
         )
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash(token))).first()
+    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
     if (
         row is None
         or row.revoked_at is not None

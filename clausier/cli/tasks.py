@@ -15,7 +15,6 @@ from clausier.formatting import fr_moment
 from clausier.partners.lookup import structure_named
 from clausier.tasks import service
 from clausier.tasks.ics import task_calendar
-from clausier.tasks.models import PRIORITY_LABELS
 from workflow.engine import market_by_ref
 
 task_app = typer.Typer(
@@ -26,24 +25,6 @@ task_app = typer.Typer(
 ActorOption = Annotated[
     str | None, typer.Option("--actor", help="Qui agit (e-mail du facilitateur).")
 ]
-
-
-def _row_document(row: service.QueueRow, kinds) -> dict:
-    task = row.task
-    kind = kinds.get(task.kind)
-    return {
-        "id": task.id,
-        "kind": task.kind,
-        "label": kind.label if kind else task.kind,
-        "due_at": task.due_at.isoformat(),
-        "overdue": row.overdue,
-        "priority": PRIORITY_LABELS.get(task.priority, str(task.priority)),
-        "market": row.market.ref,
-        "market_title": row.market.title,
-        "state": task.state,
-        "structure": row.structure.ref if row.structure else None,
-        "assignee": row.assignee.email if row.assignee else None,
-    }
 
 
 def tasks(
@@ -89,7 +70,7 @@ def tasks(
             name = f"Clausier — {who.name}" if who else "Clausier — tâches"
             sys.stdout.buffer.write(task_calendar(rows, settings=settings, name=name, now=now))
             return
-        documents = [_row_document(row, settings.kinds) for row in rows]
+        documents = [row.as_dict(settings.kinds) for row in rows]
     if json_out:
         runtime.emit_json({"now": now.isoformat(), "tasks": documents})
         return

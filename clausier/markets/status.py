@@ -151,16 +151,8 @@ def market_overview(
     from clausier.tasks.service import queue  # tasks build on markets, not the other way round
 
     document = market_status(session, market, today=today)
-    kinds = settings.tasks.kinds
     document["open_tasks"] = [
-        {
-            "id": row.task.id,
-            "kind": row.task.kind,
-            "label": kinds[row.task.kind].label if row.task.kind in kinds else row.task.kind,
-            "due_at": row.task.due_at.isoformat(),
-            "overdue": row.overdue,
-            "assignee": row.assignee.email if row.assignee else None,
-        }
+        row.as_dict(settings.tasks.kinds)
         for row in queue(session, now=now, market=market, scope=task_scope)
     ]
     upcoming = session.exec(

@@ -13,7 +13,7 @@ from clausier.errors import Refused, UnknownRecord
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Facilitator, Structure
 from clausier.referential.service import place_of
-from clausier.tasks.models import Task, TaskStatus
+from clausier.tasks.models import PRIORITY_LABELS, Task, TaskStatus
 from clausier.tasks.planning import tasks_for_state
 from notifications import schedule
 
@@ -29,6 +29,23 @@ class QueueRow:
     structure: Structure | None
     assignee: Facilitator | None
     overdue: bool
+
+    def as_dict(self, kinds: dict) -> dict:
+        """The task as the CLI, the API and the market page show it."""
+        task, kind = self.task, kinds.get(self.task.kind)
+        return {
+            "id": task.id,
+            "kind": task.kind,
+            "label": kind.label if kind else task.kind,
+            "due_at": task.due_at.isoformat(),
+            "overdue": self.overdue,
+            "priority": PRIORITY_LABELS.get(task.priority, str(task.priority)),
+            "market": self.market.ref,
+            "market_title": self.market.title,
+            "state": task.state,
+            "structure": self.structure.ref if self.structure else None,
+            "assignee": self.assignee.email if self.assignee else None,
+        }
 
 
 def queue(

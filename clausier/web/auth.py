@@ -3,7 +3,6 @@ in an HttpOnly, SameSite cookie, with a CSRF token for every form."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -11,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from clausier.auth.models import Role
-from clausier.auth.tokens import Principal
+from clausier.auth.tokens import Principal, digest
 from clausier.config import Settings
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.web.models import LoginLink, WebSession
@@ -21,10 +20,6 @@ from notifications.models import OutboxMessage
 COOKIE = "clausier_session"
 SESSION_HOURS = 12
 LINK_MINUTES = 15
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def open_session(

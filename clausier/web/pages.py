@@ -16,7 +16,13 @@ from sqlmodel import Session, select
 from clausier import clock
 from clausier.api.deps import get_session
 from clausier.auth.models import ROLE_LABELS, Role
-from clausier.auth.scope import market_condition, redact_status, task_condition, visible_market
+from clausier.auth.scope import (
+    market_condition,
+    redact_status,
+    task_condition,
+    task_in_scope,
+    visible_market,
+)
 from clausier.auth.tokens import NotAuthenticated, authenticate
 from clausier.errors import ClausierError
 from clausier.formatting import fr_date, fr_moment, fr_number
@@ -26,7 +32,6 @@ from clausier.partners.models import Buyer, Contractor
 from clausier.partnerships.report import coverage_report
 from clausier.referential.service import place_of
 from clausier.tasks import service as tasks
-from clausier.tasks.models import Task
 from clausier.web import auth
 from clausier.web.models import WebSession
 from notifications import sweep
@@ -267,10 +272,9 @@ def _task_action(
 ) -> Response:
     _check_csrf(web, csrf)
     principal = auth.principal_of(web)
-    task = session.get(Task, task_id)
-    if task is None or principal.role not in (Role.facilitator, Role.admin) or (
-        principal.role == Role.facilitator and task.structure_id != principal.org_id
-    ):  # fmt: skip
+    try:
+        task_in_scope(session, principal, task_id)
+    except ClausierError:  # out of scope or not a facilitator's: the page says not found
         return _page(
             request,
             "message.html",
