@@ -34,6 +34,8 @@ from notifications.settings import (
 CONFIG_ENV = "CLAUSIER_CONFIG"
 DATABASE_URL_ENV = "CLAUSIER_DATABASE_URL"
 DEFAULT_CONFIG = Path("config.yaml")
+# events that open a task: a statement to check, a lot behind pace, every required hour validated
+TASK_EVENTS = ("declaration", "behind_pace", "hours_reached")
 
 
 class _Strict(BaseModel):
@@ -85,6 +87,8 @@ class TaskKind(_Strict):
     due: DueRule = DueRule()
     priority: Literal["high", "normal", "low"] = "normal"
     done_by: tuple[str, ...] = ()  # leaving the state by these triggers means the work is done
+    # opened by an event of the state rather than by entering it (one task per lot and month)
+    opened_by: Literal[TASK_EVENTS] | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _known_lifecycle(self) -> TaskKind:
@@ -132,6 +136,27 @@ DEFAULT_TASK_KINDS: dict[str, TaskKind] = {
         state="execution",
         due=DueRule(after="execution_starts_on", business_days=15),
         priority="high",
+    ),
+    "check_declaration": TaskKind(
+        label="Contrôler le relevé d'heures déclaré par le titulaire",
+        state="execution",
+        due=DueRule(business_days=5),
+        opened_by="declaration",
+    ),
+    "review_pace": TaskKind(
+        label="Le titulaire est en retard sur les heures d'insertion : faire le point avec lui",
+        state="execution",
+        due=DueRule(business_days=5),
+        priority="high",
+        opened_by="behind_pace",
+    ),
+    "propose_completion": TaskKind(
+        label="Toutes les heures requises sont validées : proposer la fin d'exécution",
+        state="execution",
+        due=DueRule(business_days=10),
+        priority="low",
+        opened_by="hours_reached",
+        done_by=("complete",),
     ),
     "evaluation_report": TaskKind(
         label="Rédiger le bilan de la clause",
@@ -194,11 +219,19 @@ class OfferSettings(_Strict):
         return path
 
 
+class DeclarationSettings(_Strict):
+    """Hours declarations: what is plausible, and when a contractor is behind pace."""
+
+    max_hours_per_person_month: Annotated[Decimal, Field(gt=0, le=744)] = Decimal("180")
+    pace_threshold: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.20")
+
+
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
     tasks: TaskSettings = TaskSettings()
     offer: OfferSettings = OfferSettings()
+    declarations: DeclarationSettings = DeclarationSettings()
     reminders: dict[str, ReminderRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     notifications: NotificationSettings = NotificationSettings()
     outbox: OutboxSettings = OutboxSettings()

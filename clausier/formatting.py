@@ -47,3 +47,12 @@ def hours_phrase(value: Decimal | float | int) -> str:
     """« 1 400 heures », « 1 heure »."""
     number = Decimal(str(value))
     return f"{fr_number(number)} heure{'s' if number > 1 else ''}"
+
+
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre"]  # fmt: skip
+
+
+def fr_month(value: date) -> str:
+    """« mars 2027 »."""
+    return f"{MONTHS[value.month - 1]} {value.year}"

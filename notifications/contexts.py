@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from clausier.business_days import add_business_days
 from clausier.clock import PARIS
 from clausier.config import Settings
-from clausier.formatting import fr_date, fr_number
+from clausier.declarations import pace
+from clausier.formatting import MONTHS, fr_date, fr_number
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships import periods
@@ -29,9 +30,6 @@ from notifications import declarations
 from notifications.models import Reminder
 from notifications.schedule import declaration_deadline
 from workflow.lifecycle import STATE_LABELS
-
-MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,6 +131,28 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
             "deadline": fr_date(deadline),
         }
         link = f"{base}/lots/{lot.id}/declarations/{reminder.period}"
+    elif rule.follows == "pace":
+        lot = session.get(Lot, reminder.lot_id)
+        if market is None or market.state != "execution" or lot is None:
+            return Skip("le marché n'est plus en exécution")
+        contractor = session.get(Contractor, lot.contractor_id) if lot.contractor_id else None
+        departement = place_of(session, market.commune_code).departement_code
+        progress = pace.lot_progress(
+            session, market, [lot], today=today, settings=settings, departement=departement
+        ).get(lot.id)
+        if progress is None or not progress.behind:
+            return Skip("le lot n'est plus en retard")
+        extra["lot"] = {"number": lot.number, "title": lot.title, "hours": fr_number(lot.hours)}
+        extra["contractor"] = (
+            {"name": contractor.name, "email": contractor.email} if contractor else None
+        )
+        extra["pace"] = {
+            "validated": fr_number(progress.validated),
+            "expected": fr_number(progress.expected),
+            "gap": fr_number(progress.gap),
+            "on": fr_date(progress.expected_on),
+        }
+        link = f"{base}/marches/{market.ref}"
     elif rule.follows == "execution_end":
         if market is None or market.state != "execution":
             return Skip("le marché n'est plus en exécution")

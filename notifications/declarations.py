@@ -1,7 +1,7 @@
-"""The interface the declaration reminders are written against.
+"""What the declaration reminders ask of the store: has the month been declared?
 
-The hours declarations arrive with their own issue; until then no period is ever declared, so
-the "missing" reminders go out. That issue replaces ``ledger`` with its store.
+A statement (even one with no line: nobody worked on the lot that month) stops the reminders of
+its month; the sweep checks it at send time, so a late statement still cancels what is pending.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from typing import Protocol
 
 from sqlmodel import Session
 
+from clausier.declarations.service import is_declared
+
 
 class DeclarationLedger(Protocol):
     def is_declared(self, session: Session, *, lot_id: int, period: str) -> bool:
@@ -17,9 +19,9 @@ class DeclarationLedger(Protocol):
         ...
 
 
-class NoDeclarationsYet:
+class StatementLedger:
     def is_declared(self, session: Session, *, lot_id: int, period: str) -> bool:
-        return False
+        return is_declared(session, lot_id=lot_id, period=period)
 
 
-ledger: DeclarationLedger = NoDeclarationsYet()
+ledger: DeclarationLedger = StatementLedger()

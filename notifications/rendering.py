@@ -45,6 +45,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "contractor": {"name": "Bâtiments SARL", "email": "contact@bat.example"},
         "period": {"code": "2027-06", "label": "juin 2027", "deadline": "10/07/2027"},
     },
+    "pace": {
+        **_COMMON, "market": _MARKET, "structure": _STRUCTURE, "buyer": _BUYER,
+        "lot": {"number": 1, "title": "Gros œuvre", "hours": 700},
+        "contractor": {"name": "Bâtiments SARL", "email": "contact@bat.example"},
+        "pace": {"validated": "120", "expected": "210", "gap": "90", "on": "31/03/2027"},
+    },
     "execution_end": {
         **_COMMON, "market": _MARKET, "structure": _STRUCTURE, "buyer": _BUYER,
         "lots": [{"number": 1, "title": "Gros œuvre", "hours": 700, "hours_validated": "350", "missing": "350"}],

@@ -159,14 +159,18 @@ def cancel(
     task_ids: Iterable[int] = (),
     market_id: int | None = None,
     rules: Iterable[str] = (),
+    lot_period: tuple[int, str] | None = None,
 ) -> None:
-    """Cancel the pending reminders (not yet handed to the outbox) of tasks or of a market."""
+    """Cancel the pending reminders (not yet handed to the outbox) of tasks, of a lot's month or
+    of a market."""
     query = update(Reminder).where(
         Reminder.status == ReminderStatus.pending, Reminder.message_id.is_(None)
     )
     task_ids, rules = list(task_ids), list(rules)
     if task_ids:
         query = query.where(Reminder.task_id.in_(task_ids))
+    elif lot_period is not None:  # a month declared: its declaration reminders stop
+        query = query.where(Reminder.lot_id == lot_period[0], Reminder.period == lot_period[1])
     elif market_id is not None:
         query = query.where(Reminder.market_id == market_id, Reminder.rule.in_(rules))
     else:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FOLLOWS = ("task", "declaration", "execution_end", "convention", "coverage")
+FOLLOWS = ("task", "declaration", "pace", "execution_end", "convention", "coverage")
 ROLES = ("facilitator", "structure", "buyer", "contractor")
 
 
@@ -71,6 +71,10 @@ DEFAULT_RULES: dict[str, ReminderRule] = {
         label="Relevé d'heures manquant", follows="declaration", to="contractor", after_business_days=2, template="declaration_missing",
         repeat=Repeat(every_business_days=5, times=2), escalate=("structure",),
         subject="Relevé d'heures de {{ period.label }} manquant ({{ market.ref }}, lot {{ lot.number }})",
+    ),
+    "behind_pace": ReminderRule(
+        label="Retard sur les heures d'insertion", follows="pace", to="contractor", before_business_days=0, template="behind_pace",
+        subject="Heures d'insertion en retard : {{ pace.validated }} h validées sur {{ pace.expected }} h attendues ({{ market.ref }}, lot {{ lot.number }})",
     ),
     "execution_ending_contractor": ReminderRule(
         label="Fin d'exécution proche (titulaire)", follows="execution_end", to="contractor", before_weeks=6, template="execution_ending",

@@ -20,16 +20,20 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from clausier import clock
 from clausier.business_days import add_business_days, is_business_day
 from clausier.clock import PARIS
 from clausier.config import Settings
+from clausier.declarations import pace
 from clausier.formatting import fr_date
-from clausier.markets.models import Market
+from clausier.markets.models import Lot, Market
 from clausier.partnerships import assignment, periods
 from clausier.partnerships.models import Convention
+from clausier.referential.service import place_of
+from clausier.tasks import events
 from notifications import contexts, schedule
 from notifications.messages import build, message_id_for
 from notifications.models import MessageStatus, OutboxMessage, Reminder, ReminderStatus
@@ -141,10 +145,45 @@ def plan(engine: Engine, settings: Settings, now: datetime) -> int:
                     rows.append({**base, "rule": name, "recipient_role": rule.to, "market_id": market.id,
                                  "idempotency_key": f"{name}:market:{market.id}:{today:%Y-%m}",
                                  "due_at": schedule.at_office_start(today, settings.notifications)})  # fmt: skip
+        rows.extend(_pace(session, markets, settings, today, base))
         session.flush()
         created = _insert_new(session, rows)
         session.commit()
     return created
+
+
+def _pace(
+    session: Session, markets: list[Market], settings: Settings, today: date, base: dict
+) -> list[dict]:
+    """A lot behind pace: its contractor is reminded and the facilitator gets a task, once per
+    month of reference."""
+    rules = {name: rule for name, rule in settings.reminders.items() if rule.follows == "pace"}
+    rows = []
+    for market in markets:
+        if market.state != "execution":
+            continue
+        lots = list(session.execute(select(Lot).where(Lot.market_id == market.id)).scalars())
+        departement = place_of(session, market.commune_code).departement_code
+        progress = pace.lot_progress(
+            session, market, lots, today=today, settings=settings, departement=departement
+        )
+        for lot_id, lot_pace in progress.items():
+            if not lot_pace.behind:
+                continue
+            month = f"{lot_pace.expected_on:%Y-%m}"
+            for name, rule in rules.items():
+                rows.append({**base, "rule": name, "recipient_role": rule.to, "market_id": market.id,
+                             "lot_id": lot_id, "idempotency_key": f"{name}:lot:{lot_id}:{month}",
+                             "due_at": schedule.at_office_start(today, settings.notifications)})  # fmt: skip
+            try:
+                with session.begin_nested():
+                    events.open_for_event(
+                        session, "behind_pace", market=market, subject=f"lot:{lot_id}:{month}",
+                        settings=settings, today=today, lot_id=lot_id,
+                    )  # fmt: skip
+            except IntegrityError:  # another worker planned it at the same moment
+                log.info("behind-pace task of lot %s already planned", lot_id)
+    return rows
 
 
 # --- handing reminders to the outbox --------------------------------------------------------

@@ -13,7 +13,7 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from clausier import clock
 from clausier.config import get_settings
@@ -167,3 +167,31 @@ def market(
     open_initial_tasks(session, row, settings=get_settings(), today=clock.today())
     session.flush()
     return row
+
+
+def beneficiary(
+    session: Session,
+    structure: Structure,
+    *,
+    public: str = "deld",
+    sex: str = "F",
+    age_band: str = "26_to_49",
+    name: str | None = None,
+    checked_on: date | None = None,
+):
+    """A person registered by a facilitator of ``structure``, eligibility checked today."""
+    from clausier.beneficiaries import service
+
+    checker = session.exec(
+        select(Facilitator).where(Facilitator.structure_id == structure.id)
+    ).first()
+    return service.register(
+        session,
+        structure,
+        service.Registration(
+            public=public, sex=sex, age_band=age_band, checked_by=checker.email,
+            checked_on=checked_on or clock.today(), name=name,
+        ),
+        today=clock.today(),
+        now=clock.now(),
+    )  # fmt: skip

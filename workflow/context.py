@@ -41,3 +41,5 @@ class TransitionContext:
     settings: Settings | None = None
     new_reminders: list[Reminder] = field(default_factory=list)
     stop_following: set[str] = field(default_factory=set)  # e.g. {"declaration", "execution_end"}
+    # the evaluation: beneficiaries with validated hours and no outcome recorded (for close)
+    missing_outcomes: list[str] = field(default_factory=list)

@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from clausier import clock
+from clausier.beneficiaries import outcomes
 from clausier.config import Settings, get_settings
 from clausier.errors import (
     GuardRefused,
@@ -160,6 +161,8 @@ def fire(
             ).all()
         ),
     )
+    if trigger == "close":
+        ctx.missing_outcomes = outcomes.missing_outcomes(session, market)
     dest = machine.run(trigger, ctx)
     if dest is None:
         raise GuardRefused(

@@ -100,6 +100,16 @@ def execution_is_over(ctx: TransitionContext) -> list[str]:
 
 
 def evaluation_recorded(ctx: TransitionContext) -> list[str]:
-    if ctx.market.evaluation or getattr(ctx.payload, "evaluation", None):
-        return []
-    return ['le bilan n\'est pas enregistré (--data \'{"evaluation": "Bilan : …"}\')']
+    reasons = []
+    if not (ctx.market.evaluation or getattr(ctx.payload, "evaluation", None)):
+        reasons.append('le bilan n\'est pas enregistré (--data \'{"evaluation": "Bilan : …"}\')')
+    if ctx.missing_outcomes:
+        codes = ", ".join(ctx.missing_outcomes[:10])
+        more = (
+            f" et {len(ctx.missing_outcomes) - 10} autres" if len(ctx.missing_outcomes) > 10 else ""
+        )
+        reasons.append(
+            f"la sortie à six mois de {len(ctx.missing_outcomes)} bénéficiaire(s) n'est pas "
+            f"enregistrée ({codes}{more}) : clausier evaluate {ctx.market.ref} --outcome CODE=…"
+        )
+    return reasons

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from clausier import __version__
-from clausier.api import directory, errors, markets, tasks
+from clausier.api import declarations, directory, errors, markets, reports, tasks
 from clausier.config import Settings
 from clausier.web import pages
 
@@ -22,7 +22,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     )
     app.state.engine, app.state.settings = engine, settings
     errors.install(app)
-    for module in (markets, tasks, directory):
+    for module in (markets, tasks, directory, declarations, reports):
         app.include_router(module.router)
     app.mount(
         "/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static"

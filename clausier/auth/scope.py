@@ -101,3 +101,29 @@ def redact_status(document: dict, principal: Principal, own_siret: str | None) -
     ]
     history = [{**entry, "payload": {}} for entry in document["history"]]
     return {**document, "lots": lots, "history": history}
+
+
+def lot_in_scope(session: Session, principal: Principal, lot_id: int) -> tuple[Lot, Market]:
+    """A lot the caller may see: its contractor, the structure following its market, its buyer
+    (or an admin). Out of scope, it does not exist."""
+    lot = session.get(Lot, lot_id)
+    market = session.get(Market, lot.market_id) if lot else None
+    allowed = market is not None and (
+        principal.role == Role.admin
+        or (principal.role == Role.contractor and lot.contractor_id == principal.org_id)
+        or (principal.role == Role.facilitator and market.structure_id == principal.org_id)
+        or (principal.role == Role.buyer and market.buyer_id == principal.org_id)
+    )
+    if not allowed:
+        raise UnknownRecord("Lot", str(lot_id))
+    return lot, market
+
+
+def may_declare(principal: Principal) -> None:
+    """Hours are declared by the contractor holding the lot (or an operator, for a migration)."""
+    require(principal, Role.contractor)
+
+
+def may_review(principal: Principal, market: Market) -> None:
+    """Lines are validated by the facilitators of the structure that follows the market."""
+    require(principal, Role.facilitator)

@@ -13,12 +13,13 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from clausier import clock
-from clausier.cli import runtime
+from clausier.cli import execution, runtime
 from clausier.cli.errors import exit_code_for
 from clausier.cli.offers import offer as offer_command
 from clausier.cli.reminders import reminders_app
 from clausier.cli.reminders import worker as worker_command
 from clausier.cli.render import print_coverage, print_status
+from clausier.cli.reports import report as report_command
 from clausier.cli.serve import serve as serve_command
 from clausier.cli.serve import token_app
 from clausier.cli.tasks import task_app
@@ -51,10 +52,17 @@ app.add_typer(convention_app, name="convention")
 app.add_typer(task_app, name="task")
 app.command("tasks")(tasks_command)
 app.command("offer")(offer_command)
+app.command("report")(report_command)
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)
+app.add_typer(execution.beneficiary_app, name="beneficiary")
+app.command("declare")(execution.declare)
+app.command("declarations")(execution.declarations)
+app.command("review")(execution.review_command)
+app.command("evaluate")(execution.evaluate)
+app.command("purge")(execution.purge_command)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")

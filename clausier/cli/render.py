@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import typer
 
 from clausier.formatting import fr_amount, fr_date, fr_hours, fr_moment
@@ -83,6 +85,15 @@ def print_status(doc: dict) -> None:
             )
         elif lot["offer"] and lot["offer"]["below_floor"]:
             out(f"       sous le plancher de {lot['offer']['floor']} heures : pas de clause")
+        pace = lot.get("progress")
+        if pace and (pace["expected_on"] or Decimal(pace["submitted"])):
+            expected = (
+                f"{fr_hours(pace['expected'])} attendues au {fr_date(pace['expected_on'])}"
+                if pace["expected_on"]
+                else "aucun relevé encore dû"
+            )
+            behind = " — EN RETARD sur le rythme" if pace["behind"] else ""
+            out(f"       rythme : {expected}, {fr_hours(pace['submitted'])} à contrôler{behind}")
     if doc.get("open_tasks"):
         out("  Tâches ouvertes :")
         for task in doc["open_tasks"]:

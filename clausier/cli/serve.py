@@ -28,7 +28,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "basse-normandie.ya
 DEMO_ORGS = {
     Role.admin: None,
     Role.buyer: "Région Normandie",
-    Role.facilitator: "mde-cotentin",
+    Role.facilitator: "plie-caen",  # follows MKT-2026-012, where the demo contractor declares
     Role.contractor: "41234567000019",
 }
 

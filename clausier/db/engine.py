@@ -38,11 +38,14 @@ def make_engine(settings: Settings) -> Engine:
         engine = create_engine(
             url,
             echo=db.echo,
+            hide_parameters=True,  # values never reach logs nor error messages: personal data
             connect_args={"timeout": db.sqlite_busy_timeout_seconds, "check_same_thread": False},
         )
         _configure_sqlite(engine, db.sqlite_busy_timeout_seconds)
         return engine
-    return create_engine(url, echo=db.echo, pool_size=db.pool_size, pool_pre_ping=True)
+    return create_engine(
+        url, echo=db.echo, hide_parameters=True, pool_size=db.pool_size, pool_pre_ping=True
+    )
 
 
 @contextmanager

@@ -3,6 +3,8 @@
 from sqlmodel import SQLModel
 
 from clausier.auth.models import ApiToken
+from clausier.beneficiaries.models import Beneficiary, Outcome
+from clausier.declarations.models import DeclarationLine, Statement
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
@@ -15,12 +17,14 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "ApiToken",
+    "Beneficiary",
     "Buyer",
     "Commune",
     "Contractor",
     "Convention",
     "ConventionService",
     "ConventionTerritory",
+    "DeclarationLine",
     "Departement",
     "Epci",
     "Facilitator",
@@ -28,8 +32,10 @@ __all__ = [
     "Lot",
     "Market",
     "OutboxMessage",
+    "Outcome",
     "Region",
     "Reminder",
+    "Statement",
     "Structure",
     "Task",
     "TransitionLog",

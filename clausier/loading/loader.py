@@ -1,4 +1,5 @@
-"""Load buyers, structures, contractors, conventions, markets and lots, all or nothing.
+"""Load buyers, structures, contractors, conventions, markets and lots (and the history of
+execution: beneficiaries and monthly declarations), all or nothing.
 
 Every row is checked first (shape, SIRET keys, official codes, references to other records in
 the file or the store); if anything is wrong, every problem is reported with its file, line and
@@ -21,7 +22,7 @@ from sqlmodel import Session, delete, select
 from clausier import clock
 from clausier.config import Settings, get_settings
 from clausier.errors import LoadErrors, LoadProblem, UnknownTerritory
-from clausier.loading import source
+from clausier.loading import execution, source
 from clausier.loading.rows import ConventionRow, LoadFile, MarketRow
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.service import OPEN_STATES
@@ -33,7 +34,8 @@ from clausier.tasks.service import open_initial_tasks
 from clausier.validation.messages import french_message
 from workflow.lifecycle import STATE_LABELS
 
-KINDS = ("buyers", "structures", "facilitators", "contractors", "conventions", "markets", "lots")
+KINDS = ("buyers", "structures", "facilitators", "contractors", "conventions", "markets", "lots",
+         "beneficiaries", "declarations", "outcomes")  # fmt: skip
 KIND_LABELS = {
     "buyers": "acheteurs",
     "structures": "structures",
@@ -42,8 +44,11 @@ KIND_LABELS = {
     "conventions": "conventions",
     "markets": "marchés",
     "lots": "lots",
+    "beneficiaries": "bénéficiaires",
+    "declarations": "relevés mensuels",
+    "outcomes": "sorties à six mois",
 }
-_ROW_KEYS = ("ref", "siret", "email", "number")
+_ROW_KEYS = ("ref", "siret", "email", "number", "code", "period", "beneficiary")
 
 
 @dataclass
@@ -422,6 +427,8 @@ def load_data(
         raise LoadErrors(name, problems.items) from exc
     territories = TerritoryIndex(session)
     _check_references(session, data, problems, territories)
+    settings = settings or get_settings()
+    execution.check(session, data, problems, settings)
     if problems.items:
         raise LoadErrors(name, problems.items)
 
@@ -488,4 +495,5 @@ def load_data(
         open_initial_tasks(
             session, market, settings=settings or get_settings(), today=today or clock.today()
         )
+    execution.write(session, report, data, actor=actor, now=clock.now(), settings=settings)
     return report

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from clausier.beneficiaries.vocabulary import AGE_BANDS, CONTRACT_TYPES, OUTCOMES, PUBLICS, SEXES
 from clausier.partners.models import StructureKind
 from clausier.partnerships.models import Renewal, Service
 from clausier.validation.identifiers import siret_problem
@@ -158,9 +159,70 @@ class MarketRow(Row):
         return self
 
 
+def _beneficiary_code(value: str) -> str:
+    if not re.fullmatch(r"B-[0-9A-HJKMNP-TV-Z]{8}", value):
+        raise ValueError(
+            f"code « {value} » invalide : B- suivi de 8 caractères (chiffres et lettres sauf I, L, O, U)"
+        )
+    return value
+
+
+BeneficiaryCode = Annotated[StrictStr, AfterValidator(_beneficiary_code)]
+Period = Annotated[StrictStr, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class BeneficiaryRow(Row):
+    """A person already followed (history from a spreadsheet): pseudonymous, the name optional."""
+
+    code: BeneficiaryCode
+    structure: Ref
+    public: Literal[tuple(PUBLICS)]  # type: ignore[valid-type]
+    public_reason: str | None = None
+    sex: Literal[tuple(SEXES)]  # type: ignore[valid-type]
+    age_band: Literal[tuple(AGE_BANDS)]  # type: ignore[valid-type]
+    checked_by: EmailStr
+    checked_on: date
+    name: str | None = None
+
+
+class DeclarationLineRow(Row):
+    beneficiary: BeneficiaryCode
+    modality: Modality
+    hours: Annotated[Decimal, Field(gt=0, lt=1000, decimal_places=2)]
+    contract_type: Literal[tuple(CONTRACT_TYPES)] | None = None  # type: ignore[valid-type]
+    status: Literal["submitted", "validated", "rejected"] = "submitted"
+    review_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _rejection_says_why(self) -> DeclarationLineRow:
+        if self.status == "rejected" and len((self.review_reason or "").strip()) < 3:
+            raise ValueError("une ligne rejetée indique son motif (review_reason)")
+        return self
+
+
+class DeclarationRow(Row):
+    """A month of a lot, as the contractor declared it and the facilitator reviewed it."""
+
+    market: Ref
+    lot: Annotated[int, Field(ge=1)]
+    period: Period
+    lines: list[DeclarationLineRow] = Field(default_factory=list)
+
+
+class OutcomeRow(Row):
+    """Where a beneficiary stood six months after the end of a market."""
+
+    market: Ref
+    beneficiary: BeneficiaryCode
+    outcome: Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
+
+
 class LoadFile(Row):
     buyers: list[BuyerRow] = Field(default_factory=list)
     structures: list[StructureRow] = Field(default_factory=list)
     contractors: list[ContractorRow] = Field(default_factory=list)
     conventions: list[ConventionRow] = Field(default_factory=list)
     markets: list[MarketRow] = Field(default_factory=list)
+    beneficiaries: list[BeneficiaryRow] = Field(default_factory=list)
+    declarations: list[DeclarationRow] = Field(default_factory=list)
+    outcomes: list[OutcomeRow] = Field(default_factory=list)

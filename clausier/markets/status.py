@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
@@ -99,6 +100,7 @@ def market_status(session: Session, market: Market, *, today: date) -> dict[str,
         },
         "lots": [
             {
+                "id": lot.id,
                 "number": lot.number,
                 "title": lot.title,
                 "amount": str(lot.amount),
@@ -148,13 +150,32 @@ def market_overview(
 ) -> dict[str, Any]:
     """The status with what comes next: the open tasks (within ``task_scope``) and the next
     reminders. One document for the CLI, the API and the market page."""
-    from clausier.tasks.service import queue  # tasks build on markets, not the other way round
+    # tasks, declarations and outcomes build on markets, not the other way round
+    from clausier.beneficiaries import outcomes
+    from clausier.declarations import pace
+    from clausier.tasks.service import queue
 
     document = market_status(session, market, today=today)
     document["open_tasks"] = [
         row.as_dict(settings.tasks.kinds)
         for row in queue(session, now=now, market=market, scope=task_scope)
     ]
+    lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
+    progress = pace.lot_progress(
+        session, market, list(lots), today=today, settings=settings,
+        departement=document["place"]["departement"],
+    )  # fmt: skip
+    for lot_doc in document["lots"]:
+        lot_pace = progress.get(lot_doc["id"])
+        lot_doc["progress"] = lot_pace.as_dict() if lot_pace else None
+    if market.state in ("evaluation", "closed"):
+        people = outcomes.beneficiaries_of(session, market)
+        recorded = outcomes.outcomes_of(session, market)
+        document["outcomes"] = {
+            "beneficiaries": len(people),
+            "recorded": sum(1 for b in people if b.id in recorded),
+            "by_outcome": dict(Counter(row.outcome for row in recorded.values())),
+        }
     upcoming = session.exec(
         select(Reminder)
         .where(Reminder.market_id == market.id, Reminder.status == ReminderStatus.pending)

@@ -33,6 +33,9 @@ class Task(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=40)
     market_id: int = Field(foreign_key="market.id", ondelete="CASCADE", index=True)
+    lot_id: int | None = Field(default=None, foreign_key="lot.id", ondelete="CASCADE")
+    # an event's task is opened once: "check_declaration:lot:12:2027-03"
+    key: str | None = Field(default=None, max_length=80, unique=True)
     structure_id: int | None = Field(default=None, foreign_key="structure.id")
     assignee_id: int | None = Field(default=None, foreign_key="facilitator.id", index=True)
     state: str = Field(max_length=20)  # the lifecycle state whose entry opened it

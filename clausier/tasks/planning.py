@@ -57,7 +57,7 @@ def tasks_for_state(
             priority=PRIORITIES[kind.priority],
         )
         for name, kind in kinds.items()
-        if kind.state == state
+        if kind.state == state and kind.opened_by is None
     ]
 
 

@@ -89,7 +89,11 @@ def _page(
 def install(app) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc) -> Response:
-        return RedirectResponse("/connexion", status_code=303)
+        response = RedirectResponse("/connexion", status_code=303)
+        if request.method == "GET":  # back to this page once signed in (a reminder's link)
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            response.set_cookie(NEXT_COOKIE, wanted, httponly=True, samesite="lax", max_age=3600)
+        return response
 
     @app.exception_handler(BadCsrf)
     async def _csrf(request: Request, _exc) -> Response:
@@ -98,6 +102,12 @@ def install(app) -> None:
         )
 
     app.include_router(router)
+    from clausier.web import execution  # the execution pages build on this module's helpers
+
+    app.include_router(execution.router)
+    from clausier.web import reports  # the reports page builds on this module's helpers
+
+    app.include_router(reports.router)
 
 
 # --- signing in -------------------------------------------------------------------------------
@@ -135,11 +145,25 @@ def send_link(
     return RedirectResponse("/connexion?sent=1", status_code=303, background=background)
 
 
-def _signed_in(session: Session, principal, *, person_email: str | None = None) -> Response:
+NEXT_COOKIE = "clausier_suite"
+HOMES = {Role.facilitator: "/taches", Role.contractor: "/lots"}
+
+
+def _local(path: str | None) -> str | None:
+    """A path of this site only: never an open redirect elsewhere."""
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return None
+
+
+def _signed_in(
+    session: Session, principal, *, person_email: str | None = None, wanted: str | None = None
+) -> Response:
     secret = auth.open_session(session, principal, now=clock.now(), person_email=person_email)
     session.commit()
-    home = "/taches" if principal.role == Role.facilitator else "/marches"
+    home = _local(wanted) or HOMES.get(principal.role, "/marches")
     response = RedirectResponse(home, status_code=303)
+    response.delete_cookie(NEXT_COOKIE)
     response.set_cookie(
         auth.COOKIE, secret, httponly=True, samesite="lax", max_age=auth.SESSION_HOURS * 3600
     )
@@ -156,8 +180,9 @@ def follow_link(request: Request, secret: str, session: SessionDep) -> Response:
 
     principal = Principal(role=Role(link.role), org_id=link.org_id, label=link.label)
     return _signed_in(
-        session, principal, person_email=link.email if link.role == "facilitator" else None
-    )
+        session, principal, person_email=link.email if link.role == "facilitator" else None,
+        wanted=request.cookies.get(NEXT_COOKIE),
+    )  # fmt: skip
 
 
 @router.post("/connexion/jeton")
@@ -173,7 +198,7 @@ def sign_in_with_token(
     except NotAuthenticated:
         return _page(request, "connexion.html", None, status=401, csrf=csrf, sent=False,
                      error="Jeton inconnu, expiré ou révoqué.")  # fmt: skip
-    return _signed_in(session, principal)
+    return _signed_in(session, principal, wanted=request.cookies.get(NEXT_COOKIE))
 
 
 @router.post("/deconnexion")
@@ -195,7 +220,7 @@ def home(request: Request, session: SessionDep) -> Response:
     web = auth.current(session, request.cookies.get(auth.COOKIE), now=clock.now())
     if web is None:
         return RedirectResponse("/connexion", status_code=303)
-    return RedirectResponse("/taches" if web.role == "facilitator" else "/marches", status_code=303)
+    return RedirectResponse(HOMES.get(Role(web.role), "/marches"), status_code=303)
 
 
 @router.get("/marches")
@@ -218,6 +243,15 @@ def markets(
 
 @router.get("/marches/{ref}")
 def market(request: Request, ref: str, web: WebDep, session: SessionDep) -> Response:
+    return market_page(request, web, session, ref)
+
+
+def market_page(
+    request: Request, web: WebSession, session: Session, ref: str, *, status: int = 200, **sections
+) -> Response:
+    """The market page; ``sections`` go to the part the execution pages add (the evaluation)."""
+    from clausier.web.execution import market_sections  # they build on this module
+
     principal = auth.principal_of(web)
     try:
         found = visible_market(session, principal, ref)
@@ -235,10 +269,12 @@ def market(request: Request, ref: str, web: WebDep, session: SessionDep) -> Resp
         request,
         "marche.html",
         web,
+        status=status,
         doc=doc,
         main_path=MAIN_PATH,
         labels=STATE_LABELS,
         passed=passed,
+        **market_sections(request, session, principal, found, **sections),
     )
 
 

@@ -4,6 +4,7 @@ first's data (its own) and the second's (another organisation's)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +15,9 @@ from clausier.api.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import get_settings
-from clausier.markets.models import Market
+from clausier.declarations.models import DeclarationLine
+from clausier.declarations.service import LineInput, declare
+from clausier.markets.models import Lot, Market
 from clausier.tasks.models import Task
 from tests import factories as make
 
@@ -27,6 +30,9 @@ class Side:
     market: Market
     task: Task
     facilitator_email: str
+    lot: Lot
+    beneficiary: str  # a code registered by the structure
+    line: DeclarationLine  # a line the contractor declared, to check
 
 
 @dataclass
@@ -38,6 +44,7 @@ class World:
 
     def call(self, role: Role | None, method: str, url: str, **kwargs):
         headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        headers |= kwargs.pop("headers", {})
         return self.client.request(method, url, headers=headers, **kwargs)
 
 
@@ -47,10 +54,19 @@ def _side(session, name: str, commune: str, territory: str) -> Side:
     make.convention(session, buyer=buyer, structure=structure, covering=(territory,))
     contractor = make.contractor(session, f"Entreprise {name}")
     market = make.market(
-        session, buyer=buyer, in_commune=commune, state="execution", awarded_to=contractor
-    )
+        session, buyer=buyer, in_commune=commune, state="execution", awarded_to=contractor,
+        execution_starts_on=date(2026, 9, 1), execution_ends_on=date(2027, 8, 31),
+    )  # fmt: skip
     task = session.exec(select(Task).where(Task.market_id == market.id).order_by(Task.id)).first()
-    return Side(buyer, structure, contractor, market, task, f"f0@mde-{name}.example")
+    lot = session.exec(select(Lot).where(Lot.market_id == market.id, Lot.number == 1)).one()
+    person = make.beneficiary(session, structure, name=f"Personne {name}")
+    declare(
+        session, lot=lot, period="2026-09", lines=[LineInput(person.code, "direct_hire", 35)],
+        actor="test", settings=get_settings(), today=clock.today(), now=clock.now(),
+    )  # fmt: skip
+    line = session.exec(select(DeclarationLine).where(DeclarationLine.lot_id == lot.id)).one()
+    return Side(buyer, structure, contractor, market, task, f"f0@mde-{name}.example", lot,
+                person.code, line)  # fmt: skip
 
 
 @pytest.fixture

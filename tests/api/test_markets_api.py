@@ -14,7 +14,10 @@ def test_the_status_lookup_has_state_history_lots_tasks_and_reminders(world):
     assert {task["kind"] for task in body["open_tasks"]} == {
         "kickoff_meeting",
         "present_candidates",
+        "check_declaration",  # the contractor declared September
     }
+    first = body["lots"][0]
+    assert first["progress"]["target"] == 700 and first["progress"]["submitted"] == "35.00"
     assert body["next_reminders"] and body["next_reminders"][0]["rule"]
 
 

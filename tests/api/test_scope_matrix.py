@@ -54,6 +54,40 @@ MATRIX = {
     ("GET", "/api/conventions"): (lambda s: ("/api/conventions", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (403, 403)}),
     ("POST", "/api/load"): (lambda s: ("/api/load", {"json": {}}), {A: (201, 201), B: (403, 403), F: (403, 403), C: (403, 403)}),
     ("GET", "/api/coverage"): (lambda s: ("/api/coverage", {}), {A: (200, 200), B: (200, 200), F: (403, 403), C: (403, 403)}),
+    # reports: a buyer reads its own (another buyer is not found), a facilitator its structure's markets
+    ("GET", "/api/reports"): (lambda s: (f"/api/reports?buyer={s.buyer.siret}&year=2026", {}), {A: (200, 200), B: (200, 404), F: (200, 200), C: (403, 403)}),
+    # beneficiaries and declarations: names stay with the structure, lots with their contractor
+    ("GET", "/api/beneficiaries"): (
+        lambda s: (f"/api/beneficiaries?structure={s.structure.ref}", {}), {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)},
+    ),
+    ("POST", "/api/beneficiaries"): (
+        lambda s: ("/api/beneficiaries", {"json": {"public": "deld", "sex": "F", "age_band": "under_26", "checked_by": s.facilitator_email,
+                                                   "checked_on": "2026-11-02", "structure": s.structure.ref}}),
+        {A: (201, 201), B: (403, 403), F: (201, 404), C: (403, 403)},
+    ),
+    ("GET", "/api/lots/{lot_id}/declarations"): (
+        lambda s: (f"/api/lots/{s.lot.id}/declarations", {}), {A: (200, 200), B: (200, 404), F: (200, 404), C: (200, 404)},
+    ),
+    ("PUT", "/api/lots/{lot_id}/declarations/{period}"): (
+        lambda s: (f"/api/lots/{s.lot.id}/declarations/2026-10", {"json": {"lines": [{"beneficiary": s.beneficiary, "modality": "direct_hire", "hours": 35}]}}),
+        {A: (200, 200), B: (403, 403), F: (403, 403), C: (200, 404)},
+    ),
+    ("POST", "/api/lots/{lot_id}/declarations.csv"): (
+        lambda s: (f"/api/lots/{s.lot.id}/declarations.csv?period=2026-10",
+                   {"content": f"beneficiaire;modalite;heures\n{s.beneficiary};direct_hire;35\n", "headers": {"Content-Type": "text/csv"}}),
+        {A: (200, 200), B: (403, 403), F: (403, 403), C: (200, 404)},
+    ),
+    ("POST", "/api/declarations/review"): (
+        lambda s: ("/api/declarations/review", {"json": {"decisions": [{"line": s.line.id, "decision": "validate"}]}}),
+        {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)},
+    ),
+    ("GET", "/api/markets/{ref}/evaluation"): (
+        lambda s: (f"{market_url(s)}/evaluation", {}), {A: (200, 200), B: (200, 404), F: (200, 404), C: (403, 403)},
+    ),
+    ("PUT", "/api/markets/{ref}/evaluation"): (
+        lambda s: (f"{market_url(s)}/evaluation", {"json": {"summary": "Bilan : en cours"}}),
+        {A: (409, 409), B: (403, 403), F: (409, 404), C: (403, 403)},
+    ),
 }  # fmt: skip
 
 

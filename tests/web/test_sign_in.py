@@ -58,3 +58,21 @@ def test_pages_need_a_session(site):
     with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
         response = client.get("/marches")
         assert (response.status_code, response.headers["location"]) == (303, "/connexion")
+
+
+def test_a_reminders_link_brings_back_to_its_page_after_signing_in(site):
+    """A buyer (or a contractor following a declaration reminder) signs in and lands on the
+    page the link named; a link to another site is never followed."""
+    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+        first = client.get("/marches/MKT-2026-012?onglet=heures")
+        assert first.headers["location"] == "/connexion"
+        response = client.post(
+            "/connexion/jeton", data={"token": site["tokens"]["buyer"], "csrf": _csrf(client)}
+        )
+        assert response.headers["location"] == "/marches/MKT-2026-012?onglet=heures"
+    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+        client.cookies.set("clausier_suite", "//evil.example/x")
+        response = client.post(
+            "/connexion/jeton", data={"token": site["tokens"]["buyer"], "csrf": _csrf(client)}
+        )
+        assert response.headers["location"] == "/marches"

@@ -1,0 +1,261 @@
+"""Beneficiaries, monthly hours declarations, their review, and the evaluation, over HTTP.
+
+Who does what: the facilitators of the structure following a market register beneficiaries,
+review lines and record the evaluation; the contractor holding a lot declares its hours; the
+buyer reads. A name is returned only to the facilitators of the registering structure.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from clausier import clock
+from clausier.api.deps import PrincipalDep, RowId, SessionDep, SettingsDep
+from clausier.api.errors import DOCUMENTED
+from clausier.auth.models import Role
+from clausier.auth.scope import lot_in_scope, require, visible_market
+from clausier.auth.tokens import Principal
+from clausier.beneficiaries import outcomes, service
+from clausier.beneficiaries.vocabulary import OUTCOMES
+from clausier.declarations import csv_upload, views
+from clausier.declarations.service import Decision, LineInput, declare, declare_months, review
+from clausier.errors import InvalidInput, UnknownRecord
+from clausier.partners.lookup import structure_named
+from clausier.partners.models import Facilitator, Structure
+
+router = APIRouter(prefix="/api", tags=["déclarations d'heures"], responses=DOCUMENTED)
+
+Period = Annotated[
+    str,
+    Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Le mois, AAAA-MM", examples=["2027-03"]),
+]
+
+
+def _actor(principal: Principal) -> str:
+    return f"{principal.role.value}:{principal.label}"
+
+
+class NewBeneficiary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    public: str = Field(
+        description="Public éligible : deld, minima_sociaux, jeune, rqth, senior, siae, plie, qpv, other"
+    )
+    public_reason: str | None = Field(default=None, description="Motif, pour un public « other »")
+    sex: Literal["F", "M"]
+    age_band: Literal["under_26", "26_to_49", "50_plus"]
+    checked_by: str = Field(description="E-mail du facilitateur qui a vérifié l'éligibilité")
+    checked_on: date = Field(description="Date de la vérification")
+    name: str | None = Field(
+        default=None,
+        max_length=120,
+        description="Nom (facultatif ; visible des seuls facilitateurs de la structure)",
+    )
+    structure: str | None = Field(default=None, description="Structure (réservé à l'administration)")  # fmt: skip
+
+
+class LineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    beneficiary: str = Field(max_length=20, description="Code du bénéficiaire, B-XXXXXXXX")
+    modality: str = Field(
+        max_length=20, description="direct_hire, placement, subcontracting ou training"
+    )
+    hours: Decimal = Field(description="Heures du mois (deux décimales au plus)")
+    contract_type: str | None = Field(default=None, max_length=20)  # fmt: skip
+
+
+class StatementBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lines: list[LineBody] = Field(default_factory=list, max_length=500, description="Vide : personne n'a travaillé ce mois-ci")  # fmt: skip
+
+
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    line: int = Field(ge=1, le=2_147_483_647, description="Numéro de la ligne")
+    decision: Literal["validate", "reject"]
+    reason: str | None = Field(
+        default=None, max_length=500, description="Obligatoire pour un rejet"
+    )
+
+
+class ReviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decisions: list[DecisionBody] = Field(min_length=1, max_length=500)
+
+
+class EvaluationBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    summary: str | None = Field(
+        default=None, max_length=20_000, description="Le bilan de la clause"
+    )
+    outcomes: dict[str, str] = Field(default_factory=dict, description=f"Sortie à six mois par code : {', '.join(OUTCOMES)}")  # fmt: skip
+
+
+def _own_structure(session, principal: Principal, requested: str | None) -> Structure:
+    if principal.role == Role.admin:
+        if not requested:
+            raise InvalidInput("« structure » est obligatoire pour l'administration.")
+        return structure_named(session, requested)
+    own = session.get(Structure, principal.org_id)
+    if requested and requested not in (own.ref, own.name):
+        raise UnknownRecord("Structure", requested)  # another structure's people do not exist
+    return own
+
+
+@router.get("/beneficiaries", summary="Les bénéficiaires suivis par sa structure")
+def list_beneficiaries(
+    session: SessionDep, principal: PrincipalDep, structure: str | None = None
+) -> dict:
+    require(principal, Role.facilitator)
+    own = _own_structure(session, principal, structure)
+    items = [
+        service.as_dict(b, checker_email=email,
+                        name=service.visible_name(b, role=principal.role.value, org_id=principal.org_id))
+        for b, email in service.listing(session, own.id)
+    ]  # fmt: skip
+    return {"items": items, "total": len(items)}
+
+
+@router.post(
+    "/beneficiaries",
+    status_code=201,
+    summary="Enregistrer un bénéficiaire (code pseudonyme délivré)",
+)
+def create_beneficiary(body: NewBeneficiary, session: SessionDep, principal: PrincipalDep) -> dict:
+    require(principal, Role.facilitator)
+    own = _own_structure(session, principal, body.structure)
+    registration = service.Registration(
+        public=body.public,
+        sex=body.sex,
+        age_band=body.age_band,
+        checked_by=body.checked_by,
+        checked_on=body.checked_on,
+        public_reason=body.public_reason,
+        name=body.name,
+    )
+    person = service.register(session, own, registration, today=clock.today(), now=clock.now())
+    session.commit()
+    checker = session.get(Facilitator, person.checked_by_id)
+    name = service.visible_name(person, role=principal.role.value, org_id=principal.org_id)
+    return service.as_dict(person, checker_email=checker.email, name=name)  # fmt: skip
+
+
+@router.get("/lots/{lot_id}/declarations", summary="Les relevés mensuels d'un lot et leur contrôle")
+def lot_declarations(lot_id: RowId, session: SessionDep, principal: PrincipalDep) -> dict:
+    lot, market = lot_in_scope(session, principal, lot_id)
+    statements = views.lot_statements(
+        session, lot, role=principal.role.value, org_id=principal.org_id
+    )
+    return {"market": market.ref, "lot": lot.number, "hours": lot.hours,
+            "hours_validated": str(lot.hours_validated), "statements": statements}  # fmt: skip
+
+
+def _declared(session, principal, lot, market, result) -> dict:
+    statements = views.lot_statements(
+        session, lot, role=principal.role.value, org_id=principal.org_id
+    )
+    return {
+        "market": market.ref, "lot": lot.number, "period": result.statement.period,
+        "added": result.added, "changed": result.changed, "unchanged": result.unchanged,
+        "withdrawn": result.withdrawn, "amendments": result.statement.amendments,
+        "statement": next(s for s in statements if s["period"] == result.statement.period),
+    }  # fmt: skip
+
+
+@router.put(
+    "/lots/{lot_id}/declarations/{period}", summary="Déclarer (ou corriger) les heures d'un mois"
+)
+def put_declaration(
+    lot_id: RowId, period: Period, body: StatementBody, session: SessionDep,
+    principal: PrincipalDep, settings: SettingsDep,
+) -> dict:  # fmt: skip
+    require(principal, Role.contractor)
+    lot, market = lot_in_scope(session, principal, lot_id)
+    lines = [LineInput(line.beneficiary, line.modality, line.hours, line.contract_type, rank)
+             for rank, line in enumerate(body.lines, start=1)]  # fmt: skip
+    result = declare(
+        session, lot=lot, period=period, lines=lines, actor=_actor(principal), settings=settings,
+        today=clock.today(), now=clock.now(),
+    )  # fmt: skip
+    session.commit()
+    return _declared(session, principal, lot, market, result)
+
+
+@router.post(
+    "/lots/{lot_id}/declarations.csv",
+    summary="Déclarer des mois d'heures par un fichier CSV (tout ou rien)",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def post_declarations_csv(
+    lot_id: RowId, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
+    body: Annotated[bytes, Body(media_type="text/csv")] = b"", period: str | None = None,
+) -> dict:  # fmt: skip
+    require(principal, Role.contractor)
+    lot, market = lot_in_scope(session, principal, lot_id)
+    months = csv_upload.by_period(csv_upload.decode(body), source="fichier CSV", period=period)
+    results = declare_months(
+        session, lot=lot, months=months, source="fichier CSV", actor=_actor(principal),
+        settings=settings, today=clock.today(), now=clock.now(),
+    )  # fmt: skip
+    session.commit()
+    return {"market": market.ref, "lot": lot.number,
+            "months": [_declared(session, principal, lot, market, r) for r in results]}  # fmt: skip
+
+
+@router.post(
+    "/declarations/review", summary="Valider ou rejeter (avec le motif) des lignes déclarées"
+)
+def post_review(
+    body: ReviewBody, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict:
+    require(principal, Role.facilitator)
+    decisions = [Decision(d.line, d.decision == "validate", d.reason) for d in body.decisions]
+    lines = review(
+        session,
+        decisions,
+        actor=_actor(principal),
+        settings=settings,
+        today=clock.today(),
+        now=clock.now(),
+        structure_id=None if principal.role == Role.admin else principal.org_id,
+    )
+    session.commit()
+    return {"items": [{"id": line.id, "status": line.status, "reason": line.review_reason}
+                      for line in lines]}  # fmt: skip
+
+
+def _evaluation(session, market) -> dict:
+    people = outcomes.beneficiaries_of(session, market)
+    recorded = outcomes.outcomes_of(session, market)
+    return {
+        "market": market.ref, "state": market.state, "summary": market.evaluation,
+        "evaluated_at": market.evaluated_at.isoformat() if market.evaluated_at else None,
+        "outcomes": [
+            {"beneficiary": b.code, "outcome": recorded[b.id].outcome if b.id in recorded else None,
+             "outcome_label": OUTCOMES[recorded[b.id].outcome] if b.id in recorded else None}
+            for b in people
+        ],
+        "missing": [b.code for b in people if b.id not in recorded],
+    }  # fmt: skip
+
+
+@router.get("/markets/{ref}/evaluation", summary="L'évaluation : bilan et sorties à six mois")
+def get_evaluation(ref: str, session: SessionDep, principal: PrincipalDep) -> dict:
+    require(principal, Role.buyer, Role.facilitator)
+    return _evaluation(session, visible_market(session, principal, ref))
+
+
+@router.put("/markets/{ref}/evaluation", summary="Enregistrer le bilan et les sorties à six mois")
+def put_evaluation(
+    ref: str, body: EvaluationBody, session: SessionDep, principal: PrincipalDep
+) -> dict:
+    require(principal, Role.facilitator)
+    market = visible_market(session, principal, ref)
+    outcomes.record(session, market, summary=body.summary, outcomes=body.outcomes,
+                    actor=_actor(principal), now=clock.now())  # fmt: skip
+    session.commit()
+    return _evaluation(session, market)

@@ -1,0 +1,1 @@
+"""Beneficiaries: the people the clause hires, known to the product by a pseudonymous code."""

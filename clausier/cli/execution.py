@@ -1,0 +1,221 @@
+"""The execution of a clause from the command line: beneficiaries, declarations, review,
+evaluation and the purge of personal data.
+
+The command line is the operator's: it shows pseudonymous codes, never names (names are read
+in the web pages by the facilitators of the structure).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import select
+
+from clausier import clock
+from clausier.beneficiaries import outcomes, purge, service
+from clausier.beneficiaries.vocabulary import AGE_BANDS, OUTCOMES, PUBLICS, choices
+from clausier.cli import runtime
+from clausier.db.engine import session_scope
+from clausier.declarations import csv_upload, views
+from clausier.declarations.models import LineStatus
+from clausier.declarations.service import Decision, declare_months, review
+from clausier.errors import InvalidInput, UnknownRecord
+from clausier.markets.models import Lot
+from clausier.partners.lookup import structure_named
+from workflow.engine import market_by_ref
+
+beneficiary_app = typer.Typer(
+    help="Les bénéficiaires (codes pseudonymes) suivis par une structure.", no_args_is_help=True
+)
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")
+]
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{option} « {value} » : attendu une date AAAA-MM-JJ.") from exc
+
+
+@beneficiary_app.command("add")
+def beneficiary_add(
+    structure: Annotated[str, typer.Option("--structure", help="Référence de la structure.")],
+    public: Annotated[str, typer.Option("--public", help=f"Public éligible : {choices(PUBLICS)}.")],
+    sex: Annotated[str, typer.Option("--sex", help="F ou M.")],
+    age_band: Annotated[str, typer.Option("--age-band", help=f"Tranche d'âge : {choices(AGE_BANDS)}.")],
+    checked_by: Annotated[str, typer.Option("--checked-by", help="E-mail du facilitateur qui a vérifié l'éligibilité.")],
+    checked_on: Annotated[str | None, typer.Option("--checked-on", help="Date de la vérification (AAAA-MM-JJ ; défaut : aujourd'hui).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Motif, pour un public « other ».")] = None,
+    json_out: JsonOption = False,
+) -> None:  # fmt: skip
+    """Enregistre un bénéficiaire ; Clausier lui délivre un code pseudonyme (B-…)."""
+    registration = service.Registration(
+        public=public, sex=sex.upper(), age_band=age_band, checked_by=checked_by,
+        checked_on=_day(checked_on, "--checked-on") if checked_on else clock.today(),
+        public_reason=reason,
+    )  # fmt: skip
+    with session_scope(runtime.engine()) as session:
+        person = service.register(
+            session, structure_named(session, structure), registration,
+            today=clock.today(), now=clock.now(),
+        )  # fmt: skip
+        code = person.code
+    if json_out:
+        runtime.emit_json({"code": code})
+        return
+    runtime.say(f"Bénéficiaire enregistré : {code} (code à communiquer au titulaire).")
+
+
+@beneficiary_app.command("list")
+def beneficiary_list(
+    structure: Annotated[str, typer.Option("--structure", help="Référence de la structure.")],
+    json_out: JsonOption = False,
+) -> None:
+    """Les bénéficiaires d'une structure (codes, publics ; jamais les noms)."""
+    with session_scope(runtime.engine()) as session:
+        own = structure_named(session, structure)
+        items = [service.as_dict(b, checker_email=email, name=None)
+                 for b, email in service.listing(session, own.id)]  # fmt: skip
+    if json_out:
+        runtime.emit_json({"items": items})
+        return
+    runtime.say(f"{len(items)} bénéficiaire(s) suivi(s) par {structure} :")
+    for item in items:
+        runtime.say(
+            f"  {item['code']} — {item['public_label']} — {item['sex']}, {item['age_band_label']}"
+            f" — éligibilité vérifiée le {item['checked_on']} par {item['checked_by']}"
+        )
+
+
+def _lot(session, ref: str, number: int) -> Lot:
+    market = market_by_ref(session, ref)
+    lot = session.exec(select(Lot).where(Lot.market_id == market.id, Lot.number == number)).first()
+    if lot is None:
+        raise UnknownRecord("Lot", f"{ref} lot {number}")
+    return lot
+
+
+def declare(
+    ref: Annotated[str, typer.Argument(help="Référence du marché.")],
+    lot: Annotated[int, typer.Option("--lot", help="Numéro du lot.")],
+    file: Annotated[Path, typer.Option("--file", help="CSV : beneficiaire;modalite;heures[;type_contrat][;mois].")],
+    period: Annotated[str | None, typer.Option("--period", help="Le mois (AAAA-MM), sans colonne « mois ».")] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Qui déclare.")] = "operator:cli",
+) -> None:  # fmt: skip
+    """Déclare les heures d'un lot, mois par mois, depuis un CSV (tout ou rien)."""
+    if not file.is_file():
+        raise InvalidInput(f"{file} : fichier introuvable.")
+    text = csv_upload.decode(file.read_bytes())
+    with session_scope(runtime.engine()) as session:
+        target = _lot(session, ref, lot)
+        months = csv_upload.by_period(text, source=str(file), period=period)
+        results = declare_months(
+            session, lot=target, months=months, source=str(file), actor=actor,
+            settings=runtime.settings(), today=clock.today(), now=clock.now(),
+        )  # fmt: skip
+        summary = [(r.statement.period, r.added, r.changed, r.withdrawn) for r in results]
+    for month, added, changed, withdrawn in summary:
+        runtime.say(f"{ref} lot {lot}, {month} : {added} ligne(s) ajoutée(s), {changed} modifiée(s), {withdrawn} retirée(s).")  # fmt: skip
+
+
+def declarations(
+    ref: Annotated[str, typer.Argument(help="Référence du marché.")],
+    lot: Annotated[int, typer.Option("--lot", help="Numéro du lot.")] = 1,
+    json_out: JsonOption = False,
+) -> None:
+    """Les relevés mensuels d'un lot et leur contrôle (codes des bénéficiaires, pas de noms)."""
+    with session_scope(runtime.engine()) as session:
+        target = _lot(session, ref, lot)
+        statements = views.lot_statements(session, target, role="operator", org_id=None)
+        totals = (target.hours, str(target.hours_validated))
+    if json_out:
+        runtime.emit_json({"market": ref, "lot": lot, "hours": totals[0],
+                           "hours_validated": totals[1], "statements": statements})  # fmt: skip
+        return
+    runtime.say(f"{ref} lot {lot} : {totals[1]} h validées sur {totals[0]} h requises.")
+    for statement in statements:
+        runtime.say(f"  {statement['period_label']} (déclaré le {statement['declared_at'][:10]}) :")
+        if not statement["lines"]:
+            runtime.say("    aucune heure ce mois-ci")
+        for line in statement["lines"]:
+            why = f" — {line['review_reason']}" if line["review_reason"] else ""
+            runtime.say(f"    #{line['id']} {line['beneficiary']} {line['modality_label']} {line['hours']} h : {line['status_label']}{why}")  # fmt: skip
+
+
+def review_command(
+    lines: Annotated[list[int], typer.Argument(help="Numéros des lignes.")],
+    validate: Annotated[bool, typer.Option("--validate", help="Valider les lignes.")] = False,
+    reject: Annotated[str | None, typer.Option("--reject", help="Rejeter, avec ce motif.")] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Qui contrôle (e-mail du facilitateur).")] = "operator:cli",
+) -> None:  # fmt: skip
+    """Valide ou rejette (avec le motif) des lignes déclarées."""
+    if validate == (reject is not None):
+        raise InvalidInput("Choisissez --validate ou --reject MOTIF.")
+    decisions = [Decision(line, validate, reject) for line in lines]
+    with session_scope(runtime.engine()) as session:
+        done = review(session, decisions, actor=actor, settings=runtime.settings(),
+                      today=clock.today(), now=clock.now())  # fmt: skip
+        statuses = [(line.id, line.status) for line in done]
+    for line_id, line_status in statuses:
+        runtime.say(
+            f"Ligne {line_id} : {'validée' if line_status == LineStatus.validated else 'rejetée'}."
+        )
+
+
+def evaluate(
+    ref: Annotated[str, typer.Argument(help="Référence du marché (en évaluation).")],
+    summary: Annotated[str | None, typer.Option("--summary", help="Le bilan de la clause.")] = None,
+    outcome: Annotated[list[str] | None, typer.Option("--outcome", help=f"CODE=SORTIE ({choices(OUTCOMES)}), répétable.")] = None,
+    actor: Annotated[str, typer.Option("--actor", help="Qui enregistre.")] = "operator:cli",
+    json_out: JsonOption = False,
+) -> None:  # fmt: skip
+    """Enregistre le bilan et la sortie à six mois de chaque bénéficiaire ; « close » les attend."""
+    pairs = {}
+    for item in outcome or []:
+        code, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(
+                f"--outcome « {item} » : attendu CODE=SORTIE, ex. B-7K2M4Q1A=job_6_months."
+            )
+        pairs[code.strip()] = value.strip()
+    with session_scope(runtime.engine()) as session:
+        market = market_by_ref(session, ref)
+        missing = outcomes.record(session, market, summary=summary, outcomes=pairs, actor=actor,
+                                  now=clock.now())  # fmt: skip
+        has_summary = bool(market.evaluation)
+    if json_out:
+        runtime.emit_json({"market": ref, "summary_recorded": has_summary, "missing": missing})
+        return
+    runtime.say(f"{ref} : {len(pairs)} sortie(s) enregistrée(s).")
+    if missing:
+        runtime.say(f"  Sorties encore à enregistrer : {', '.join(missing)}.")
+    if not has_summary:
+        runtime.say("  Le bilan n'est pas encore enregistré (--summary).")
+    if has_summary and not missing:
+        runtime.say(f"  Le marché peut être clos : clausier fire {ref} close")
+
+
+def purge_command(
+    closed_before: Annotated[str, typer.Option("--closed-before", help="Marchés clos avant cette date (AAAA-MM-JJ).")],
+    json_out: JsonOption = False,
+) -> None:  # fmt: skip
+    """Efface les données personnelles des bénéficiaires des marchés clos avant une date."""
+    day = _day(closed_before, "--closed-before")
+    with session_scope(runtime.engine()) as session:
+        report = purge.purge(session, closed_before=day, now=clock.now())
+    if json_out:
+        runtime.emit_json(report.as_dict())
+        return
+    runtime.say(f"Marchés clos avant le {day:%d/%m/%Y} : {len(report.markets)} ({', '.join(report.markets) or 'aucun'}).")  # fmt: skip
+    runtime.say(f"Données personnelles effacées (nom, motif d'éligibilité) : {len(report.erased)} bénéficiaire(s).")  # fmt: skip
+    for code in report.erased:
+        runtime.say(f"  {code} : effacé")
+    for code in report.kept:
+        runtime.say(f"  {code} : conservé (heures sur un marché encore ouvert ou clos plus tard)")
+    runtime.say("Les codes, publics, heures et sorties sont conservés pour les statistiques.")

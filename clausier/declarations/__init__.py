@@ -1,0 +1,1 @@
+"""Monthly hours declarations of contractors, their review by facilitators, and the pace."""

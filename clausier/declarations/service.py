@@ -1,0 +1,378 @@
+"""Declaring a month of hours, and reviewing it.
+
+A statement is the whole month of a lot: declaring the month again amends it (lines are matched
+by beneficiary and modality; an unchanged line keeps its review, a changed one is checked
+again, a line left out is withdrawn). Every line is checked before anything is written, and all
+problems are reported together. ``Lot.hours_validated`` is kept equal to the sum of the
+validated lines in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from clausier.beneficiaries.models import Beneficiary
+from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, choices
+from clausier.config import Settings
+from clausier.declarations import periods
+from clausier.declarations.models import DeclarationLine, LineStatus, Statement
+from clausier.errors import InvalidInput, LoadErrors, LoadProblem, Refused, UnknownRecord
+from clausier.formatting import fr_number
+from clausier.markets.models import Lot, Market
+from clausier.offers.clause import MODALITIES
+from clausier.tasks import events
+from notifications import schedule
+
+
+class DeclarationRefused(Refused):
+    """Déclaration refusée."""
+
+
+@dataclass(frozen=True)
+class LineInput:
+    beneficiary: str  # the pseudonymous code, B-XXXXXXXX
+    modality: str
+    hours: Decimal | str | float | int
+    contract_type: str | None = None
+    line: int | None = None  # where it came from (CSV line, or rank in the request)
+
+
+@dataclass(frozen=True)
+class Declared:
+    statement: Statement
+    added: int
+    changed: int
+    unchanged: int
+    withdrawn: int
+
+
+def _hours(raw, problems: list, where: dict) -> Decimal | None:
+    if raw is None or not str(raw).strip():
+        problems.append(LoadProblem(**where, field="hours", message="nombre d'heures manquant"))
+        return None
+    try:
+        value = Decimal(str(raw).strip().replace("\u202f", "").replace(" ", "").replace(",", "."))
+    except InvalidOperation:
+        problems.append(
+            LoadProblem(**where, field="hours", message=f"« {raw} » n'est pas un nombre d'heures")
+        )
+        return None
+    if not value.is_finite():
+        problems.append(
+            LoadProblem(**where, field="hours", message=f"« {raw} » n'est pas un nombre d'heures")
+        )
+    elif value < 0:
+        problems.append(
+            LoadProblem(
+                **where,
+                field="hours",
+                message=f"un nombre d'heures ne peut pas être négatif ({raw})",
+            )
+        )
+    elif value == 0:
+        problems.append(
+            LoadProblem(**where, field="hours", message="0 heure : retirez la ligne plutôt")
+        )
+    elif value != value.quantize(Decimal("0.01")):
+        problems.append(
+            LoadProblem(**where, field="hours", message=f"{raw} : deux décimales au plus")
+        )
+    elif value >= 1000:
+        problems.append(
+            LoadProblem(**where, field="hours", message=f"{raw} heures en un mois : impossible")
+        )
+    else:
+        return value
+    return None  # fmt: skip
+
+
+def check_lot_open(market: Market, lot: Lot) -> None:
+    if market.state != "execution":
+        raise DeclarationRefused(
+            f"Le marché {market.ref} n'est pas en exécution : on n'y déclare pas d'heures."
+        )
+    if not lot.carries_clause:
+        raise DeclarationRefused(
+            f"Le lot {lot.number} du marché {market.ref} ne porte pas de clause d'insertion."
+        )
+
+
+def declare(
+    session: Session,
+    *,
+    lot: Lot,
+    period: str,
+    lines: list[LineInput],
+    actor: str,
+    settings: Settings,
+    today: date,
+    now: datetime,
+    source: str | None = None,
+) -> Declared:
+    """Record the month ``period`` of ``lot``; raise ``LoadErrors`` (nothing written) on any
+    problem. The caller commits."""
+    market = session.get(Market, lot.market_id)
+    check_lot_open(market, lot)
+    where_file = source or f"relevé du lot {lot.number} ({period})"
+    problems: list[LoadProblem] = []
+    period_problem = periods.problem(
+        period, starts=market.execution_starts_on, ends=market.execution_ends_on, today=today
+    )
+    if period_problem:
+        problems.append(
+            LoadProblem(path=where_file, line=None, field="period", message=period_problem)
+        )
+    allowed = lot.modalities or list(MODALITIES)
+    codes = {
+        line.beneficiary.strip().upper() for line in lines if isinstance(line.beneficiary, str)
+    }
+    known = {
+        b.code: b
+        for b in session.exec(
+            select(Beneficiary).where(
+                Beneficiary.code.in_(codes), Beneficiary.structure_id == market.structure_id
+            )
+        ).all()
+    }  # fmt: skip
+    parsed: list[tuple[LineInput, Beneficiary, Decimal]] = []
+    seen: set[tuple[str, str]] = set()
+    for rank, line in enumerate(lines, start=1):
+        where = {"path": where_file, "line": line.line or rank}
+        code = (line.beneficiary or "").strip().upper()
+        beneficiary = known.get(code)
+        if beneficiary is None:
+            problems.append(LoadProblem(**where, field="beneficiary", message=(
+                f"bénéficiaire « {line.beneficiary} » inconnu de la structure qui suit ce marché "
+                "(le facilitateur vous donne le code B-… de chaque personne)")))  # fmt: skip
+        if line.modality not in MODALITIES:
+            problems.append(LoadProblem(**where, field="modality", message=f"modalité « {line.modality} » inconnue (attendu : {', '.join(MODALITIES)})"))  # fmt: skip
+        elif line.modality not in allowed:
+            problems.append(LoadProblem(**where, field="modality", message=f"la clause du lot n'autorise pas « {line.modality} » (autorisées : {', '.join(allowed)})"))  # fmt: skip
+        if line.contract_type and line.contract_type not in CONTRACT_TYPES:
+            problems.append(LoadProblem(**where, field="contract_type", message=f"type de contrat « {line.contract_type} » inconnu (attendu : {choices(CONTRACT_TYPES)})"))  # fmt: skip
+        hours = _hours(line.hours, problems, where)
+        if (code, line.modality) in seen:
+            problems.append(LoadProblem(**where, field="beneficiary", message=f"{code} est déjà déclaré(e) plus haut pour « {line.modality} » : une ligne par personne et modalité"))  # fmt: skip
+        seen.add((code, line.modality))
+        if beneficiary is not None and hours is not None:
+            parsed.append((line, beneficiary, hours))
+    statement = session.exec(
+        select(Statement).where(Statement.lot_id == lot.id, Statement.period == period)
+    ).first()
+    _check_monthly_maximum(session, parsed, period, statement, settings, problems, where_file)
+    if problems:
+        raise LoadErrors(where_file, problems)
+
+    if statement is None:
+        statement = Statement(lot_id=lot.id, period=period, declared_by=actor, declared_at=now)
+        session.add(statement)
+        session.flush()
+    else:
+        statement.amendments += 1
+        statement.declared_by, statement.declared_at = actor, now
+        session.add(statement)
+    existing = {
+        (row.beneficiary_id, row.modality): row
+        for row in session.exec(
+            select(DeclarationLine).where(DeclarationLine.statement_id == statement.id)
+        ).all()
+    }
+    added = changed = unchanged = 0
+    for line, beneficiary, hours in parsed:
+        row = existing.pop((beneficiary.id, line.modality), None)
+        contract = line.contract_type or None
+        if row is None:
+            session.add(DeclarationLine(
+                statement_id=statement.id, lot_id=lot.id, period=period, beneficiary_id=beneficiary.id,
+                modality=line.modality, contract_type=contract, hours=hours, updated_at=now,
+            ))  # fmt: skip
+            added += 1
+        elif row.hours == hours and row.contract_type == contract:
+            unchanged += 1
+        else:
+            row.hours, row.contract_type, row.updated_at = hours, contract, now
+            row.status, row.review_reason, row.reviewed_by, row.reviewed_at = (
+                LineStatus.submitted,
+                None,
+                None,
+                None,
+            )
+            session.add(row)
+            changed += 1
+    for row in existing.values():  # left out of the new statement: withdrawn
+        session.delete(row)
+    session.flush()
+    refresh_validated(session, lot)
+    schedule.cancel(
+        session, lot_period=(lot.id, period), reason=f"relevé de {periods.label(period)} reçu"
+    )
+    if added or changed:
+        events.open_for_event(
+            session, "declaration", market=market, subject=f"lot:{lot.id}:{period}",
+            settings=settings, today=today, lot_id=lot.id, occurrence=statement.amendments,
+        )  # fmt: skip
+    return Declared(statement, added, changed, unchanged, len(existing))
+
+
+def _check_monthly_maximum(
+    session: Session,
+    parsed: list[tuple[LineInput, Beneficiary, Decimal]],
+    period: str,
+    statement: Statement | None,
+    settings: Settings,
+    problems: list[LoadProblem],
+    where_file: str,
+) -> None:
+    """One person cannot work more than a plausible month, all lots and contractors together."""
+    maximum = settings.declarations.max_hours_per_person_month
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    lines_of: dict[int, list[LineInput]] = defaultdict(list)
+    for line, beneficiary, hours in parsed:
+        totals[beneficiary.id] += hours
+        lines_of[beneficiary.id].append(line)
+    if not totals:
+        return
+    elsewhere = select(DeclarationLine.beneficiary_id, func.sum(DeclarationLine.hours)).where(
+        DeclarationLine.beneficiary_id.in_(totals),
+        DeclarationLine.period == period,
+        DeclarationLine.status != LineStatus.rejected,
+    )
+    if statement is not None:
+        elsewhere = elsewhere.where(DeclarationLine.statement_id != statement.id)
+    others = dict(session.exec(elsewhere.group_by(DeclarationLine.beneficiary_id)).all())
+    for line, beneficiary, _hours in parsed:
+        total = totals[beneficiary.id] + Decimal(others.get(beneficiary.id) or 0)
+        if total > maximum and line is lines_of[beneficiary.id][-1]:
+            besides = (
+                f", dont {fr_number(others[beneficiary.id], 2)} h déjà déclarées sur d'autres lots"
+                if others.get(beneficiary.id)
+                else ""
+            )
+            problems.append(LoadProblem(
+                path=where_file, line=line.line,
+                field="hours",
+                message=(f"{beneficiary.code} : {fr_number(total, 2)} h en {periods.label(period)}{besides}, "
+                         f"au-delà du maximum plausible de {fr_number(maximum)} h par personne et par mois"),
+            ))  # fmt: skip
+
+
+def refresh_validated(session: Session, lot: Lot) -> None:
+    total = session.exec(
+        select(func.coalesce(func.sum(DeclarationLine.hours), 0)).where(
+            DeclarationLine.lot_id == lot.id, DeclarationLine.status == LineStatus.validated
+        )
+    ).one()
+    lot.hours_validated = Decimal(total).quantize(Decimal("0.01"))
+    session.add(lot)
+
+
+@dataclass(frozen=True)
+class Decision:
+    line_id: int
+    validate: bool
+    reason: str | None = None
+
+
+def review(
+    session: Session,
+    decisions: list[Decision],
+    *,
+    actor: str,
+    settings: Settings,
+    today: date,
+    now: datetime,
+    structure_id: int | None = None,
+) -> list[DeclarationLine]:
+    """Validate or reject lines (a rejection says why); ``structure_id`` limits to the lines of
+    the markets that structure follows. The caller commits."""
+    reviewed, lots, statements = [], {}, set()
+    for decision in decisions:
+        line = session.get(DeclarationLine, decision.line_id)
+        lot = session.get(Lot, line.lot_id) if line else None
+        market = session.get(Market, lot.market_id) if lot else None
+        if line is None or (structure_id is not None and market.structure_id != structure_id):
+            raise UnknownRecord("Ligne de déclaration", str(decision.line_id))
+        if market.state not in ("execution", "evaluation"):
+            raise DeclarationRefused(
+                f"Le marché {market.ref} n'est plus en exécution ni en évaluation : "
+                "ses déclarations ne se contrôlent plus."
+            )
+        reason = (decision.reason or "").strip() or None
+        if not decision.validate and (reason is None or len(reason) < 3):
+            raise InvalidInput(
+                f"Ligne {line.id} : un rejet se motive (par exemple « heures en double »)."
+            )
+        line.status = LineStatus.validated if decision.validate else LineStatus.rejected
+        line.review_reason, line.reviewed_by, line.reviewed_at = reason, actor, now
+        session.add(line)
+        reviewed.append(line)
+        lots[lot.id] = (lot, market)
+        statements.add((lot.id, line.period, line.statement_id))
+    session.flush()
+    for lot, _market in lots.values():
+        refresh_validated(session, lot)
+    for lot_id, period, statement_id in statements:
+        pending = session.exec(
+            select(DeclarationLine.id).where(
+                DeclarationLine.statement_id == statement_id,
+                DeclarationLine.status == LineStatus.submitted,
+            )
+        ).first()
+        if pending is None:
+            events.settle_for_event(
+                session, "declaration", subject=f"lot:{lot_id}:{period}", settings=settings,
+                actor=actor, now=now,
+            )  # fmt: skip
+    for market in {market.id: market for _lot, market in lots.values()}.values():
+        if market.state == "execution" and all_hours_validated(session, market):
+            events.open_for_event(
+                session, "hours_reached", market=market, subject=f"market:{market.id}",
+                settings=settings, today=today,
+            )  # fmt: skip
+    session.flush()
+    return reviewed
+
+
+def all_hours_validated(session: Session, market: Market) -> bool:
+    lots = [
+        lot
+        for lot in session.exec(select(Lot).where(Lot.market_id == market.id)).all()
+        if lot.carries_clause
+    ]
+    return bool(lots) and all(lot.hours_validated >= lot.hours for lot in lots)
+
+
+def is_declared(session: Session, *, lot_id: int, period: str) -> bool:
+    return (
+        session.exec(
+            select(Statement.id).where(Statement.lot_id == lot_id, Statement.period == period)
+        ).first()
+        is not None
+    )
+
+
+def declare_months(
+    session: Session, *, lot: Lot, months: dict[str, list[LineInput]], source: str, **common
+) -> list[Declared]:
+    """Several months from one file: all of them or none, with every month's problems."""
+    problems: list[LoadProblem] = []
+    results = []
+    savepoint = session.begin_nested()
+    for period, lines in sorted(months.items()):
+        try:
+            results.append(
+                declare(session, lot=lot, period=period, lines=lines, source=source, **common)
+            )
+        except LoadErrors as refused:
+            problems.extend(refused.errors)
+    if problems:
+        savepoint.rollback()
+        raise LoadErrors(source, problems)
+    savepoint.commit()
+    return results

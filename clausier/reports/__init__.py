@@ -1,0 +1,1 @@
+"""The indicators buyers expect, and their exports (HTML, XLSX, CSV)."""

@@ -1,0 +1,91 @@
+"""Tasks opened by events of a state (a statement to check, a lot behind pace, every hour
+validated) rather than by entering it. Each is keyed, so an event seen twice opens one task."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from clausier.config import Settings
+from clausier.markets.models import Market
+from clausier.referential.service import place_of
+from clausier.tasks.models import PRIORITIES, Task, TaskStatus
+from clausier.tasks.planning import due_at
+from notifications import schedule
+
+
+def _matching(name: str, subject: str):
+    base = f"{name}:{subject}"
+    return (Task.key == base) | Task.key.like(f"{base}:%")
+
+
+def open_for_event(
+    session: Session,
+    event: str,
+    *,
+    market: Market,
+    subject: str,
+    settings: Settings,
+    today: date,
+    lot_id: int | None = None,
+    occurrence: int | None = None,
+) -> list[Task]:
+    """Open the tasks of ``event`` about ``subject`` ("lot:12:2027-03"), with their reminders, in
+    the caller's transaction; unless one is still open about it, or this ``occurrence`` (an
+    amended statement is checked again) was already opened."""
+    kinds = {
+        name: kind
+        for name, kind in settings.tasks.kinds.items()
+        if kind.opened_by == event and kind.state == market.state
+    }
+    departement = place_of(session, market.commune_code).departement_code
+    opened = []
+    for name, kind in kinds.items():
+        key = f"{name}:{subject}" + (f":{occurrence}" if occurrence is not None else "")
+        seen = session.exec(
+            select(Task.id).where(
+                _matching(name, subject), (Task.status == TaskStatus.open) | (Task.key == key)
+            )
+        ).first()
+        if seen is not None:
+            continue
+        due = due_at(
+            kind, market=market, entered_on=today, departement=departement,
+            due_time=settings.tasks.due_time,
+        )  # fmt: skip
+        task = Task(
+            kind=name, key=key, market_id=market.id, lot_id=lot_id,
+            structure_id=market.structure_id, state=market.state, due_at=due,
+            priority=PRIORITIES[kind.priority],
+        )  # fmt: skip
+        session.add(task)
+        opened.append(task)
+    if not opened:
+        return []
+    session.flush()
+    session.add_all(
+        schedule.for_tasks(
+            opened, rules=settings.reminders, departement=departement, today=today,
+            settings=settings.notifications,
+        )
+    )  # fmt: skip
+    return opened
+
+
+def settle_for_event(
+    session: Session, event: str, *, subject: str, settings: Settings, actor: str, now: datetime
+) -> None:
+    """The work an event asked for is done (every line of the statement reviewed)."""
+    names = [name for name, k in settings.tasks.kinds.items() if k.opened_by == event]
+    if not names:
+        return
+    condition = _matching(names[0], subject)
+    for name in names[1:]:
+        condition = condition | _matching(name, subject)
+    tasks = session.exec(select(Task).where(condition, Task.status == TaskStatus.open)).all()
+    for task in tasks:
+        task.status, task.closed_at, task.closed_by = TaskStatus.done, now, actor
+        session.add(task)
+    if tasks:
+        schedule.cancel(session, task_ids=[t.id for t in tasks], reason=f"fait par {actor}")
