@@ -96,6 +96,10 @@ class TaskKind(_Strict):
 
         if self.state not in STATE_NAMES:
             raise ValueError(f"état « {self.state} » inconnu (attendu : {', '.join(STATE_NAMES)})")
+        if self.opened_by is not None and self.state != "execution":
+            raise ValueError(
+                f"opened_by : « {self.opened_by} » n'arrive qu'en exécution (state: execution)"
+            )
         leaving = [t.trigger for t in TRANSITIONS if self.state in t.sources]
         for trigger in self.done_by:
             if trigger not in leaving:

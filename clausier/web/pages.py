@@ -102,9 +102,15 @@ def install(app) -> None:
         )
 
     app.include_router(router)
-    from clausier.web import execution  # the execution pages build on this module's helpers
+    from clausier.web import (  # the execution pages build on this module's helpers
+        beneficiary_pages,
+        declaration_pages,
+        evaluation_pages,
+        review_pages,
+    )
 
-    app.include_router(execution.router)
+    for module in (declaration_pages, review_pages, beneficiary_pages, evaluation_pages):
+        app.include_router(module.router)
     from clausier.web import reports  # the reports page builds on this module's helpers
 
     app.include_router(reports.router)
@@ -250,7 +256,7 @@ def market_page(
     request: Request, web: WebSession, session: Session, ref: str, *, status: int = 200, **sections
 ) -> Response:
     """The market page; ``sections`` go to the part the execution pages add (the evaluation)."""
-    from clausier.web.execution import market_sections  # they build on this module
+    from clausier.web.evaluation_pages import market_sections  # it builds on this module
 
     principal = auth.principal_of(web)
     try:

@@ -104,9 +104,23 @@ def test_every_endpoint_is_in_the_matrix(world):
     assert api_routes(world.client.app) == set(MATRIX)
 
 
+READS = sorted(endpoint for endpoint in MATRIX if endpoint[0] == "GET")
+WRITES = sorted(endpoint for endpoint in MATRIX if endpoint[0] != "GET")
+
+
+@pytest.mark.parametrize("endpoint", READS, ids=lambda e: f"{e[0]} {e[1]}")
+def test_each_role_reads_its_own_data_and_nothing_else(world, endpoint):
+    for role in (A, B, F, C):  # a read changes nothing: one world serves the four roles
+        _reaches_own_data_only(world, endpoint, role)
+
+
 @pytest.mark.parametrize("role", [A, B, F, C], ids=lambda r: r.value)
-@pytest.mark.parametrize("endpoint", sorted(MATRIX), ids=lambda e: f"{e[0]} {e[1]}")
-def test_each_role_reaches_its_own_data_and_nothing_else(world, endpoint, role):
+@pytest.mark.parametrize("endpoint", WRITES, ids=lambda e: f"{e[0]} {e[1]}")
+def test_each_role_writes_its_own_data_and_nothing_else(world, endpoint, role):
+    _reaches_own_data_only(world, endpoint, role)  # a fresh world each: writes change it
+
+
+def _reaches_own_data_only(world, endpoint, role) -> None:
     route, expected = MATRIX[endpoint]
     for side, status in zip((world.own, world.other), expected[role], strict=True):
         url, kwargs = route(side)
@@ -155,3 +169,24 @@ def test_no_token_or_a_bad_one_is_401(world):
     response = world.client.get("/api/markets", headers={"Authorization": "Bearer clz_faux"})
     assert response.status_code == 401
     assert response.json()["error"]["message"] == "Jeton inconnu, expiré ou révoqué."
+
+
+@pytest.mark.parametrize("role", [A, B, F, C], ids=lambda r: r.value)
+def test_a_beneficiarys_name_reaches_only_the_facilitators_of_their_structure(world, role):
+    """Every endpoint that speaks of beneficiaries, for every role: the name is read by the
+    facilitators of the registering structure and nobody else (not even an operator)."""
+    own, other = world.own, world.other
+    urls = [
+        f"/api/beneficiaries?structure={own.structure.ref}",
+        f"/api/lots/{own.lot.id}/declarations",
+        f"/api/lots/{other.lot.id}/declarations",
+        market_url(own),
+        f"{market_url(own)}/evaluation",
+        f"/api/reports?buyer={own.buyer.siret}&year=2026",
+        f"/api/reports?buyer={own.buyer.siret}&year=2026&format=csv",
+    ]
+    texts = [world.call(role, "GET", url).text for url in urls]
+    seen = "Personne a" in texts[0] + texts[1]
+    assert seen == (role == F), (role, texts[:2])
+    assert "Personne a" not in "".join(texts[2:])
+    assert "Personne b" not in "".join(texts)

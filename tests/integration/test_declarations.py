@@ -49,7 +49,8 @@ def site(store, clock):
         alice = make.beneficiary(session, mde, name="Alice Martin", sex="F", age_band="under_26")
         bruno = make.beneficiary(session, mde, name="Bruno Petit", sex="M", public="rqth")
         session.commit()
-        return {"market": market, "lot": lot, "alice": alice.code, "bruno": bruno.code, "mde": mde}
+        return {"market": market, "lot": lot, "alice": alice.code, "bruno": bruno.code, "mde": mde,
+                "lot_contractor_email": winner.email}  # fmt: skip
 
 
 def _declare(store, site, period, lines, clock_day=None):
@@ -182,7 +183,9 @@ def test_more_hours_than_a_plausible_month_for_one_person_are_refused(store, sit
     ) in str(refused.value).replace("\u202f", " ")
 
 
-def test_a_contractor_behind_pace_is_reminded_and_the_facilitator_gets_a_task(store, site, clock):
+def test_a_contractor_behind_pace_is_reminded_and_the_facilitator_gets_a_task(
+    store, site, clock, tmp_path
+):
     # by 12 May, January to April are due: 600 × 120/365 = 197.26 h expected; 100 validated
     clock.move_to(paris(date(2027, 3, 1)))
     _declare(store, site, "2027-01", [LineInput(site["alice"], "direct_hire", 100)])
@@ -201,6 +204,21 @@ def test_a_contractor_behind_pace_is_reminded_and_the_facilitator_gets_a_task(st
         [task] = session.exec(select(Task).where(Task.kind == "review_pace")).all()
         assert task.status == "open" and task.priority == 1 and task.structure_id == site["mde"].id
         assert task.key == f"review_pace:lot:{site['lot'].id}:2027-04"
+    # the sweep of that morning e-mails the contractor, figures in French
+    from clausier.config import Settings
+    from notifications.models import OutboxMessage
+    from notifications.settings import OutboxSettings
+
+    settings = Settings(outbox=OutboxSettings(maildir=tmp_path / "outbox"))
+    sweep.run_once(store.engine, settings, worker="t", now=moment, planning=False)
+    with store.session() as session:
+        mails = session.exec(select(OutboxMessage)).all()
+    [mail] = [m for m in mails if m.subject.startswith("Heures d'insertion en retard")]
+    assert mail.to_email == site["lot_contractor_email"]
+    assert mail.subject.startswith(
+        "Heures d'insertion en retard : 100 h validées sur 197,26 h attendues"
+    )
+    assert "Le retard est de 97,26 heures" in mail.text_body and "Alice" not in mail.text_body
 
 
 def test_the_missing_declaration_reminder_checks_real_statements(store, site, clock, tmp_path):

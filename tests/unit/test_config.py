@@ -86,6 +86,18 @@ def test_a_missing_file_named_by_the_environment_is_an_error(monkeypatch, tmp_pa
             "tasks:\n  kinds:\n    Appel Client:\n      label: Appeler\n      state: execution\n",
             "lettres minuscules",
         ),
+        (
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: evaluation\n      opened_by: declaration\n",
+            "opened_by : « declaration » n'arrive qu'en exécution",
+        ),
+        (
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: execution\n      opened_by: pluie\n",
+            "clé « tasks.kinds.x1.opened_by »",
+        ),
+        (
+            "declarations:\n  pace_threshold: 1.5\n",
+            "clé « declarations.pace_threshold »",
+        ),
     ],
 )
 def test_task_kinds_are_checked_at_start_up(tmp_path, content, expected):

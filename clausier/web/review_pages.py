@@ -1,0 +1,190 @@
+"""The facilitators' review of the declared hours, line by line or a whole statement at once:
+only validated hours count. A facilitator sees the markets its structure follows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, select
+
+from clausier import clock
+from clausier.api.deps import RowId
+from clausier.auth.models import Role
+from clausier.auth.tokens import Principal
+from clausier.beneficiaries.models import Beneficiary
+from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LABELS, PUBLICS
+from clausier.declarations import periods
+from clausier.declarations.models import DeclarationLine, LineStatus, Statement
+from clausier.declarations.service import Decision, review
+from clausier.errors import ClausierError, NotFound
+from clausier.formatting import fr_number
+from clausier.markets.models import Lot, Market
+from clausier.partners.models import Contractor
+from clausier.web import auth
+from clausier.web.execution_common import actor_of, message_page, name_for, reserved_page
+from clausier.web.models import WebSession
+from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page
+
+router = APIRouter(include_in_schema=False)
+
+REVIEW_LIMIT = 500  # lines on the review page at once
+_REVIEWERS_ONLY = "Le contrôle des heures déclarées est fait par les facilitateurs."
+
+
+def _reviewer(principal: Principal) -> bool:
+    return principal.role in (Role.facilitator, Role.admin)
+
+
+def _scope_of(principal: Principal) -> int | None:
+    return None if principal.role == Role.admin else principal.org_id
+
+
+_DONE = {
+    "validee": "Ligne validée : ses heures comptent.",
+    "rejetee": "Ligne rejetée : le titulaire voit le motif sur son relevé.",
+    "tout": "Relevé validé en entier.",
+}
+
+
+def _review_page(
+    request: Request,
+    web: WebSession,
+    session: Session,
+    *,
+    done: str | None = None,
+    error: dict | None = None,
+    status: int = 200,
+) -> Response:
+    principal = auth.principal_of(web)
+    query = (
+        select(DeclarationLine, Statement, Lot, Market, Beneficiary)
+        .join(Statement, Statement.id == DeclarationLine.statement_id)
+        .join(Lot, Lot.id == DeclarationLine.lot_id)
+        .join(Market, Market.id == Lot.market_id)
+        .join(Beneficiary, Beneficiary.id == DeclarationLine.beneficiary_id)
+        .where(DeclarationLine.status == LineStatus.submitted)
+    )
+    if _scope_of(principal) is not None:
+        query = query.where(Market.structure_id == principal.org_id)
+    order = (Market.ref, Lot.number, DeclarationLine.period, Beneficiary.code, DeclarationLine.id)
+    found = session.exec(query.order_by(*order).limit(REVIEW_LIMIT + 1)).all()
+    holders = {lot.contractor_id for _line, _statement, lot, _market, _person in found}
+    contractors = dict(
+        session.exec(select(Contractor.id, Contractor.name).where(Contractor.id.in_(holders))).all()
+    )
+    groups: dict[int, dict] = {}
+    for line, statement, lot, market, person in found[:REVIEW_LIMIT]:
+        market_group = groups.setdefault(market.id, {"market": market, "lots": {}})
+        lot_group = market_group["lots"].setdefault(
+            lot.id, {"lot": lot, "contractor": contractors.get(lot.contractor_id), "statements": {}}
+        )
+        statement_group = lot_group["statements"].setdefault(
+            statement.id,
+            {"statement": statement, "label": periods.label(statement.period), "lines": []},
+        )
+        statement_group["lines"].append(_review_line(line, person, principal))
+        if error is not None and error["line"] == line.id:
+            error["where"] = (
+                f"{person.code}, {periods.label(line.period)}, lot {lot.number} du marché "
+                f"{market.ref}"
+            )
+    return _page(
+        request, "controle.html", web, status=status, groups=groups,
+        done=_DONE.get(done or ""), error=error, truncated=len(found) > REVIEW_LIMIT,
+        limit=REVIEW_LIMIT,
+    )  # fmt: skip
+
+
+def _review_line(line: DeclarationLine, person: Beneficiary, principal: Principal) -> dict:
+    contract = line.contract_type
+    return {
+        "id": line.id,
+        "code": person.code,
+        "name": name_for(person, principal),
+        "public": PUBLICS.get(person.public, person.public),
+        "modality": MODALITY_SHORT_LABELS.get(line.modality, line.modality),
+        "contract": CONTRACT_TYPES.get(contract, contract) if contract else "—",
+        "hours": fr_number(line.hours),
+        "period": periods.label(line.period),
+    }
+
+
+@router.get("/controle")
+def review_page(
+    request: Request, web: WebDep, session: SessionDep, fait: str | None = None
+) -> Response:
+    if not _reviewer(auth.principal_of(web)):
+        return reserved_page(request, web, _REVIEWERS_ONLY)
+    return _review_page(request, web, session, done=fait)
+
+
+def _decide(
+    request: Request, web: WebSession, session: Session, decisions: list[Decision]
+) -> Response | None:
+    """Apply ``decisions``; None when done, else the page that says why not."""
+    principal = auth.principal_of(web)
+    try:
+        review(
+            session, decisions, actor=actor_of(web), settings=request.app.state.settings,
+            today=clock.today(), now=clock.now(), structure_id=_scope_of(principal),
+        )  # fmt: skip
+    except NotFound:
+        session.rollback()
+        return message_page(request, web, 404, "Ligne introuvable",
+                            "Cette ligne de déclaration n'existe pas ou n'est pas suivie par votre structure.")  # fmt: skip
+    except ClausierError as error:
+        session.rollback()
+        return message_page(request, web, 409, "Contrôle refusé", str(error))
+    session.commit()
+    return None
+
+
+@router.post("/controle/lignes/{line_id}")
+def review_line(
+    request: Request,
+    line_id: RowId,
+    web: WebDep,
+    session: SessionDep,
+    csrf: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    _check_csrf(web, csrf)
+    if not _reviewer(auth.principal_of(web)):
+        return reserved_page(request, web, _REVIEWERS_ONLY)
+    validate = decision != "rejeter"
+    if not validate and len(reason.strip()) < 3:
+        return _review_page(request, web, session, status=422, error={
+            "line": line_id, "reason": reason,
+            "message": "indiquez le motif du rejet (par exemple « heures en double »)"})  # fmt: skip
+    refused = _decide(request, web, session, [Decision(line_id, validate, reason)])
+    done = "validee" if validate else "rejetee"
+    return refused or RedirectResponse(f"/controle?fait={done}", status_code=303)
+
+
+@router.post("/controle/releves/{statement_id}")
+def validate_statement(
+    request: Request,
+    statement_id: RowId,
+    web: WebDep,
+    session: SessionDep,
+    csrf: Annotated[str, Form()] = "",
+    ligne: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    """« Tout valider »: the lines of the statement that were on the page."""
+    _check_csrf(web, csrf)
+    if not _reviewer(auth.principal_of(web)):
+        return reserved_page(request, web, _REVIEWERS_ONLY)
+    ids = session.exec(
+        select(DeclarationLine.id).where(
+            DeclarationLine.statement_id == statement_id,
+            DeclarationLine.id.in_(ligne or []),
+            DeclarationLine.status == LineStatus.submitted,  # not what a colleague just rejected
+        )
+    ).all()
+    if not ids:
+        return RedirectResponse("/controle", status_code=303)
+    refused = _decide(request, web, session, [Decision(line_id, True) for line_id in ids])
+    return refused or RedirectResponse("/controle?fait=tout", status_code=303)
