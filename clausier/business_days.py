@@ -8,13 +8,14 @@ slavery. The ``holidays`` package knows them all.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays
 
 _ALSACE = {"67", "68"}
 
 
+@cache
 def subdivision(departement: str | None) -> str | None:
     """The ``holidays`` subdivision of a département code, None for the general calendar."""
     if departement in _ALSACE:
@@ -33,10 +34,17 @@ def holiday_name(day: date, departement: str | None) -> str | None:
     return _calendar(subdivision(departement)).get(day)
 
 
+@cache
+def _closed(subdiv: str | None, year: int) -> frozenset[date]:
+    """A year's holidays as a plain set: a lookup in ``holidays`` costs far more."""
+    return frozenset(holidays.France(subdiv=subdiv, years=year))
+
+
 def is_business_day(day: date, departement: str | None) -> bool:
-    return day.weekday() < 5 and day not in _calendar(subdivision(departement))
+    return day.weekday() < 5 and day not in _closed(subdivision(departement), day.year)
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function, called for every reminder of every transition
 def add_business_days(day: date, count: int, departement: str | None) -> date:
     """``count`` business days after ``day`` (before it when negative).
 

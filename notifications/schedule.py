@@ -1,6 +1,8 @@
 """When reminders fall due: computed from the rules when a task opens, when execution starts,
-and by the daily planner for conventions and coverage. Pure functions return the rows; the
-caller adds them in its transaction (the transition's, for the lifecycle)."""
+and by the daily planner for conventions and coverage. Pure functions return the rows as plain
+dicts of one shape; ``add`` writes them in the caller's transaction (the transition's, for the
+lifecycle) with one multi-row INSERT: an award schedules well over a hundred reminders, and an
+ORM object per row cost more than the rest of the transition."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session
 
+from clausier import clock
 from clausier.business_days import add_business_days
 from clausier.clock import PARIS
 from clausier.markets.models import Lot, Market
@@ -63,6 +66,26 @@ def occurrences(
     return planned
 
 
+def row(
+    *, rule: str, recipient_role: str, idempotency_key: str, due_at: datetime, **values
+) -> dict:
+    """A pending reminder row, every column present but ``created_at`` (stamped by ``add``)."""
+    return {
+        "rule": rule, "recipient_role": recipient_role, "idempotency_key": idempotency_key,
+        "market_id": None, "task_id": None, "lot_id": None, "convention_id": None, "period": None,
+        "occurrence": 0, "due_at": due_at, "status": ReminderStatus.pending.value,
+        "claimed_until": None, "claimed_by": None, "message_id": None, "recipient_email": None,
+        "cancel_reason": None, **values,
+    }  # fmt: skip
+
+
+def add(session: Session, rows: list[dict]) -> None:
+    """Write reminder rows in the session's transaction, in one statement."""
+    if rows:
+        created = {"created_at": clock.now()}
+        session.execute(insert(Reminder.__table__), [{**row, **created} for row in rows])
+
+
 def for_tasks(
     tasks: Iterable[Task],
     *,
@@ -70,7 +93,7 @@ def for_tasks(
     departement: str | None,
     today: date,
     settings: NotificationSettings,
-) -> list[Reminder]:
+) -> list[dict]:
     reminders = []
     for task in tasks:
         due_day = task.due_at.astimezone(PARIS).date()
@@ -79,7 +102,7 @@ def for_tasks(
                 continue
             for occ in occurrences(rule, due_day, departement, today):
                 reminders.append(
-                    Reminder(
+                    row(
                         rule=name, recipient_role=occ.role, market_id=task.market_id, task_id=task.id,
                         occurrence=occ.number, due_at=at_office_start(occ.day, settings),
                         idempotency_key=f"{name}:task:{task.id}:{occ.number}",
@@ -111,7 +134,7 @@ def for_execution(
     today: date,
     declaration_day: int,
     settings: NotificationSettings,
-) -> list[Reminder]:
+) -> list[dict]:
     """Monthly declarations of each clause lot, and the end of execution with hours missing."""
     reminders = []
     starts, ends = market.execution_starts_on, market.execution_ends_on
@@ -127,7 +150,7 @@ def for_execution(
                 for lot in clause_lots:
                     for occ in occurrences(rule, deadline, departement, today):
                         reminders.append(
-                            Reminder(
+                            row(
                                 rule=name, recipient_role=occ.role, market_id=market.id, lot_id=lot.id,
                                 period=f"{period:%Y-%m}", occurrence=occ.number,
                                 due_at=at_office_start(occ.day, settings),
@@ -141,7 +164,7 @@ def for_execution(
                 subject = f"lot:{lot.id}" if lot else f"market:{market.id}"
                 for occ in occurrences(rule, ends, departement, today):
                     reminders.append(
-                        Reminder(
+                        row(
                             rule=name, recipient_role=occ.role, market_id=market.id,
                             lot_id=lot.id if lot else None, occurrence=occ.number,
                             due_at=at_office_start(occ.day, settings),

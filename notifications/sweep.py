@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from clausier import clock
@@ -325,6 +325,7 @@ def _deliver_batch(
     engine: Engine, settings: Settings, *, worker: str, now: datetime, report: SweepReport
 ) -> bool:
     sender = settings.notifications.sender
+    postponed: list[tuple[datetime, str]] = []
     with Session(engine) as session:
         ids = _claim(
             session, OutboxMessage,
@@ -357,21 +358,59 @@ def _deliver_batch(
                     else:
                         row.next_attempt_at = now + _backoff(row.attempts, settings)
                         report.retried += 1
-                        log.info(
-                            "message %s: attempt %s failed, retry at %s: %s",
-                            row.id,
-                            row.attempts,
-                            row.next_attempt_at,
-                            failure,
+                        postponed.append((row.next_attempt_at, str(failure)))
+                        log.debug(
+                            "message %s: attempt %s failed: %s", row.id, row.attempts, failure
                         )
                     session.commit()
                     continue
-                row.status, row.sent_at, row.attempts = MessageStatus.sent, now, row.attempts + 1
-                row.claimed_until = row.claimed_by = None
-                _mark_reminders(session, row.id, ReminderStatus.sent)
-                session.commit()  # the one window: accepted by the server, not yet committed
+                _record_sent(session, engine, row, worker=worker, now=now)
                 report.delivered += 1
+    if postponed:  # once per batch: a full disk or a server down fails every message alike
+        causes = sorted({cause for _, cause in postponed})
+        log.error(
+            "%s message(s) non remis, gardés en attente ; prochain essai à partir de %s : %s",
+            len(postponed),
+            min(at for at, _ in postponed).astimezone(PARIS).strftime("%d/%m/%Y %H:%M:%S"),
+            " ; ".join(causes[:3])
+            + (f" ; et {len(causes) - 3} autre(s) cause(s)" if len(causes) > 3 else ""),
+        )
     return True
+
+
+def _record_sent(
+    session: Session, engine: Engine, row: OutboxMessage, *, worker: str, now: datetime
+) -> None:
+    """Record a message the server has accepted. If the database connection was dropped, record
+    it once more on a fresh connection: otherwise it would go again when the lease expires."""
+    message_id = row.id
+    try:
+        row.status, row.sent_at, row.attempts = MessageStatus.sent, now, row.attempts + 1
+        row.claimed_until = row.claimed_by = None
+        _mark_reminders(session, message_id, ReminderStatus.sent)
+        session.commit()  # the one window: accepted by the server, not yet committed
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        session.rollback()
+        log.warning(
+            "connexion à la base perdue après l'envoi du message %s : enregistré à nouveau",
+            message_id,
+        )
+        with Session(engine) as again:
+            marked = again.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message_id,
+                    OutboxMessage.status == MessageStatus.pending,
+                    OutboxMessage.claimed_by == worker,
+                )
+                .values(status=MessageStatus.sent, sent_at=now, attempts=OutboxMessage.attempts + 1,
+                        claimed_until=None, claimed_by=None)
+            )  # fmt: skip
+            if marked.rowcount == 1:
+                _mark_reminders(again, message_id, ReminderStatus.sent)
+            again.commit()
 
 
 def _mark_reminders(session: Session, message_id: int, status: ReminderStatus) -> None:

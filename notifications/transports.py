@@ -7,6 +7,7 @@ read-only disk) are retried with backoff; permanent ones (5xx) are not.
 from __future__ import annotations
 
 import contextlib
+import errno
 import mailbox
 import smtplib
 import ssl
@@ -42,7 +43,18 @@ class MaildirTransport:
         try:
             mailbox.Maildir(self.path, create=True).add(message)
         except OSError as exc:  # disk full, read-only, permissions: may heal, retried
-            raise TemporaryFailure(f"maildir {self.path} : {exc.strerror or exc}") from exc
+            raise TemporaryFailure(
+                f"dossier des messages {self.path} : {_disk_problem(exc)} ({exc.strerror or exc})"
+            ) from exc
+
+
+def _disk_problem(exc: OSError) -> str:
+    """What a person can do something about, in French."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return "disque plein, libérez de la place"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "écriture refusée (disque en lecture seule ou droits insuffisants)"
+    return "écriture impossible"
 
 
 class SmtpTransport:

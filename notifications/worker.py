@@ -23,10 +23,10 @@ def _pass(engine: Engine, settings: Settings, worker: str, planning: bool) -> No
     try:
         report = sweep.run_once(engine, settings, worker=worker, now=clock.now(), planning=planning)
     except Exception:  # a pass that fails is logged; the next one runs anyway
-        log.exception("reminder sweep failed")
+        log.exception("passage d'envoi des rappels en échec (le suivant aura lieu quand même)")
         return
     if report.handed or report.delivered or report.failed or report.planned:
-        log.info("sweep: %s", report)
+        log.info("passage : %s", report)
 
 
 def scheduler(engine: Engine, settings: Settings, *, worker: str, blocking: bool = True):
@@ -43,9 +43,9 @@ def scheduler(engine: Engine, settings: Settings, *, worker: str, blocking: bool
 
 
 def run_forever(engine: Engine, settings: Settings, *, worker: str) -> None:
-    log.info("worker %s: sweep every %ss", worker, settings.outbox.sweep_seconds)
+    log.info("worker %s : un passage toutes les %s s", worker, settings.outbox.sweep_seconds)
     sweep.plan(engine, settings, clock.now())
     try:
         scheduler(engine, settings, worker=worker).start()
     except (KeyboardInterrupt, SystemExit):
-        log.info("worker %s stopped", worker)
+        log.info("worker %s arrêté", worker)

@@ -14,7 +14,6 @@ from clausier.tasks.models import Task
 
 if TYPE_CHECKING:
     from clausier.config import Settings, TaskKind
-    from notifications.models import Reminder
 
 
 @dataclass
@@ -39,7 +38,7 @@ class TransitionContext:
     new_tasks: list[Task] = field(default_factory=list)
     # reminders: the rules, those the transition schedules, what it stops following
     settings: Settings | None = None
-    new_reminders: list[Reminder] = field(default_factory=list)
+    new_reminders: list[dict] = field(default_factory=list)  # reminder rows (schedule.row)
     stop_following: set[str] = field(default_factory=set)  # e.g. {"declaration", "execution_end"}
     # the evaluation: beneficiaries with validated hours and no outcome recorded (for close)
     missing_outcomes: list[str] = field(default_factory=list)

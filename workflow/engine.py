@@ -83,16 +83,14 @@ def _reschedule_reminders(session: Session, ctx: TransitionContext) -> None:
             if rule.follows in ctx.stop_following
         ]
         schedule.cancel(session, market_id=ctx.market.id, rules=stopped, reason=reason)
-    session.add_all(
-        schedule.for_tasks(
-            ctx.new_tasks,
-            rules=ctx.settings.reminders,
-            departement=ctx.departement,
-            today=ctx.today,
-            settings=ctx.settings.notifications,
-        )
+    rows = schedule.for_tasks(
+        ctx.new_tasks,
+        rules=ctx.settings.reminders,
+        departement=ctx.departement,
+        today=ctx.today,
+        settings=ctx.settings.notifications,
     )
-    session.add_all(ctx.new_reminders)
+    schedule.add(session, rows + ctx.new_reminders)
 
 
 def fire(

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from clausier import clock
 from clausier.cli import execution, runtime
+from clausier.cli.demo import demo_data as demo_data_command
 from clausier.cli.errors import exit_code_for
 from clausier.cli.offers import offer as offer_command
 from clausier.cli.reminders import reminders_app
@@ -63,6 +64,7 @@ app.command("declarations")(execution.declarations)
 app.command("review")(execution.review_command)
 app.command("evaluate")(execution.evaluate)
 app.command("purge")(execution.purge_command)
+app.command("demo-data")(demo_data_command)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Un document JSON sur la sortie standard.")

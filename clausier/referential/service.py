@@ -28,7 +28,19 @@ class Place:
         return f"{self.name} ({self.code})"
 
 
+# The reference tables are shipped data, never edited: a place, once read, is kept per database.
+_PLACES: dict[tuple[str, str], Place] = {}
+
+
 def place_of(session: Session, commune_code: str) -> Place:
+    key = (str(session.get_bind().url), commune_code)
+    place = _PLACES.get(key)
+    if place is None:
+        place = _PLACES[key] = _read_place(session, commune_code)
+    return place
+
+
+def _read_place(session: Session, commune_code: str) -> Place:
     row = session.exec(
         select(Commune, Epci, Departement)
         .join(Departement, Departement.code == Commune.departement_code)

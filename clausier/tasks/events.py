@@ -64,11 +64,12 @@ def open_for_event(
     if not opened:
         return []
     session.flush()
-    session.add_all(
+    schedule.add(
+        session,
         schedule.for_tasks(
             opened, rules=settings.reminders, departement=departement, today=today,
             settings=settings.notifications,
-        )
+        ),
     )  # fmt: skip
     return opened
 

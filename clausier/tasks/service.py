@@ -196,13 +196,14 @@ def open_initial_tasks(
         "today": today,
         "settings": settings.notifications,
     }
-    session.add_all(schedule.for_tasks(tasks, **common))
+    schedule.add(session, schedule.for_tasks(tasks, **common))
     if market.state == "execution":
         lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
-        session.add_all(
+        schedule.add(
+            session,
             schedule.for_execution(
                 market, lots, declaration_day=settings.offer.declaration_day, **common
-            )
+            ),
         )
     return tasks
 

@@ -1,0 +1,1 @@
+"""Demonstration data at national scale (``clausier demo-data``)."""

@@ -1,0 +1,1 @@
+"""Benchmarks against raw baselines, run apart from the test suite: ``python -m tests.benchmarks``."""

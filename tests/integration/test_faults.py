@@ -1,0 +1,359 @@
+"""Faults: the database connection dropped mid-transaction, the maildir that refuses writes, a
+bad rule written into config.yaml while workers run. What each does is in docs/delivery.md."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, select
+
+from clausier.clock import PARIS
+from clausier.config import Settings
+from clausier.markets.models import Market, TransitionLog
+from clausier.tasks.models import Task
+from notifications import sweep
+from notifications.models import OutboxMessage, Reminder
+from notifications.settings import OutboxSettings
+from tests import factories as make
+from tests import stores
+from tests.integration.test_reminder_workers import uncovered_markets
+from tests.integration.test_reminders import settings_for
+from tests.smtp import SmtpServer, _Handler
+from workflow.engine import fire
+
+MORNING = datetime(2026, 11, 25, 10, tzinfo=PARIS).astimezone(UTC)
+
+
+# --- the PostgreSQL connection dropped ------------------------------------------------------
+
+
+def tagged_url(store, name: str) -> str:
+    """The store's URL with an application_name, so that only this test's backends are killed
+    (other engineers' tests share the server)."""
+    url = make_url(store.url).update_query_dict({"application_name": name})
+    return url.render_as_string(hide_password=False)
+
+
+def terminate(name: str | None = None, *, pid: int | None = None) -> int:
+    """``pg_terminate_backend`` from another session, waiting (5 s at most) until each is gone."""
+    admin = sa.create_engine(stores.POSTGRES_URL)
+    try:
+        with admin.begin() as connection:
+            where = "pid = :pid" if pid is not None else "application_name = :name"
+            return len(
+                connection.execute(
+                    sa.text(
+                        f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                        f"WHERE {where} AND pid <> pg_backend_pid()"
+                    ),
+                    {"pid": pid, "name": name},
+                ).all()
+            )
+    finally:
+        admin.dispose()
+
+
+def snapshot(engine, ref: str) -> dict:
+    """Everything a transition writes: the market, its log, its tasks, its reminders."""
+    with Session(engine) as session:
+        market = session.exec(select(Market).where(Market.ref == ref)).one()
+        return {
+            "market": (market.state, market.version),
+            "log": session.exec(
+                select(TransitionLog.id, TransitionLog.trigger).where(
+                    TransitionLog.market_id == market.id
+                )
+            ).all(),
+            "tasks": session.exec(
+                select(Task.id, Task.kind, Task.status).where(Task.market_id == market.id)
+            ).all(),
+            "reminders": session.exec(
+                select(Reminder.id, Reminder.rule, Reminder.status, Reminder.due_at).where(
+                    Reminder.market_id == market.id
+                )
+            ).all(),
+        }
+
+
+@pytest.mark.postgresql
+def test_a_transition_whose_connection_is_killed_before_commit_leaves_nothing(
+    postgres_store, clock
+):
+    """The backend of the transition's connection is terminated between its writes and its
+    commit: nothing of it remains, and the same engine fires again (pool_pre_ping)."""
+    with postgres_store.session() as session:
+        buyer = make.buyer(session)
+        make.convention(session, buyer=buyer, structure=make.structure(session, "mde"))
+        winner = make.contractor(session)
+        market = make.market(session, buyer=buyer, state="consultation")
+        session.commit()
+        ref, award = market.ref, {"contractors": {"1": winner.siret, "2": winner.siret}}
+    name = f"clausier-fault-{uuid.uuid4().hex[:8]}"
+    engine = stores.engine_for(tagged_url(postgres_store, name))
+    try:
+        before = snapshot(engine, ref)
+        assert before["tasks"] and before["reminders"], "the transition has work to undo"
+        with Session(engine) as session:
+            fire(session, ref=ref, trigger="award", actor="acheteur", data=award)
+            session.flush()
+            written = session.execute(
+                sa.text("SELECT state FROM market WHERE ref = :r"), {"r": ref}
+            )
+            assert written.scalar_one() == "execution", "written, not yet committed"
+            pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+            assert terminate(pid=pid) == 1
+            with pytest.raises(DBAPIError) as dropped:
+                session.commit()
+            assert dropped.value.connection_invalidated
+        assert snapshot(postgres_store.engine, ref) == before
+
+        terminate(name)  # the idle connections left in the pool die too: pre-ping replaces them
+        with Session(engine) as session:
+            fired = fire(session, ref=ref, trigger="award", actor="acheteur", data=award)
+            session.commit()
+        after = snapshot(postgres_store.engine, ref)
+        assert (fired.to_state, after["market"]) == (
+            "execution",
+            ("execution", before["market"][1] + 1),
+        )
+        assert len(after["log"]) == len(before["log"]) + 1
+        assert after["reminders"] != before["reminders"]
+    finally:
+        engine.dispose()
+
+
+class KillingSmtpServer(SmtpServer):
+    """An SMTP server that terminates a worker's database connections while it holds the
+    ``at``-th message: between the worker's reads and its commit, after the server's 250."""
+
+    def __init__(self, application: str, at: set[int]) -> None:
+        super().__init__()
+        self.application, self.at, self.seen, self.killed = application, at, 0, 0
+
+    def start(self) -> None:
+        server = self
+
+        class Handler(_Handler):
+            async def handle_DATA(self, smtp, session, envelope):
+                server.seen += 1
+                if server.seen in server.at:
+                    server.killed += terminate(server.application)
+                return await super().handle_DATA(smtp, session, envelope)
+
+        self.controller = Controller(Handler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+
+@pytest.mark.postgresql
+def test_a_worker_whose_connections_are_killed_reconnects_and_delivers_each_once(
+    postgres_store, clock, tmp_path
+):
+    clock.move_to(MORNING)
+    expected = uncovered_markets(postgres_store, 20)
+    name = f"clausier-worker-{uuid.uuid4().hex[:8]}"
+    server = KillingSmtpServer(name, at={3, 9, 15})
+    server.start()
+    try:
+        settings = settings_for(server)
+        sweep.plan(postgres_store.engine, settings, MORNING)
+        report = sweep.SweepReport()
+        sweep.hand_over(postgres_store.engine, settings, worker="t", now=MORNING, report=report)
+        assert report.handed == expected
+        (tmp_path / "config.yaml").write_text(
+            f"outbox:\n  transport: smtp\n  batch_size: 4\n  sweep_seconds: 1\n"
+            f"smtp:\n  host: 127.0.0.1\n  port: {server.port}\n",
+            encoding="utf-8",
+        )
+        env = {
+            **os.environ,
+            "CLAUSIER_DATABASE_URL": stores.env_url(tagged_url(postgres_store, name)),
+            "CLAUSIER_NOW": "2026-11-25T10:05",
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "clausier", "worker"], cwd=tmp_path, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while len(server.message_ids()) < expected and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, errors = worker.communicate(timeout=30)
+        ids = server.message_ids()
+        assert len(ids) == expected, errors
+        assert set(ids.values()) == {1}, "none twice"
+        assert server.killed >= 3, "its connections were really terminated"
+        assert "connexion à la base perdue après l'envoi" in errors
+        with postgres_store.session() as session:
+            statuses = session.exec(select(OutboxMessage.status)).all()
+        assert set(statuses) == {"sent"} and len(statuses) == expected
+    finally:
+        server.stop()
+
+
+# --- the maildir refuses writes -------------------------------------------------------------
+
+
+def refuse_writes(directory: Path) -> None:
+    """Make a real write into ``directory`` fail. Not as root: ``chmod 555`` (EACCES). As root,
+    chmod stops nothing, so the directory is made immutable with ``chattr +i`` (EPERM), which
+    root obeys too; where the file system or the container does not allow it, the test is
+    skipped with the reason."""
+    if os.geteuid() != 0:
+        directory.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+        return
+    chattr = shutil.which("chattr")
+    done = chattr and subprocess.run([chattr, "+i", str(directory)], capture_output=True, text=True)
+    if not done or done.returncode != 0:
+        pytest.skip(f"impossible de refuser l'écriture en root ici : {done and done.stderr}")
+    try:
+        (directory / "probe").touch()
+    except OSError:
+        return
+    allow_writes(directory)
+    pytest.skip("chattr +i n'empêche pas l'écriture sur ce système de fichiers")
+
+
+def allow_writes(directory: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)
+    directory.chmod(0o755)
+
+
+def pending(store) -> list[OutboxMessage]:
+    with store.session() as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def test_a_read_only_maildir_keeps_messages_pending_logs_once_then_delivers_once(
+    store, clock, tmp_path, caplog
+):
+    clock.move_to(MORNING)
+    expected = uncovered_markets(store, 3)
+    maildir = tmp_path / "outbox"
+    settings = Settings(
+        outbox=OutboxSettings(transport="maildir", maildir=maildir, backoff_seconds=60)
+    )
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    refuse_writes(maildir / "tmp")  # where the maildir writes each message first
+    try:
+        with caplog.at_level(logging.INFO, logger="notifications.sweep"):
+            report = sweep.run_once(store.engine, settings, worker="w", now=MORNING)
+        assert (report.handed, report.delivered, report.retried) == (expected, 0, expected)
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1, "once per failing batch, not once per message nor in a loop"
+        text = errors[0].getMessage()
+        assert f"{expected} message(s) non remis, gardés en attente" in text
+        assert f"dossier des messages {maildir} : écriture refusée" in text
+        messages = pending(store)
+        assert [(m.status, m.attempts) for m in messages] == [("pending", 1)] * expected
+        assert all(m.next_attempt_at - MORNING >= timedelta(seconds=48) for m in messages)
+        assert list((maildir / "new").iterdir()) == []
+
+        # too early for the backoff: nothing is tried again
+        sweep.run_once(store.engine, settings, worker="w", now=MORNING + timedelta(seconds=30))
+        assert [m.attempts for m in pending(store)] == [1] * expected
+    finally:
+        allow_writes(maildir / "tmp")
+
+    later = MORNING + timedelta(minutes=2)
+    clock.move_to(later)
+    report = sweep.run_once(store.engine, settings, worker="w", now=later, planning=False)
+    assert report.delivered == expected
+    delivered = list((maildir / "new").iterdir())
+    assert len(delivered) == expected
+    assert [(m.status, m.attempts) for m in pending(store)] == [("sent", 2)] * expected
+    sweep.run_once(store.engine, settings, worker="w", now=later + timedelta(hours=1))
+    assert len(list((maildir / "new").iterdir())) == expected, "once"
+
+
+# --- a bad rule in config.yaml --------------------------------------------------------------
+
+GOOD = "outbox:\n  transport: smtp\n  sweep_seconds: 1\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n"
+BAD_TEMPLATE = """reminders:
+  market_uncovered:
+    label: Marché non couvert
+    follows: coverage
+    to: buyer
+    before_business_days: 0
+    template: market_uncovered
+    subject: "Marché {{ marche.reference }} non couvert"
+"""
+
+
+def test_a_bad_rule_is_refused_at_start_while_running_workers_go_on(
+    sqlite_store, smtp_server, clock, tmp_path
+):
+    """A second worker started on the edited file exits 2 before touching anything, naming the
+    file and the key; the first, which read its configuration at start, goes on delivering. The
+    check does not depend on the store: SQLite only (the PostgreSQL worker is shown above)."""
+    store = sqlite_store
+    clock.move_to(MORNING)
+    settings = settings_for(smtp_server)
+    uncovered_markets(store, 2)
+    sweep.plan(store.engine, settings, MORNING)
+    sweep.hand_over(store.engine, settings, worker="t", now=MORNING, report=sweep.SweepReport())
+    config = tmp_path / "config.yaml"
+    config.write_text(GOOD.format(port=smtp_server.port), encoding="utf-8")
+    env = {
+        **os.environ,
+        "CLAUSIER_DATABASE_URL": stores.env_url(store.url),
+        "CLAUSIER_CONFIG": str(config),
+        "CLAUSIER_NOW": "2026-11-25T10:05",
+    }
+    running = subprocess.Popen(
+        [sys.executable, "-m", "clausier", "worker"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def received(count: int) -> bool:
+        deadline = time.monotonic() + 30
+        while len(smtp_server.message_ids()) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return len(smtp_server.message_ids()) == count
+
+    try:
+        assert received(2), "the running worker delivers"
+        config.write_text(GOOD.format(port=smtp_server.port) + BAD_TEMPLATE, encoding="utf-8")
+        with store.session() as session:
+            before = session.exec(select(Reminder.id, Reminder.status)).all()
+        second = subprocess.run(
+            [sys.executable, "-m", "clausier", "worker"], cwd=tmp_path, env=env,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        errors = second.stderr
+        assert second.returncode == 2, errors
+        assert errors.startswith(f"Erreur : Configuration invalide ({config}) :")
+        assert "clé « reminders.market_uncovered » : modèle « market_uncovered »" in errors
+        assert "variable inconnue ('marche' is undefined)" in errors
+        assert "Traceback" not in errors
+        with store.session() as session:
+            assert session.exec(select(Reminder.id, Reminder.status)).all() == before
+
+        # new work after the bad edit: the running worker, configured at start, sends it
+        uncovered_markets(store, 3)
+        sweep.plan(store.engine, settings, MORNING)
+        sweep.hand_over(store.engine, settings, worker="t", now=MORNING, report=sweep.SweepReport())
+        assert received(5), "the running worker goes on"
+        assert running.poll() is None
+    finally:
+        running.send_signal(signal.SIGTERM)
+        running.communicate(timeout=30)
+    assert set(smtp_server.message_ids().values()) == {1}
