@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,8 +89,14 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 _TEXT, _HTML, _LINE = _environment(False), _environment(True), _environment(False)
 
 
+@lru_cache(maxsize=256)
+def _subject(subject: str) -> jinja2.Template:
+    """Compiled once: compiling a subject cost more than rendering its message's bodies."""
+    return _LINE.from_string(subject)
+
+
 def render(template: str, subject: str, context: dict[str, Any]) -> Rendered:
-    line = _LINE.from_string(subject).render(context)
+    line = _subject(subject).render(context)
     return Rendered(
         subject=" ".join(line.split()),
         text=_TEXT.get_template(f"{template}.txt.j2").render(context),

@@ -43,14 +43,15 @@ def list_tasks(
     market: str | None = None, overdue: bool = False,
 ) -> dict:  # fmt: skip
     require(principal, Role.facilitator, Role.buyer)
-    rows = service.queue(
-        session, now=clock.now(), scope=task_condition(principal),
+    filters = dict(
+        now=clock.now(), scope=task_condition(principal),
         structure=structure_named(session, structure) if structure else None,
         facilitator=service.facilitator_by_email(session, facilitator) if facilitator else None,
         kind=kind, market=market_by_ref(session, market) if market else None, overdue_only=overdue,
     )  # fmt: skip
-    window = rows[page.offset : page.offset + page.limit]
-    return page.wrap([row.as_dict(settings.tasks.kinds) for row in window], len(rows))
+    window = service.queue(session, **filters, limit=page.limit, offset=page.offset)
+    total = service.queue_total(session, **filters)
+    return page.wrap([row.as_dict(settings.tasks.kinds) for row in window], total)
 
 
 @router.post("/tasks/{task_id}/done", summary="Marquer une tâche faite")

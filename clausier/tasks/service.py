@@ -48,6 +48,37 @@ class QueueRow:
         }
 
 
+def _open_tasks(
+    query,
+    *,
+    now: datetime,
+    structure: Structure | None,
+    facilitator: Facilitator | None,
+    kind: str | None,
+    market: Market | None,
+    overdue_only: bool,
+    scope,
+):
+    """The queue's filters on ``query`` (tasks joined to their market)."""
+    query = query.join(Market, Market.id == Task.market_id).where(Task.status == TaskStatus.open)
+    if structure is not None:
+        query = query.where(Task.structure_id == structure.id)
+    if facilitator is not None:
+        query = query.where(
+            (Task.assignee_id == facilitator.id)
+            | ((Task.assignee_id.is_(None)) & (Task.structure_id == facilitator.structure_id))
+        )
+    if kind is not None:
+        query = query.where(Task.kind == kind)
+    if market is not None:
+        query = query.where(Task.market_id == market.id)
+    if overdue_only:
+        query = query.where(Task.due_at < now)
+    if scope is not None:  # the caller's reach (API roles)
+        query = query.where(scope)
+    return query
+
+
 def queue(
     session: Session,
     *,
@@ -66,28 +97,14 @@ def queue(
     A facilitator sees the tasks assigned to them and those of their structure nobody has taken.
     """
     overdue = Task.due_at < now
-    query = (
-        select(Task, Market, Structure, Facilitator)
-        .join(Market, Market.id == Task.market_id)
-        .outerjoin(Structure, Structure.id == Task.structure_id)
-        .outerjoin(Facilitator, Facilitator.id == Task.assignee_id)
-        .where(Task.status == TaskStatus.open)
+    query = _open_tasks(
+        select(Task, Market, Structure, Facilitator).select_from(Task), now=now,
+        structure=structure, facilitator=facilitator, kind=kind, market=market,
+        overdue_only=overdue_only, scope=scope,
+    )  # fmt: skip
+    query = query.outerjoin(Structure, Structure.id == Task.structure_id).outerjoin(
+        Facilitator, Facilitator.id == Task.assignee_id
     )
-    if structure is not None:
-        query = query.where(Task.structure_id == structure.id)
-    if facilitator is not None:
-        query = query.where(
-            (Task.assignee_id == facilitator.id)
-            | ((Task.assignee_id.is_(None)) & (Task.structure_id == facilitator.structure_id))
-        )
-    if kind is not None:
-        query = query.where(Task.kind == kind)
-    if market is not None:
-        query = query.where(Task.market_id == market.id)
-    if overdue_only:
-        query = query.where(overdue)
-    if scope is not None:  # the caller's reach (API roles)
-        query = query.where(scope)
     query = query.order_by(case((overdue, 0), else_=1), Task.due_at, Task.priority, Task.id)
     if limit is not None:
         query = query.limit(limit).offset(offset)
@@ -95,6 +112,25 @@ def queue(
         QueueRow(task=t, market=m, structure=s, assignee=f, overdue=t.due_at < now)
         for t, m, s, f in session.exec(query).all()
     ]
+
+
+def queue_total(
+    session: Session,
+    *,
+    now: datetime,
+    structure: Structure | None = None,
+    facilitator: Facilitator | None = None,
+    kind: str | None = None,
+    market: Market | None = None,
+    overdue_only: bool = False,
+    scope=None,
+) -> int:
+    """How many tasks ``queue`` lists with the same filters: a page needs only its own rows."""
+    query = _open_tasks(
+        select(func.count()).select_from(Task), now=now, structure=structure,
+        facilitator=facilitator, kind=kind, market=market, overdue_only=overdue_only, scope=scope,
+    )  # fmt: skip
+    return session.exec(query).one()
 
 
 def task_by_id(session: Session, task_id: int) -> Task:
