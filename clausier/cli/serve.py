@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -110,6 +111,10 @@ def serve(
         runtime.say(f"Démonstration : base {folder / 'clausier.db'}, territoire {EXAMPLE.name}")
         for role, token in issued.items():
             runtime.say(f"  jeton {ROLE_LABELS[role]:<15} {DEMO_ORGS[role] or '':<20} {token}")
+    try:  # bound before saying so: « écoute sur » is true when read, and a busy port is named
+        sock = socket.create_server((host, port))
+    except OSError as error:
+        raise InvalidInput(f"Impossible d'écouter sur {host}:{port} : {error.strerror}.") from error
     runtime.say(
         f"Clausier écoute sur http://{host}:{port}/ (API : /api, description : /openapi.json)"
     )
@@ -119,12 +124,11 @@ def serve(
     if jobs is not None:
         jobs.start()
     try:
-        uvicorn.run(
-            create_app(engine, settings),
-            host=host,
-            port=port,
-            log_level=settings.logging.level.lower(),
+        config = uvicorn.Config(
+            create_app(engine, settings), log_level=settings.logging.level.lower()
         )
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         if jobs is not None:
             jobs.shutdown(wait=False)

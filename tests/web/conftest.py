@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from clausier import clock
 from clausier.api.app import create_app
@@ -16,7 +13,7 @@ from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import get_settings
 from clausier.loading.loader import load
-from tests.smtp import free_port
+from tests.serving import serving
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
@@ -31,17 +28,8 @@ def site(sqlite_store, clock):
         issued = {role: tokens.create(session, role=role, org=org, expires_at=None, now=clock_now())[0]
                   for role, org in orgs.items()}  # fmt: skip
         session.commit()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(sqlite_store.engine, get_settings()), host="127.0.0.1",
-                                           port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "tokens": issued, "store": sqlite_store}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(sqlite_store.engine, get_settings())) as url:
+        yield {"url": url, "tokens": issued, "store": sqlite_store}
 
 
 def clock_today():

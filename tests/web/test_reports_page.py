@@ -4,11 +4,8 @@ year and downloads the workbook (the world of ``tests/reports_world.py``)."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
 
 from clausier.api.app import create_app
@@ -17,7 +14,7 @@ from clausier.auth.models import Role
 from clausier.clock import now as clock_now
 from clausier.config import get_settings
 from tests import reports_world
-from tests.smtp import free_port
+from tests.serving import serving
 from tests.web.conftest import screenshot
 
 
@@ -30,17 +27,8 @@ def served(sqlite_store, clock):
         issued = {name: tokens.create(session, role=role, org=org, expires_at=None, now=clock_now())[0]
                   for name, (role, org) in orgs.items()}  # fmt: skip
         session.commit()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(sqlite_store.engine, get_settings()),
-                                           host="127.0.0.1", port=port, log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "tokens": issued}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(sqlite_store.engine, get_settings())) as url:
+        yield {"url": url, "tokens": issued}
 
 
 def sign_in(page, served, who: str) -> None:

@@ -1,0 +1,29 @@
+"""The application served by a real uvicorn on 127.0.0.1, in a thread, for browser tests.
+
+The listening socket is bound before uvicorn starts: a request sent at once waits in the
+kernel's queue until uvicorn accepts it, so nobody polls for the server to be up.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The base URL of ``app`` while the block runs."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
