@@ -1,7 +1,8 @@
 """A real SMTP server for the tests: aiosmtpd on 127.0.0.1, on a free port.
 
 ``server.answer`` makes it refuse the next messages with a code (421: try later; 550: never);
-``server.stop()`` / ``server.start()`` take it down and bring it back on the same port.
+``server.stop()`` / ``server.start()`` take it down and bring it back on the same port;
+``server.wait_for(n)`` returns once n messages have been accepted.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ class _Handler:
         if self.server.delay:
             time.sleep(self.server.delay)  # a slow server, to catch a worker mid-batch
         message = message_from_bytes(envelope.content, policy=policy.default)
-        with self.server.lock:
+        with self.server.arrived:
             self.server.received.append((envelope.rcpt_tos, message))
+            self.server.arrived.notify_all()
         return "250 OK"
 
 
@@ -44,6 +46,7 @@ class SmtpServer:
         self.answer: str | None = None
         self.delay: float = 0.0
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
         self.controller: Controller | None = None
 
     def start(self) -> None:
@@ -58,6 +61,11 @@ class SmtpServer:
     def message_ids(self) -> Counter:
         with self.lock:
             return Counter(message["Message-ID"] for _, message in self.received)
+
+    def wait_for(self, count: int, timeout: float = 60) -> bool:
+        """Until ``count`` messages have been accepted (False on timeout): no polling."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.received) >= count, timeout)
 
     def messages(self) -> list[EmailMessage]:
         with self.lock:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func
@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from clausier.config import Settings
 from clausier.declarations.models import DeclarationLine, LineStatus
+from clausier.declarations.proration import prorated
 from clausier.markets.models import Lot, Market
 from notifications.schedule import declaration_deadline
 
@@ -67,15 +68,6 @@ def expected_on(
     return None
 
 
-def prorated(target: int, starts: date, ends: date, until: date | None) -> Decimal:
-    if until is None or until < starts:
-        return Decimal(0)
-    total = (ends - starts).days + 1
-    elapsed = min((until - starts).days + 1, total)
-    # half up, as people round by hand (and as the reports do)
-    return (Decimal(target) * elapsed / total).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
 def lot_progress(
     session: Session,
     market: Market,
@@ -106,7 +98,13 @@ def lot_progress(
     out = {}
     for lot in clause_lots:
         expected = (
-            prorated(lot.hours, market.execution_starts_on, market.execution_ends_on, until)
+            prorated(
+                lot.hours,
+                market.execution_starts_on,
+                market.execution_ends_on,
+                market.execution_starts_on,
+                until,
+            )
             if until
             else Decimal(0)
         )

@@ -56,6 +56,7 @@ from clausier.beneficiaries.vocabulary import (
     SEXES,
 )
 from clausier.declarations.models import DeclarationLine, LineStatus
+from clausier.declarations.proration import days_between, prorated
 from clausier.errors import UnknownTerritory
 from clausier.formatting import MONTHS
 from clausier.markets.models import Lot, Market
@@ -366,20 +367,6 @@ def rate(done: Decimal, planned: Decimal) -> Decimal | None:
     if not planned:
         return None
     return (done / planned).quantize(RATE_STEP, rounding=ROUND_HALF_UP)
-
-
-def days_between(first: date, last: date) -> int:
-    """Days from ``first`` to ``last``, both included (0 when ``last`` is before ``first``)."""
-    return max((last - first).days + 1, 0)
-
-
-def prorated(hours: int, starts: date, ends: date, first: date, last: date) -> Decimal:
-    """``hours`` × the days of [starts, ends] within [first, last] ÷ the days of [starts, ends]."""
-    inside = days_between(max(starts, first), min(ends, last))
-    total = days_between(starts, ends)
-    if not total:
-        return Decimal("0.00")
-    return (Decimal(hours) * inside / total).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _shares(

@@ -20,9 +20,9 @@ from clausier.beneficiaries.vocabulary import AGE_BANDS, PUBLICS, SEXES
 from clausier.errors import ClausierError, NotFound
 from clausier.partners.models import Facilitator, Structure
 from clausier.web import auth
-from clausier.web.execution_common import blank_fields, name_for, reserved_page
+from clausier.web.execution_common import blank_fields, name_for
 from clausier.web.models import WebSession
-from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page
+from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page, reserved_page
 
 router = APIRouter(include_in_schema=False)
 

@@ -40,11 +40,9 @@ from clausier.web.execution_common import (
     actor_of,
     blank_fields,
     form_text,
-    message_page,
-    reserved_page,
 )
 from clausier.web.models import WebSession
-from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page
+from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page, message_page, reserved_page
 from notifications.schedule import declaration_deadline, months
 from workflow.lifecycle import STATE_LABELS
 

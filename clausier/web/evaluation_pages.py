@@ -18,8 +18,8 @@ from clausier.beneficiaries.vocabulary import OUTCOMES, PUBLICS
 from clausier.errors import ClausierError
 from clausier.markets.models import Market
 from clausier.web import auth
-from clausier.web.execution_common import FormDep, actor_of, form_text, message_page, name_for
-from clausier.web.pages import SessionDep, WebDep, _check_csrf
+from clausier.web.execution_common import FormDep, actor_of, form_text, name_for
+from clausier.web.pages import SessionDep, WebDep, _check_csrf, message_page
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import service as beneficiaries
 from clausier.beneficiaries.models import Beneficiary
 from clausier.web.models import WebSession
-from clausier.web.pages import _page
 
 MAX_ROWS = 300  # lines of one month's form
 
@@ -33,15 +31,6 @@ def form_text(value) -> str:
 def actor_of(web: WebSession) -> str:
     """Who the history names: the facilitator's e-mail, else the session's party."""
     return web.person_email or f"{web.role}:{web.label}"
-
-
-def message_page(request: Request, web: WebSession, status: int, title: str, text: str) -> Response:
-    return _page(request, "message.html", web, status=status, title=title, message=text)
-
-
-def reserved_page(request: Request, web: WebSession, text: str) -> Response:
-    """A 403 « Accès réservé »; ``text`` says whose page it is."""
-    return message_page(request, web, 403, "Accès réservé", text)
 
 
 def blank_fields(values: dict[str, str], required: dict[str, str]) -> list[tuple[str, str]]:

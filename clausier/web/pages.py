@@ -86,6 +86,15 @@ def _page(
     )  # fmt: skip
 
 
+def message_page(request: Request, web: WebSession, status: int, title: str, text: str) -> Response:
+    return _page(request, "message.html", web, status=status, title=title, message=text)
+
+
+def reserved_page(request: Request, web: WebSession, text: str) -> Response:
+    """A 403 « Accès réservé »; ``text`` says whose page it is."""
+    return message_page(request, web, 403, "Accès réservé", text)
+
+
 def install(app) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc) -> Response:
@@ -294,8 +303,7 @@ def queue(
 ) -> Response:
     principal = auth.principal_of(web)
     if principal.role not in (Role.facilitator, Role.admin, Role.buyer):
-        return _page(request, "message.html", web, status=403, title="Accès réservé",
-                     message="La file des tâches est celle des facilitateurs.")  # fmt: skip
+        return reserved_page(request, web, "La file des tâches est celle des facilitateurs.")
     settings = request.app.state.settings
     rows = tasks.queue(
         session,
@@ -359,8 +367,7 @@ def task_take(
 def coverage(request: Request, web: WebDep, session: SessionDep) -> Response:
     principal = auth.principal_of(web)
     if principal.role not in (Role.buyer, Role.admin):
-        return _page(request, "message.html", web, status=403, title="Accès réservé",
-                     message="Le rapport de couverture est celui des acheteurs.")  # fmt: skip
+        return reserved_page(request, web, "Le rapport de couverture est celui des acheteurs.")
     buyer = session.get(Buyer, principal.org_id) if principal.role == Role.buyer else None
     report = coverage_report(session, today=clock.today(), buyer=buyer)
     by_dep: dict[str, dict] = defaultdict(

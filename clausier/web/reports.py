@@ -14,7 +14,7 @@ from clausier.reports.access import own_scope
 from clausier.reports.files import FORMATS, report_file
 from clausier.reports.indicators import Report, indicators, report_years
 from clausier.web import auth
-from clausier.web.pages import SessionDep, WebDep, _page, templates
+from clausier.web.pages import SessionDep, WebDep, _page, reserved_page, templates
 
 router = APIRouter(include_in_schema=False)
 templates.env.filters.update(fr_percent=html.fr_percent, fr_hours=html.fr_hours)
@@ -36,8 +36,9 @@ def _year(raw: str | None) -> int | None:
 def _report(request: Request, web, session, annee: str | None) -> Report | Response:
     principal = auth.principal_of(web)
     if principal.role not in READERS:
-        return _page(request, "message.html", web, status=403, title="Accès réservé",
-                     message="Les rapports sont ceux des acheteurs et des facilitateurs.")  # fmt: skip
+        return reserved_page(
+            request, web, "Les rapports sont ceux des acheteurs et des facilitateurs."
+        )
     year = _year(annee)
     if year is None:
         return _page(request, "message.html", web, status=400, title="Année invalide",

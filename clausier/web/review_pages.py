@@ -23,9 +23,9 @@ from clausier.formatting import fr_number
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Contractor
 from clausier.web import auth
-from clausier.web.execution_common import actor_of, message_page, name_for, reserved_page
+from clausier.web.execution_common import actor_of, name_for
 from clausier.web.models import WebSession
-from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page
+from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page, message_page, reserved_page
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import WorkerProcess, demo_server
+
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "basse-normandie.yaml"
 
@@ -111,9 +113,6 @@ def test_a_wrong_config_stops_before_anything_runs(tmp_path):
 
 
 def test_the_worker_sends_reminders_on_its_schedule_until_stopped(tmp_path):
-    import signal
-    import time
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUSIER_")}
     env.update({"CLAUSIER_NOW": "2026-11-25T10:00"})
     (tmp_path / "config.yaml").write_text(
@@ -127,56 +126,23 @@ def test_the_worker_sends_reminders_on_its_schedule_until_stopped(tmp_path):
             check=True,
             capture_output=True,
         )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "clausier", "worker"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    worker = WorkerProcess(tmp_path, env)
+    delivered = worker.wait_delivered(1)
+    errors = worker.stop()
     inbox = tmp_path / "outbox" / "new"
-    deadline = time.monotonic() + 60
-    while not (inbox.exists() and any(inbox.iterdir())) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    worker.send_signal(signal.SIGTERM)
-    _, errors = worker.communicate(timeout=30)
-    assert inbox.exists() and any(inbox.iterdir()), errors.decode()
+    assert delivered and inbox.exists() and any(inbox.iterdir()), errors
 
 
-def test_serve_demo_prints_tokens_that_open_the_api(tmp_path):
-    import signal
-    import time
-
+def test_serve_demo_prints_tokens_that_open_the_api():
     import httpx
 
-    from tests.smtp import free_port
-
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUSIER_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "clausier", "serve", "--demo", "--no-scheduler", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        lines, deadline = [], time.monotonic() + 90
-        while time.monotonic() < deadline and not any("écoute sur" in line for line in lines):
-            lines.append(server.stderr.readline())
-        tokens = {
-            line.split()[1]: line.split()[-1] for line in lines if line.strip().startswith("jeton")
-        }
+    with demo_server(ROOT, env) as demo:
+        tokens = demo["tokens"]
         assert set(tokens) == {"administrateur", "acheteur", "facilitateur", "titulaire"}
-        url = f"http://127.0.0.1:{port}/api/markets"
-        for _ in range(100):
-            try:
-                response = httpx.get(
-                    url, headers={"Authorization": f"Bearer {tokens['acheteur']}"}, timeout=5
-                )
-                break
-            except httpx.ConnectError:
-                time.sleep(0.1)
+        url = demo["url"] + "/api/markets"
+        buyer = {"Authorization": f"Bearer {tokens['acheteur']}"}
+        response = httpx.get(url, headers=buyer, timeout=30)  # no retry: bound before printed
         assert response.status_code == 200
         assert {item["buyer"] for item in response.json()["items"]} == {"Région Normandie"}
         assert httpx.get(url, timeout=5).status_code == 401
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +31,7 @@ from tests import factories as make
 from tests import stores
 from tests.integration.test_reminder_workers import uncovered_markets
 from tests.integration.test_reminders import settings_for
+from tests.processes import WorkerProcess
 from tests.smtp import SmtpServer, _Handler
 from workflow.engine import fire
 
@@ -176,6 +175,7 @@ def test_a_worker_whose_connections_are_killed_reconnects_and_delivers_each_once
         assert report.handed == expected
         (tmp_path / "config.yaml").write_text(
             f"outbox:\n  transport: smtp\n  batch_size: 4\n  sweep_seconds: 1\n"
+            f"logging:\n  level: INFO\n"
             f"smtp:\n  host: 127.0.0.1\n  port: {server.port}\n",
             encoding="utf-8",
         )
@@ -184,17 +184,11 @@ def test_a_worker_whose_connections_are_killed_reconnects_and_delivers_each_once
             "CLAUSIER_DATABASE_URL": stores.env_url(tagged_url(postgres_store, name)),
             "CLAUSIER_NOW": "2026-11-25T10:05",
         }
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "clausier", "worker"], cwd=tmp_path, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        worker = WorkerProcess(tmp_path, env)
         try:
-            deadline = time.monotonic() + 60
-            while len(server.message_ids()) < expected and time.monotonic() < deadline:
-                time.sleep(0.1)
+            worker.wait_delivered(expected)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            _, errors = worker.communicate(timeout=30)
+            errors = worker.stop()
         ids = server.message_ids()
         assert len(ids) == expected, errors
         assert set(ids.values()) == {1}, "none twice"
@@ -286,7 +280,10 @@ def test_a_read_only_maildir_keeps_messages_pending_logs_once_then_delivers_once
 
 # --- a bad rule in config.yaml --------------------------------------------------------------
 
-GOOD = "outbox:\n  transport: smtp\n  sweep_seconds: 1\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n"
+GOOD = (
+    "outbox:\n  transport: smtp\n  sweep_seconds: 1\nlogging:\n  level: INFO\n"
+    "smtp:\n  host: 127.0.0.1\n  port: {port}\n"
+)
 BAD_TEMPLATE = """reminders:
   market_uncovered:
     label: Marché non couvert
@@ -318,19 +315,9 @@ def test_a_bad_rule_is_refused_at_start_while_running_workers_go_on(
         "CLAUSIER_CONFIG": str(config),
         "CLAUSIER_NOW": "2026-11-25T10:05",
     }
-    running = subprocess.Popen(
-        [sys.executable, "-m", "clausier", "worker"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-
-    def received(count: int) -> bool:
-        deadline = time.monotonic() + 30
-        while len(smtp_server.message_ids()) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return len(smtp_server.message_ids()) == count
-
+    running = WorkerProcess(tmp_path, env)
     try:
-        assert received(2), "the running worker delivers"
+        assert running.wait_delivered(2), "the running worker delivers"
         config.write_text(GOOD.format(port=smtp_server.port) + BAD_TEMPLATE, encoding="utf-8")
         with store.session() as session:
             before = session.exec(select(Reminder.id, Reminder.status)).all()
@@ -351,9 +338,8 @@ def test_a_bad_rule_is_refused_at_start_while_running_workers_go_on(
         uncovered_markets(store, 3)
         sweep.plan(store.engine, settings, MORNING)
         sweep.hand_over(store.engine, settings, worker="t", now=MORNING, report=sweep.SweepReport())
-        assert received(5), "the running worker goes on"
-        assert running.poll() is None
+        assert running.wait_delivered(5), "the running worker goes on"
+        assert running.running()
     finally:
-        running.send_signal(signal.SIGTERM)
-        running.communicate(timeout=30)
+        running.stop()
     assert set(smtp_server.message_ids().values()) == {1}

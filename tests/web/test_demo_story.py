@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-from tests.smtp import free_port
+from tests.processes import demo_server
 from tests.web.conftest import screenshot
 
 ROOT = Path(__file__).parents[2]
@@ -25,22 +21,10 @@ MARKET, PERSON = "MKT-2026-012", "B-5F1G7J9E"  # the Région's lycée works; the
 
 @pytest.fixture
 def demo():
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUSIER_")}
     env["CLAUSIER_NOW"] = "2026-11-25T10:00"  # the day the example is written for
-    server = subprocess.Popen(
-        [sys.executable, "-m", "clausier", "serve", "--demo", "--no-scheduler", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        lines, deadline = [], time.monotonic() + 90
-        while time.monotonic() < deadline and not any("écoute sur" in line for line in lines):
-            lines.append(server.stderr.readline())
-        tokens = {line.split()[1]: line.split()[-1] for line in lines if line.strip().startswith("jeton")}  # fmt: skip
-        yield {"url": f"http://127.0.0.1:{port}", "tokens": tokens}
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    with demo_server(ROOT, env) as served:
+        yield served
 
 
 def sign_in(page, demo, who: str) -> None:
