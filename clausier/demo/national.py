@@ -35,6 +35,8 @@ from clausier.beneficiaries.vocabulary import AGE_BANDS, OUTCOMES, PUBLICS
 from clausier.clock import PARIS
 from clausier.config import Settings
 from clausier.declarations.models import DeclarationLine, Statement
+from clausier.declarations.pace import expected_on
+from clausier.declarations.proration import prorated
 from clausier.errors import Refused
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.formula import Factor, compute, labour_share_for
@@ -48,8 +50,8 @@ from clausier.partnerships.models import (
     Service,
 )
 from clausier.referential.models import Commune, Departement, Region
-from clausier.tasks.models import Task
-from clausier.tasks.planning import tasks_for_state
+from clausier.tasks.models import PRIORITIES, Task
+from clausier.tasks.planning import due_at, tasks_for_state
 from notifications import schedule
 from notifications.models import Reminder
 
@@ -538,7 +540,7 @@ class Generator:
         day = self.settings.offer.declaration_day
         starts, ends = market["execution_starts_on"], market["execution_ends_on"]
         recent = today - relativedelta(months=2)
-        people = []
+        people, to_check = [], []
         for lot in lots:
             if not lot["hours"]:
                 continue
@@ -571,6 +573,7 @@ class Generator:
                 rows["statement"].append({"id": statement_id, "lot_id": lot["id"],
                                           "period": f"{period:%Y-%m}", "declared_by": contractor,
                                           "declared_at": at, "amendments": 0})  # fmt: skip
+                checking = False
                 for person in declared:
                     modality = _weighted(rng, MODALITIES)
                     hours = Decimal(rng.randint(14, 151))
@@ -592,15 +595,76 @@ class Generator:
                         "reviewed_by": reviewer,
                         "reviewed_at": at + timedelta(days=3) if reviewer else None, "updated_at": at,
                     })  # fmt: skip
+                    checking = checking or status == "submitted"
                     if status == "validated":
                         validated += hours
+                if checking:
+                    to_check.append((lot["id"], f"{period:%Y-%m}", at))
             lot["hours_validated"] = validated
+        if market["state"] == "execution":
+            self._event_tasks(market, lots, to_check, rows)
         if market["state"] == "closed":
             for person in people:
                 rows["outcome"].append({"market_id": market["id"], "beneficiary_id": person,
                                         "outcome": rng.choice(list(OUTCOMES)),
                                         "recorded_by": rng.choice(staff)[1],
                                         "recorded_at": market["evaluated_at"]})  # fmt: skip
+
+    def _event_tasks(
+        self, market: dict, lots: list[dict], to_check: list[tuple[int, str, datetime]], rows: dict
+    ) -> None:
+        """The tasks events open in execution, keyed as the product keys them: a statement with
+        lines still to review (``declaration``) and a lot behind pace (``behind_pace``, with the
+        contractor's reminder the daily planner writes)."""
+        settings, today = self.settings, self.today
+        subject = SimpleNamespace(**market)
+        departement = self.communes[market["commune_code"]].departement_code
+        kinds = {kind.opened_by: (name, kind) for name, kind in settings.tasks.kinds.items()
+                 if kind.opened_by and kind.state == "execution"}  # fmt: skip
+        opened: list[tuple[str, Task]] = []
+
+        def task(event: str, lot_id: int, key: str, on: date, at: datetime) -> None:
+            if event not in kinds:
+                return
+            name, kind = kinds[event]
+            due = due_at(kind, market=subject, entered_on=on, departement=departement,
+                         due_time=settings.tasks.due_time)  # fmt: skip
+            opened.append((name, Task(
+                id=self.ids.take("task"), kind=name, key=f"{name}:{key}", market_id=market["id"],
+                lot_id=lot_id, structure_id=market["structure_id"], state="execution",
+                due_at=due, priority=PRIORITIES[kind.priority], created_at=at,
+            )))  # fmt: skip
+
+        for lot_id, period, at in to_check:
+            task("declaration", lot_id, f"lot:{lot_id}:{period}:0", at.astimezone(PARIS).date(), at)
+        until = expected_on(subject, today, declaration_day=settings.offer.declaration_day,
+                            departement=departement)  # fmt: skip
+        threshold = settings.declarations.pace_threshold
+        pace_rules = {n: r for n, r in settings.reminders.items() if r.follows == "pace"}
+        for lot in lots:
+            if not lot["hours"] or until is None:
+                continue
+            starts, ends = market["execution_starts_on"], market["execution_ends_on"]
+            expected = prorated(lot["hours"], starts, ends, starts, until)
+            if not expected or lot["hours_validated"] >= expected * (1 - threshold):
+                continue
+            month = f"{until:%Y-%m}"
+            task("behind_pace", lot["id"], f"lot:{lot['id']}:{month}", today, self.now)
+            for name, rule in pace_rules.items():
+                rows["reminder"].append({**schedule.row(
+                    rule=name, recipient_role=rule.to, market_id=market["id"], lot_id=lot["id"],
+                    idempotency_key=f"{name}:lot:{lot['id']}:{month}",
+                    due_at=schedule.at_office_start(today, settings.notifications),
+                ), "created_at": self.now})  # fmt: skip
+        tasks = [t for _, t in opened]
+        rows["task"].extend(_columns(t) for t in tasks)
+        rows["reminder"].extend(
+            {**reminder, "created_at": self.now}
+            for reminder in schedule.for_tasks(
+                tasks, rules=settings.reminders, departement=departement, today=today,
+                settings=settings.notifications,
+            )
+        )  # fmt: skip
 
     def finish(self) -> None:
         """PostgreSQL's sequences move past the ids chosen here."""

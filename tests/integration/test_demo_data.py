@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from clausier import clock as app_clock
 from clausier.cli import runtime
@@ -20,6 +20,8 @@ from clausier.demo.national import DemoDataRefused, generate
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Buyer, Facilitator, Structure
 from clausier.partnerships import assignment
+from clausier.tasks.models import Task
+from notifications import sweep
 from notifications.models import Reminder
 from tests.stores import sqlite_store
 
@@ -44,6 +46,17 @@ def cli(store, monkeypatch, tmp_path, capsys):
     runtime.engine().dispose()
     get_settings.cache_clear()
     runtime.engine.cache_clear()
+
+
+EVENT_KINDS = ("check_declaration", "review_pace", "propose_completion")
+
+
+def task_and_pace_counts(session: Session) -> tuple[int, int]:
+    tasks = session.exec(select(func.count()).select_from(Task)).one()
+    pace = session.exec(
+        select(func.count()).select_from(Reminder).where(Reminder.rule == "behind_pace")
+    ).one()
+    return tasks, pace
 
 
 def test_a_tiny_national_data_set_keeps_the_products_rules(cli, store, clock):
@@ -95,6 +108,19 @@ def test_a_tiny_national_data_set_keeps_the_products_rules(cli, store, clock):
         for lot in lots:
             assert Decimal(lot.hours_validated) == validated[lot.id]
         executing = next(m for m in markets if m.state == "execution")
+
+        # tasks opened by events: a statement still to review, a lot behind pace
+        opened = session.exec(select(Task).where(Task.kind.in_(EVENT_KINDS))).all()
+        to_review = {(line.lot_id, line.period) for line in lines if line.status == "submitted"}
+        checks = {(t.lot_id, t.key.split(":")[3]) for t in opened if t.kind == "check_declaration"}
+        assert checks and checks == to_review
+        assert any(t.kind == "review_pace" for t in opened)
+        before = task_and_pace_counts(session)
+
+    # the daily planner, run on the generated set, finds every event task already open
+    sweep.plan(store.engine, settings, app_clock.now())
+    with Session(store.engine) as session:
+        assert task_and_pace_counts(session) == before
 
     status = json.loads(cli("status", executing.ref, "--json").out)
     assert status["state"] == "execution" and status["lots"]
