@@ -1,5 +1,6 @@
 """``.venv/bin/python -m tests.benchmarks [--store sqlite|postgresql|both] [--transitions N]
-[--reminders 10000,100000,1000000] [--profile] [--only transitions|claim|delivery|http]
+[--reminders 10000,100000,1000000] [--profile]
+[--only transitions|claim|delivery|http|planner]
 [--messages 10000] [--workers 1,2,4] [--sweep-messages 2000] [--batch 500]
 [--markets 20000]``: every benchmark, its medians, p99 and ratios."""
 
@@ -9,7 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
-from tests.benchmarks import claim, delivery, http, transitions
+from tests.benchmarks import claim, delivery, http, planner, transitions
 
 
 def main() -> None:
@@ -19,13 +20,15 @@ def main() -> None:
     parser.add_argument("--reminders", default="10000,100000", help="pending reminder sizes")
     parser.add_argument("--profile", action="store_true", help="cProfile the engine's side")
     parser.add_argument(
-        "--only", choices=("transitions", "claim", "delivery", "http"), default=None
+        "--only", choices=("transitions", "claim", "delivery", "http", "planner"), default=None
     )
     parser.add_argument("--messages", type=int, default=10_000, help="reminders for the workers")
     parser.add_argument("--workers", default="1,2,4", help="worker process counts (PostgreSQL)")
     parser.add_argument("--sweep-messages", type=int, default=2_000, help="per sweep-vs-raw repeat")
     parser.add_argument("--batch", type=int, default=500, help="outbox.batch_size")
-    parser.add_argument("--markets", type=int, default=20_000, help="national data set (http)")
+    parser.add_argument(
+        "--markets", type=int, default=20_000, help="national data set (http, planner)"
+    )
     args = parser.parse_args()
     print(f"nproc {os.cpu_count()}, load {Path('/proc/loadavg').read_text().strip()}")
     kinds = ("sqlite", "postgresql") if args.store == "both" else (args.store,)
@@ -36,6 +39,8 @@ def main() -> None:
             claim.run(kind, sizes=[int(size) for size in args.reminders.split(",")])
         if args.only in (None, "http"):
             http.run(kind, markets=args.markets)
+        if args.only in (None, "planner"):
+            planner.run(kind, markets=args.markets)
         if args.only in (None, "delivery"):
             delivery.sweep_vs_raw(kind, messages=args.sweep_messages, batch=args.batch)
     if args.only in (None, "delivery") and "postgresql" in kinds:

@@ -3,6 +3,7 @@ bad rule written into config.yaml while workers run. What each does is in docs/d
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -235,18 +236,75 @@ def pending(store) -> list[OutboxMessage]:
         return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
 
 
-def test_a_read_only_maildir_keeps_messages_pending_logs_once_then_delivers_once(
-    store, clock, tmp_path, caplog
+class ReadOnly:
+    """The maildir's ``tmp`` (where each message is written first) refuses writes."""
+
+    says = "écriture refusée"
+
+    def __init__(self, maildir: Path) -> None:
+        self.maildir = maildir
+        for sub in ("tmp", "new", "cur"):
+            (maildir / sub).mkdir(parents=True)
+
+    def apply(self) -> None:
+        refuse_writes(self.maildir / "tmp")
+
+    def heal(self) -> None:
+        allow_writes(self.maildir / "tmp")
+
+    def close(self) -> None:
+        pass
+
+
+class DiskFull:
+    """The maildir is a small file system of its own (tmpfs, as root), filled by a ballast file:
+    writes fail with ENOSPC until the ballast is removed."""
+
+    says = "disque plein, libérez de la place"
+
+    def __init__(self, maildir: Path) -> None:
+        self.maildir = maildir
+        maildir.mkdir(parents=True)
+        mount = shutil.which("mount")
+        done = os.geteuid() == 0 and mount and subprocess.run(
+            [mount, "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(maildir)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if not done or done.returncode != 0:
+            pytest.skip(f"impossible de monter un petit disque ici : {done and done.stderr}")
+        for sub in ("tmp", "new", "cur"):
+            (maildir / sub).mkdir()
+        self.ballast = maildir / "ballast"
+
+    def apply(self) -> None:
+        with self.ballast.open("wb", buffering=0) as ballast, contextlib.suppress(OSError):
+            while True:  # until ENOSPC
+                ballast.write(b"\0" * 4096)
+
+    def heal(self) -> None:
+        self.ballast.unlink()
+
+    def close(self) -> None:
+        subprocess.run(["umount", str(self.maildir)], check=True)
+
+
+@pytest.fixture(params=[ReadOnly, DiskFull], ids=["lecture-seule", "disque-plein"])
+def maildir_fault(request, tmp_path):
+    fault = request.param(tmp_path / "outbox")
+    yield fault
+    fault.close()
+
+
+def test_a_maildir_that_refuses_writes_keeps_messages_pending_logs_once_then_delivers_once(
+    store, clock, maildir_fault, caplog
 ):
     clock.move_to(MORNING)
     expected = uncovered_markets(store, 3)
-    maildir = tmp_path / "outbox"
+    maildir = maildir_fault.maildir
     settings = Settings(
         outbox=OutboxSettings(transport="maildir", maildir=maildir, backoff_seconds=60)
     )
-    for sub in ("tmp", "new", "cur"):
-        (maildir / sub).mkdir(parents=True)
-    refuse_writes(maildir / "tmp")  # where the maildir writes each message first
+    maildir_fault.apply()
     try:
         with caplog.at_level(logging.INFO, logger="notifications.sweep"):
             report = sweep.run_once(store.engine, settings, worker="w", now=MORNING)
@@ -255,7 +313,7 @@ def test_a_read_only_maildir_keeps_messages_pending_logs_once_then_delivers_once
         assert len(errors) == 1, "once per failing batch, not once per message nor in a loop"
         text = errors[0].getMessage()
         assert f"{expected} message(s) non remis, gardés en attente" in text
-        assert f"dossier des messages {maildir} : écriture refusée" in text
+        assert f"dossier des messages {maildir} : {maildir_fault.says}" in text
         messages = pending(store)
         assert [(m.status, m.attempts) for m in messages] == [("pending", 1)] * expected
         assert all(m.next_attempt_at - MORNING >= timedelta(seconds=48) for m in messages)
@@ -265,7 +323,7 @@ def test_a_read_only_maildir_keeps_messages_pending_logs_once_then_delivers_once
         sweep.run_once(store.engine, settings, worker="w", now=MORNING + timedelta(seconds=30))
         assert [m.attempts for m in pending(store)] == [1] * expected
     finally:
-        allow_writes(maildir / "tmp")
+        maildir_fault.heal()
 
     later = MORNING + timedelta(minutes=2)
     clock.move_to(later)
