@@ -28,6 +28,9 @@ SETTLED_STATES = frozenset({"closed", "not_clausable", "abandoned"})
 PREPARATION_STATES = frozenset({"identification", "insertion_offer", "consultation"})
 
 
+ASSIGNMENT_FIELDS = ("structure_id", "convention_id", "assignment", "coverage_flag")
+
+
 def relevant_date(market: Market, today: date) -> date:
     """The date on which a facilitator's service is needed for this market."""
     if market.state in PREPARATION_STATES and market.consultation_on:
@@ -54,28 +57,27 @@ def refresh(session: Session, market: Market, *, today: date) -> Assignment:
     """Bring the market's assignment and coverage flag up to date (no commit)."""
     coverage = market_coverage(session, market, today=today)
     before = (market.structure_id, market.convention_id, market.assignment, market.coverage_flag)
+    after = before
     if market.state not in SETTLED_STATES:
-        current = session.get(Convention, market.convention_id) if market.convention_id else None
-        still_holds = current is not None and any(
-            cover.convention.id == current.id for cover in coverage.covers
+        structure_id, convention_id, how, _flag = before
+        still_holds = convention_id is not None and any(
+            cover.convention.id == convention_id for cover in coverage.covers
         )
         if still_holds:
-            market.coverage_flag = None
+            after = (structure_id, convention_id, how, None)
         elif (chosen := coverage.chosen) is not None:
-            market.structure_id = chosen.convention.structure_id
-            market.convention_id = chosen.convention.id
-            market.assignment = "automatic"
-            market.coverage_flag = None
+            after = (chosen.convention.structure_id, chosen.convention.id, "automatic", None)
         else:
-            market.convention_id = None
-            market.assignment = None if market.structure_id is None else market.assignment
-            market.coverage_flag = coverage.status.value
-    after = (market.structure_id, market.convention_id, market.assignment, market.coverage_flag)
-    if after != before:
-        session.add(market)
-        if after[0] != before[0]:
-            follow_structure(session, market)
-    return Assignment(coverage=coverage, changed=after != before)
+            after = (structure_id, None, None if structure_id is None else how,
+                     coverage.status.value)  # fmt: skip
+    if after == before:  # untouched: a daily check of every market must not dirty the session
+        return Assignment(coverage=coverage, changed=False)
+    for name, value in zip(ASSIGNMENT_FIELDS, after, strict=True):
+        setattr(market, name, value)
+    session.add(market)
+    if after[0] != before[0]:
+        follow_structure(session, market)
+    return Assignment(coverage=coverage, changed=True)
 
 
 def assign_explicitly(
