@@ -326,8 +326,8 @@ def review(
         ).first()
         if pending is None:
             events.settle_for_event(
-                session, "declaration", subject=f"lot:{lot_id}:{period}", settings=settings,
-                actor=actor, now=now,
+                session, "declaration", market_id=lots[lot_id][1].id,
+                subject=f"lot:{lot_id}:{period}", settings=settings, actor=actor, now=now,
             )  # fmt: skip
     for market in {market.id: market for _lot, market in lots.values()}.values():
         if market.state == "execution" and all_hours_validated(session, market):

@@ -15,9 +15,20 @@ from clausier.tasks.planning import due_at
 from notifications import schedule
 
 
-def _matching(name: str, subject: str):
-    base = f"{name}:{subject}"
-    return (Task.key == base) | Task.key.like(f"{base}:%")
+def _about(key: str | None, names: list[str], subject: str) -> bool:
+    """The key of a task of one of ``names`` about ``subject`` (any occurrence)."""
+    return key is not None and any(
+        key == f"{name}:{subject}" or key.startswith(f"{name}:{subject}:") for name in names
+    )
+
+
+def _tasks_of(session: Session, market_id: int, names: list[str]) -> list[Task]:
+    """The market's tasks of these kinds: a few rows, found by the market's index. (Matching
+    the key's prefix in SQL cannot use an index on SQLite, whose LIKE ignores case, and made the
+    database read every open task of the country on each event.)"""
+    return list(
+        session.exec(select(Task).where(Task.market_id == market_id, Task.kind.in_(names))).all()
+    )
 
 
 def open_for_event(
@@ -43,12 +54,11 @@ def open_for_event(
     opened = []
     for name, kind in kinds.items():
         key = f"{name}:{subject}" + (f":{occurrence}" if occurrence is not None else "")
-        seen = session.exec(
-            select(Task.id).where(
-                _matching(name, subject), (Task.status == TaskStatus.open) | (Task.key == key)
-            )
-        ).first()
-        if seen is not None:
+        if any(
+            _about(task.key, [name], subject)
+            and (task.status == TaskStatus.open or task.key == key)
+            for task in _tasks_of(session, market.id, [name])
+        ):
             continue
         due = due_at(
             kind, market=market, entered_on=today, departement=departement,
@@ -75,16 +85,24 @@ def open_for_event(
 
 
 def settle_for_event(
-    session: Session, event: str, *, subject: str, settings: Settings, actor: str, now: datetime
+    session: Session,
+    event: str,
+    *,
+    market_id: int,
+    subject: str,
+    settings: Settings,
+    actor: str,
+    now: datetime,
 ) -> None:
     """The work an event asked for is done (every line of the statement reviewed)."""
     names = [name for name, k in settings.tasks.kinds.items() if k.opened_by == event]
     if not names:
         return
-    condition = _matching(names[0], subject)
-    for name in names[1:]:
-        condition = condition | _matching(name, subject)
-    tasks = session.exec(select(Task).where(condition, Task.status == TaskStatus.open)).all()
+    tasks = [
+        task
+        for task in _tasks_of(session, market_id, names)
+        if task.status == TaskStatus.open and _about(task.key, names, subject)
+    ]
     for task in tasks:
         task.status, task.closed_at, task.closed_by = TaskStatus.done, now, actor
         session.add(task)
