@@ -90,6 +90,11 @@ def _claim(
 # --- planning -------------------------------------------------------------------------------
 
 
+# rows per INSERT: SQLite refuses a statement of more than 32,766 values (12 a row here), and
+# a national planner writes thousands of rows on the first day of a month
+PLANNED_PER_INSERT = 1000
+
+
 def _insert_new(session: Session, rows: list[dict]) -> int:
     """Insert reminders whose key is new; two workers planning at once never collide."""
     if not rows:
@@ -104,10 +109,16 @@ def _insert_new(session: Session, rows: list[dict]) -> int:
     rows = [{**columns, **row} for row in rows]  # one shape for a multi-row INSERT
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(Reminder).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    return session.execute(statement).rowcount or 0
+    created = 0
+    for start in range(0, len(rows), PLANNED_PER_INSERT):  # a statement's bound values are capped
+        statement = (
+            insert(Reminder)
+            .values(rows[start : start + PLANNED_PER_INSERT])
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(Reminder.id)  # counted by rows: psycopg's rowcount says -1 here
+        )
+        created += len(session.execute(statement).all())
+    return created
 
 
 def plan(engine: Engine, settings: Settings, now: datetime) -> int:
