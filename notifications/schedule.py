@@ -1,17 +1,19 @@
 """When reminders fall due: computed from the rules when a task opens, when execution starts,
 and by the daily planner for conventions and coverage. Pure functions return the rows as plain
 dicts of one shape; ``add`` writes them in the caller's transaction (the transition's, for the
-lifecycle) with one multi-row INSERT: an award schedules well over a hundred reminders, and an
-ORM object per row cost more than the rest of the transition."""
+lifecycle) with one executemany of an INSERT compiled once: an award schedules well over a
+hundred reminders, and an ORM object per row cost more than the rest of the transition."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from operator import itemgetter
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session
 
 from clausier import clock
@@ -31,7 +33,12 @@ class Occurrence:
 
 
 def at_office_start(day: date, settings: NotificationSettings) -> datetime:
-    return datetime.combine(day, settings.office_start, tzinfo=PARIS).astimezone(UTC)
+    return _at(day, settings.office_start)
+
+
+@lru_cache(maxsize=1 << 12)  # an award asks for the same few dozen days over and over
+def _at(day: date, start: time) -> datetime:
+    return datetime.combine(day, start, tzinfo=PARIS).astimezone(UTC)
 
 
 def occurrences(
@@ -79,11 +86,72 @@ def row(
     }  # fmt: skip
 
 
+# The columns ``add`` writes, ``created_at`` last (one instant for the whole batch).
+_COLUMNS = tuple(c.key for c in Reminder.__table__.columns if c.key not in ("id", "created_at"))
+_ROW = itemgetter(*_COLUMNS)
+_KEYS = (*_COLUMNS, "created_at")
+
+
+@dataclass(frozen=True)
+class _Insert:
+    """The reminder INSERT compiled once for a dialect, with the columns that need a bind
+    processor (the instants) and that processor."""
+
+    sql: str
+    positional: bool
+    processed: tuple[tuple[int, Callable], ...]  # (index in _COLUMNS, memoised processor)
+    created: Callable | None  # created_at's processor
+
+
+_inserts: dict[tuple[str, str], _Insert] = {}
+
+
+def _insert_for(dialect) -> _Insert:
+    compiled = _inserts.get((dialect.name, dialect.driver))
+    if compiled is None:
+        statement = insert(Reminder.__table__).compile(
+            dialect=dialect, column_keys=_KEYS, for_executemany=True
+        )
+        if dialect.positional and tuple(statement.positiontup) != _KEYS:
+            raise RuntimeError("reminder INSERT: unexpected parameter order")
+        columns = Reminder.__table__.columns
+        processors = [columns[key].type.bind_processor(dialect) for key in _KEYS]
+        compiled = _inserts[dialect.name, dialect.driver] = _Insert(
+            sql=statement.string,
+            positional=dialect.positional,
+            # pure functions of the value, and an award's due days recur in the next one
+            processed=tuple(
+                (i, lru_cache(maxsize=1 << 12)(p))
+                for i, p in enumerate(processors[:-1])
+                if p is not None
+            ),
+            created=processors[-1],
+        )
+    return compiled
+
+
 def add(session: Session, rows: list[dict]) -> None:
-    """Write reminder rows in the session's transaction, in one statement."""
-    if rows:
-        created = {"created_at": clock.now()}
-        session.execute(insert(Reminder.__table__), [{**row, **created} for row in rows])
+    """Write reminder rows in the session's transaction, in one executemany.
+
+    The statement is compiled once and each value goes through its column type's own bind
+    processor, so what is stored is exactly what ``insert(Reminder)`` stores; SQLAlchemy's
+    per-row parameter building cost as much as the INSERT itself for an award's 145 rows, and
+    an instant shared by many rows (``created_at``, a due day) is converted once here.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    compiled = _insert_for(connection.dialect)
+    created = clock.now()
+    if compiled.created is not None:
+        created = compiled.created(created)
+    bound = []
+    for values in rows:
+        line = [*_ROW(values), created]
+        for index, processor in compiled.processed:
+            line[index] = processor(line[index])
+        bound.append(tuple(line) if compiled.positional else dict(zip(_KEYS, line, strict=True)))
+    connection.exec_driver_sql(compiled.sql, bound)
 
 
 def for_tasks(
@@ -111,6 +179,7 @@ def for_tasks(
     return reminders
 
 
+@lru_cache(maxsize=1 << 12)  # pure; every award asks for the same months
 def declaration_deadline(period: date, day_of_month: int, departement: str | None) -> date:
     """The monthly declaration of ``period`` is due on that day of the next month (a business day)."""
     following = period.replace(day=1) + relativedelta(months=1)
@@ -118,11 +187,16 @@ def declaration_deadline(period: date, day_of_month: int, departement: str | Non
 
 
 def months(first: date, last: date) -> list[date]:
+    return list(_months(first, last))
+
+
+@lru_cache(maxsize=1 << 10)  # pure; relativedelta's arithmetic is slow
+def _months(first: date, last: date) -> tuple[date, ...]:
     current, out = first.replace(day=1), []
     while current <= last:
         out.append(current)
         current += relativedelta(months=1)
-    return out
+    return tuple(out)
 
 
 def for_execution(
@@ -139,6 +213,7 @@ def for_execution(
     reminders = []
     starts, ends = market.execution_starts_on, market.execution_ends_on
     clause_lots = [lot for lot in lots if lot.carries_clause]
+    market_id, lot_ids = market.id, [lot.id for lot in clause_lots]  # read once, not per row
     for name, rule in rules.items():
         if rule.follows == "declaration" and starts and ends:
             for period in months(starts, ends):
@@ -147,14 +222,18 @@ def for_execution(
                     deadline < today
                 ):  # a period already closed when execution is entered or imported
                     continue
-                for lot in clause_lots:
-                    for occ in occurrences(rule, deadline, departement, today):
+                month = f"{period:%Y-%m}"
+                planned = [
+                    (occ, at_office_start(occ.day, settings))
+                    for occ in occurrences(rule, deadline, departement, today)
+                ]  # the same days for every lot
+                for lot_id in lot_ids:
+                    for occ, due in planned:
                         reminders.append(
                             row(
-                                rule=name, recipient_role=occ.role, market_id=market.id, lot_id=lot.id,
-                                period=f"{period:%Y-%m}", occurrence=occ.number,
-                                due_at=at_office_start(occ.day, settings),
-                                idempotency_key=f"{name}:lot:{lot.id}:{period:%Y-%m}:{occ.number}",
+                                rule=name, recipient_role=occ.role, market_id=market_id, lot_id=lot_id,
+                                period=month, occurrence=occ.number, due_at=due,
+                                idempotency_key=f"{name}:lot:{lot_id}:{month}:{occ.number}",
                             )
                         )  # fmt: skip
         elif rule.follows == "execution_end" and ends and clause_lots:
@@ -175,6 +254,29 @@ def for_execution(
     return reminders
 
 
+def _cancelling(*criteria):
+    return (
+        update(Reminder.__table__)
+        .where(
+            Reminder.status == ReminderStatus.pending.value,
+            Reminder.message_id.is_(None),
+            *criteria,
+        )
+        .values(status=ReminderStatus.cancelled.value, cancel_reason=bindparam("reason"))
+    )
+
+
+# Built once: building an UPDATE costs more than running it, and a transition cancels twice.
+_CANCEL_TASKS = _cancelling(Reminder.task_id.in_(bindparam("task_ids", expanding=True)))
+_CANCEL_LOT_PERIOD = _cancelling(
+    Reminder.lot_id == bindparam("of_lot"), Reminder.period == bindparam("of_period")
+)
+_CANCEL_MARKET_RULES = _cancelling(
+    Reminder.market_id == bindparam("of_market"),
+    Reminder.rule.in_(bindparam("rules", expanding=True)),
+)
+
+
 def cancel(
     session: Session,
     *,
@@ -186,16 +288,20 @@ def cancel(
 ) -> None:
     """Cancel the pending reminders (not yet handed to the outbox) of tasks, of a lot's month or
     of a market."""
-    query = update(Reminder).where(
-        Reminder.status == ReminderStatus.pending, Reminder.message_id.is_(None)
-    )
     task_ids, rules = list(task_ids), list(rules)
     if task_ids:
-        query = query.where(Reminder.task_id.in_(task_ids))
+        query, params = _CANCEL_TASKS, {"task_ids": task_ids}
     elif lot_period is not None:  # a month declared: its declaration reminders stop
-        query = query.where(Reminder.lot_id == lot_period[0], Reminder.period == lot_period[1])
+        query, params = _CANCEL_LOT_PERIOD, {"of_lot": lot_period[0], "of_period": lot_period[1]}
     elif market_id is not None:
-        query = query.where(Reminder.market_id == market_id, Reminder.rule.in_(rules))
+        query, params = _CANCEL_MARKET_RULES, {"of_market": market_id, "rules": rules}
     else:
         return
-    session.execute(query.values(status=ReminderStatus.cancelled, cancel_reason=reason))
+    # A plain UPDATE on the session's connection, as the ORM's bulk UPDATE would run it after
+    # its autoflush; reminders loaded in the session are expired rather than synchronised.
+    if session.autoflush:
+        session.flush()
+    session.connection().execute(query, {**params, "reason": reason})
+    for obj in session.identity_map.values():
+        if isinstance(obj, Reminder):
+            session.expire(obj, ["status", "cancel_reason"])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import and_, bindparam, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -29,7 +29,6 @@ from clausier.errors import (
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Contractor
 from clausier.partnerships import assignment
-from clausier.referential.service import place_of
 from clausier.tasks.models import Task, TaskStatus
 from clausier.validation.messages import dotted, french_message
 from notifications import schedule
@@ -51,8 +50,34 @@ class Fired:
     log_id: int
 
 
+# Statements built once: a transition runs several, and building one costs more than running it.
+_MARKET_BY_REF = select(Market).where(Market.ref == bindparam("ref"))
+_CONTRACTORS = select(Contractor).where(Contractor.siret.in_(bindparam("sirets", expanding=True)))
+# What a transition reads of the market, in one round trip: the market, its lots and its open
+# tasks, one row per (lot, task) pair (a few lots, fewer open tasks: a handful of rows).
+_MARKET_LOTS_TASKS = (
+    select(Market, Lot, Task)
+    .outerjoin(Lot, Lot.market_id == Market.id)
+    .outerjoin(Task, and_(Task.market_id == Market.id, Task.status == TaskStatus.open))
+    .where(Market.ref == bindparam("ref"))
+    .order_by(Lot.number, Task.id)
+)
+_markets = Market.__table__
+_BUMP = (
+    update(_markets)
+    .where(_markets.c.id == bindparam("market_id"), _markets.c.version == bindparam("expected"))
+    .values(state=bindparam("dest"), version=bindparam("bumped"), updated_at=bindparam("at"))
+)
+_LOG = insert(TransitionLog.__table__)
+
+
+def _distinct(objects) -> list:
+    """The rows' objects once each, in order of first appearance (models are not hashable)."""
+    return list({id(obj): obj for obj in objects if obj is not None}.values())
+
+
 def market_by_ref(session: Session, ref: str) -> Market:
-    market = session.exec(select(Market).where(Market.ref == ref)).first()
+    market = session.exec(_MARKET_BY_REF, params={"ref": ref}).first()
     if market is None:
         raise UnknownRecord("Marché", ref)
     return market
@@ -104,11 +129,16 @@ def fire(
     settings: Settings | None = None,
 ) -> Fired:
     """Fire ``trigger`` on market ``ref``; the caller commits (or rolls back on error)."""
-    market = market_by_ref(session, ref)
+    rows = session.exec(_MARKET_LOTS_TASKS, params={"ref": ref}).all()
+    if not rows:
+        raise UnknownRecord("Marché", ref)
+    market = rows[0][0]
+    lots = _distinct(lot for _, lot, _ in rows)
+    open_tasks = _distinct(task for _, _, task in rows)
     if expected_version is not None and market.version != expected_version:
         raise VersionConflict(market=ref, expected=expected_version)
     today, at = clock.today(), clock.now()
-    assignment.refresh(session, market, today=today)
+    place = assignment.refresh(session, market, today=today).coverage.place
 
     state = market.state
     allowed = allowed_triggers(state)
@@ -124,15 +154,9 @@ def fire(
         )
 
     payload = _parse_payload(trigger, data)
-    lots = list(
-        session.exec(select(Lot).where(Lot.market_id == market.id).order_by(Lot.number)).all()
-    )
-    sirets = set(getattr(payload, "contractors", {}).values())
+    sirets = sorted(set(getattr(payload, "contractors", {}).values()))
     contractors = (
-        {
-            c.siret: c
-            for c in session.exec(select(Contractor).where(Contractor.siret.in_(sirets))).all()
-        }
+        {c.siret: c for c in session.exec(_CONTRACTORS, params={"sirets": sirets}).all()}
         if sirets
         else {}
     )
@@ -152,12 +176,8 @@ def fire(
         contractors=contractors,
         task_kinds=task_settings.kinds,
         due_time=task_settings.due_time,
-        departement=place_of(session, market.commune_code).departement_code,
-        open_tasks=list(
-            session.exec(
-                select(Task).where(Task.market_id == market.id, Task.status == TaskStatus.open)
-            ).all()
-        ),
+        departement=place.departement_code,
+        open_tasks=open_tasks,
     )
     if trigger == "close":
         ctx.missing_outcomes = outcomes.missing_outcomes(session, market)
@@ -173,31 +193,40 @@ def fire(
         )
 
     version = market.version
-    session.flush()  # the callbacks' changes to the market, its lots and its tasks
-    bumped = session.execute(
-        update(Market)
-        .where(Market.id == market.id, Market.version == version)
-        .values(state=dest, version=version + 1, updated_at=at)
+    # The guarded bump first, through the connection (no autoflush, nothing to synchronise):
+    # a concurrent transition that read the same version stops here, before writing anything.
+    bumped = session.connection().execute(
+        _BUMP,
+        {
+            "market_id": market.id,
+            "expected": version,
+            "dest": dest,
+            "bumped": version + 1,
+            "at": at,
+        },
     )
     if bumped.rowcount != 1:
         raise VersionConflict(market=ref, expected=version)
     set_committed_value(market, "state", dest)
     set_committed_value(market, "version", version + 1)
     set_committed_value(market, "updated_at", at)
-    entry = TransitionLog(
-        market_id=market.id,
-        from_state=state,
-        to_state=dest,
-        trigger=trigger,
-        actor=actor,
-        at=at,
-        payload=payload.model_dump(mode="json", exclude_defaults=True),
+    logged = session.connection().execute(
+        _LOG,
+        {
+            "market_id": market.id,
+            "from_state": state,
+            "to_state": dest,
+            "trigger": trigger,
+            "actor": actor,
+            "at": at,
+            "payload": payload.model_dump(mode="json", exclude_defaults=True),
+        },
     )
-    session.add(entry)
     session.add_all(ctx.new_tasks)
-    session.flush()  # the new tasks get their ids
-    _reschedule_reminders(session, ctx)
+    # One flush: the callbacks' changes to the market, its lots and its tasks, and the new tasks
+    # (which get their ids, needed by their reminders).
     session.flush()
+    _reschedule_reminders(session, ctx)
     log.info("%s: %s -> %s (%s, version %s) by %s", ref, state, dest, trigger, version + 1, actor)
     return Fired(
         market=ref,
@@ -205,5 +234,5 @@ def fire(
         from_state=state,
         to_state=dest,
         version=version + 1,
-        log_id=entry.id,
+        log_id=logged.inserted_primary_key[0],
     )

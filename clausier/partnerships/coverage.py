@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cache
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, select
 
 from clausier.partnerships import periods
@@ -92,37 +93,43 @@ class Coverage:
         )
 
 
-def _territory_clauses(place: Place):
-    communes = [place.code] + ([place.parent_code] if place.parent_code else [])
+@cache
+def _covers_query(with_epci: bool):
+    """The buyer's conventions over a place, built once per shape: every transition asks."""
+    code = ConventionTerritory.code
     clauses = [
         and_(
             ConventionTerritory.kind == TerritoryKind.commune,
-            ConventionTerritory.code.in_(communes),
+            code.in_(bindparam("communes", expanding=True)),
         ),
         and_(
             ConventionTerritory.kind == TerritoryKind.departement,
-            ConventionTerritory.code == place.departement_code,
+            code == bindparam("departement"),
         ),
     ]
-    if place.epci_code:
+    if with_epci:
         clauses.append(
-            and_(
-                ConventionTerritory.kind == TerritoryKind.epci,
-                ConventionTerritory.code == place.epci_code,
-            )
+            and_(ConventionTerritory.kind == TerritoryKind.epci, code == bindparam("epci"))
         )
-    return or_(*clauses)
+    return (
+        select(Convention, ConventionTerritory)
+        .join(ConventionTerritory, ConventionTerritory.convention_id == Convention.id)
+        .where(Convention.buyer_id == bindparam("buyer_id"), or_(*clauses))
+    )
 
 
 def covers_of(
     session: Session, *, buyer_id: int, place: Place, on: date | None = None
 ) -> list[Cover]:
     """The buyer's conventions over the place; only those in force on ``on`` when given."""
-    rows = session.exec(
-        select(Convention, ConventionTerritory)
-        .join(ConventionTerritory, ConventionTerritory.convention_id == Convention.id)
-        .where(Convention.buyer_id == buyer_id, _territory_clauses(place))
-    ).all()
+    params = {
+        "buyer_id": buyer_id,
+        "communes": [place.code] + ([place.parent_code] if place.parent_code else []),
+        "departement": place.departement_code,
+    }
+    if place.epci_code:
+        params["epci"] = place.epci_code
+    rows = session.exec(_covers_query(bool(place.epci_code)), params=params).all()
     return [
         Cover(convention=conv, kind=TerritoryKind(territory.kind), code=territory.code)
         for conv, territory in rows
