@@ -12,14 +12,17 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from time import monotonic
 
 import jinja2
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, event, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
@@ -27,6 +30,7 @@ from clausier import clock
 from clausier.business_days import add_business_days, is_business_day
 from clausier.clock import PARIS
 from clausier.config import Settings
+from clausier.db.types import UTCDateTime
 from clausier.declarations import pace
 from clausier.formatting import fr_date
 from clausier.markets.models import Lot, Market
@@ -108,11 +112,11 @@ def _insert_new(session: Session, rows: list[dict]) -> int:
     }
     rows = [{**columns, **row} for row in rows]  # one shape for a multi-row INSERT
     dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     created = 0
     for start in range(0, len(rows), PLANNED_PER_INSERT):  # a statement's bound values are capped
         statement = (
-            insert(Reminder)
+            dialect_insert(Reminder)
             .values(rows[start : start + PLANNED_PER_INSERT])
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(Reminder.id)  # counted by rows: psycopg's rowcount says -1 here
@@ -209,12 +213,34 @@ def _outbox_row(
     html: str,
     now: datetime,
     sender: str,
-) -> OutboxMessage:
-    return OutboxMessage(
-        idempotency_key=key, message_id=message_id_for(key, sender), to_email=recipient.email,
-        to_name=recipient.name, subject=subject, text_body=text, html_body=html, next_attempt_at=now,
-        created_at=now,
-    )  # fmt: skip
+) -> dict:
+    return {
+        "idempotency_key": key, "message_id": message_id_for(key, sender), "to_email": recipient.email,
+        "to_name": recipient.name, "subject": subject, "text_body": text, "html_body": html,
+        "status": MessageStatus.pending, "attempts": 0, "next_attempt_at": now, "created_at": now,
+    }  # fmt: skip
+
+
+def _write_outbox(session: Session, rows: list[dict]) -> dict[str, int]:
+    """Outbox rows in one multi-row ``INSERT … RETURNING``; their ids by idempotency key (the
+    order of RETURNING is not relied on). A key already taken fails the batch's transaction,
+    as one flush per message did."""
+    if not rows:
+        return {}
+    written = session.connection().execute(
+        insert(OutboxMessage.__table__).returning(
+            OutboxMessage.__table__.c.idempotency_key, OutboxMessage.__table__.c.id
+        ),
+        rows,
+    )
+    return {key: id_ for key, id_ in written}
+
+
+def _keep_loaded(session: Session) -> None:
+    """Hold what the session loads for as long as the session lives: its identity map holds
+    rows weakly, so ``prepare`` would read the same market again for each of its reminders."""
+    kept: list = []
+    event.listen(session, "loaded_as_persistent", lambda _session, instance: kept.append(instance))
 
 
 def hand_over(
@@ -233,42 +259,58 @@ def hand_over(
             if not ids:
                 return
             digests: dict[str, list[tuple[Reminder, contexts.Ready]]] = defaultdict(list)
-            for reminder in session.execute(select(Reminder).where(Reminder.id.in_(ids))).scalars():
-                try:
-                    outcome = contexts.prepare(session, reminder, settings, today)
-                    if isinstance(outcome, contexts.Skip):
+            handed: list[tuple[Reminder, dict]] = []
+            _keep_loaded(session)
+            reminders = session.execute(select(Reminder).where(Reminder.id.in_(ids))).scalars()
+            with session.no_autoflush:  # prepare only reads: no flush before each of its reads
+                for reminder in reminders:
+                    outcome = None
+                    try:
+                        outcome = contexts.prepare(session, reminder, settings, today)
+                        if isinstance(outcome, contexts.Skip):
+                            reminder.status, reminder.cancel_reason = (
+                                ReminderStatus.cancelled,
+                                outcome.reason,
+                            )
+                            report.cancelled += 1
+                            continue
+                        person = outcome.recipient.facilitator
+                        if person is not None and person.digest:
+                            reminder.recipient_email = outcome.recipient.email
+                            digests[outcome.recipient.email].append((reminder, outcome))
+                            continue
+                        rendered = render_rule(settings.reminders[reminder.rule], outcome.context)
+                    except (jinja2.TemplateError, LookupError, ValueError) as error:
+                        # one broken reminder must not hold back the batch: it fails, visibly
+                        if isinstance(outcome, contexts.Ready):
+                            reminder.recipient_email = outcome.recipient.email
                         reminder.status, reminder.cancel_reason = (
-                            ReminderStatus.cancelled,
-                            outcome.reason,
+                            ReminderStatus.failed,
+                            f"préparation impossible : {error}",
                         )
-                        report.cancelled += 1
+                        report.failed += 1
+                        log.error(
+                            "reminder %s (%s) could not be prepared: %s",
+                            reminder.id,
+                            reminder.rule,
+                            error,
+                        )
                         continue
-                    reminder.recipient_email = outcome.recipient.email
-                    person = outcome.recipient.facilitator
-                    if person is not None and person.digest:
-                        digests[outcome.recipient.email].append((reminder, outcome))
-                        continue
-                    rendered = render_rule(settings.reminders[reminder.rule], outcome.context)
-                except (jinja2.TemplateError, LookupError, ValueError) as error:
-                    # one broken reminder must not hold back the batch: it fails, visibly
-                    reminder.status, reminder.cancel_reason = (
-                        ReminderStatus.failed,
-                        f"préparation impossible : {error}",
+                    message = _outbox_row(key=reminder.idempotency_key, recipient=outcome.recipient, subject=rendered.subject,
+                                          text=rendered.text, html=rendered.html, now=now, sender=sender)  # fmt: skip
+                    handed.append((reminder, message))
+            _write_outbox(session, [message for _, message in handed])
+            if handed:  # each reminder linked to its message, found by their common key
+                session.execute(
+                    update(Reminder)
+                    .where(
+                        Reminder.id.in_([reminder.id for reminder, _ in handed]),
+                        Reminder.idempotency_key == OutboxMessage.idempotency_key,
                     )
-                    report.failed += 1
-                    log.error(
-                        "reminder %s (%s) could not be prepared: %s",
-                        reminder.id,
-                        reminder.rule,
-                        error,
-                    )
-                    continue
-                message = _outbox_row(key=reminder.idempotency_key, recipient=outcome.recipient, subject=rendered.subject,
-                                      text=rendered.text, html=rendered.html, now=now, sender=sender)  # fmt: skip
-                session.add(message)
-                session.flush()
-                reminder.message_id = message.id
-                report.handed += 1
+                    .values(message_id=OutboxMessage.id, recipient_email=OutboxMessage.to_email)
+                    .execution_options(synchronize_session=False)
+                )
+            report.handed += len(handed)
             for email, items in digests.items():
                 key = f"digest:{email}:{today.isoformat()}"
                 taken = session.execute(
@@ -296,10 +338,9 @@ def hand_over(
                 )
                 message = _outbox_row(key=key, recipient=recipient, subject=rendered.subject, text=rendered.text,
                                       html=rendered.html, now=now, sender=sender)  # fmt: skip
-                session.add(message)
-                session.flush()
+                written = _write_outbox(session, [message])
                 for reminder, _ in items:
-                    reminder.message_id = message.id
+                    reminder.message_id = written[key]
                 report.handed += len(items)
             session.execute(
                 update(Reminder)
@@ -332,6 +373,29 @@ def deliver(
         pass
 
 
+_RECHECK_SECONDS = 1.0  # a long batch re-reads which of its messages are still its own
+
+
+def _still_ours(connection: Connection, ids: list[int], worker: str) -> list[Row]:
+    """The claimed messages still pending and leased to this worker, with what building and
+    recording them needs (one statement for the batch, not one read per message)."""
+    rows = connection.execute(
+        select(
+            OutboxMessage.id, OutboxMessage.to_name, OutboxMessage.to_email,
+            OutboxMessage.subject, OutboxMessage.message_id, OutboxMessage.created_at,
+            OutboxMessage.text_body, OutboxMessage.html_body, OutboxMessage.attempts,
+        )
+        .where(
+            OutboxMessage.id.in_(ids),
+            OutboxMessage.status == MessageStatus.pending,
+            OutboxMessage.claimed_by == worker,
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+    ).all()  # fmt: skip
+    connection.commit()
+    return rows
+
+
 def _deliver_batch(
     engine: Engine, settings: Settings, *, worker: str, now: datetime, report: SweepReport
 ) -> bool:
@@ -343,40 +407,54 @@ def _deliver_batch(
             (OutboxMessage.status == MessageStatus.pending, OutboxMessage.next_attempt_at <= now),
             OutboxMessage.next_attempt_at, worker=worker, now=now, settings=settings,
         )  # fmt: skip
-        if not ids:
-            return False
-        with transport_for(settings.outbox, settings.smtp) as transport:
-            for message_id in ids:
-                row = session.get(OutboxMessage, message_id)
-                if row is None or row.status != MessageStatus.pending or row.claimed_by != worker:
-                    continue
-                try:
-                    transport.send(build(row, sender), row.to_email)
-                except DeliveryFailure as failure:
-                    row.attempts += 1
-                    row.last_error = str(failure)
-                    row.claimed_until = row.claimed_by = None
-                    if failure.permanent or row.attempts >= settings.outbox.max_attempts:
-                        row.status = MessageStatus.failed
-                        _mark_reminders(session, row.id, ReminderStatus.failed)
-                        report.failed += 1
-                        log.warning(
-                            "message %s failed after %s attempt(s): %s",
-                            row.id,
-                            row.attempts,
-                            failure,
-                        )
-                    else:
-                        row.next_attempt_at = now + _backoff(row.attempts, settings)
-                        report.retried += 1
-                        postponed.append((row.next_attempt_at, str(failure)))
-                        log.debug(
-                            "message %s: attempt %s failed: %s", row.id, row.attempts, failure
-                        )
-                    session.commit()
-                    continue
-                _record_sent(session, engine, row, worker=worker, now=now)
-                report.delivered += 1
+    if not ids:
+        return False
+    # past half its lease a batch stops sending: its lease cannot expire while it sends
+    deadline = monotonic() + settings.outbox.lease_seconds / 2
+    with (
+        _delivery_connection(engine) as connection,
+        transport_for(settings.outbox, settings.smtp) as transport,
+    ):
+        rows = _still_ours(connection, ids, worker)
+        ours, checked = {row.id for row in rows}, monotonic()
+        for position, row in enumerate(rows):
+            if position and monotonic() > deadline:
+                _release(connection, [r.id for r in rows[position:]], worker)
+                break
+            if monotonic() - checked > _RECHECK_SECONDS:
+                # as a read per message did: a message whose lease another worker took is skipped
+                ours = {
+                    r.id for r in _still_ours(connection, [r.id for r in rows[position:]], worker)
+                }
+                checked = monotonic()
+            if row.id not in ours:
+                continue
+            try:
+                transport.send(build(row, sender))
+            except DeliveryFailure as failure:
+                attempts = row.attempts + 1
+                values = {"attempts": attempts, "last_error": str(failure), "claimed_until": None,
+                          "claimed_by": None}  # fmt: skip
+                if failure.permanent or attempts >= settings.outbox.max_attempts:
+                    values["status"] = MessageStatus.failed
+                    _fail(connection, row.id, values)
+                    report.failed += 1
+                    log.warning(
+                        "message %s failed after %s attempt(s): %s", row.id, attempts, failure
+                    )
+                else:
+                    values["next_attempt_at"] = now + _backoff(attempts, settings)
+                    report.retried += 1
+                    postponed.append((values["next_attempt_at"], str(failure)))
+                    log.debug("message %s: attempt %s failed: %s", row.id, attempts, failure)
+                    connection.execute(
+                        update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values)
+                    )
+                connection.commit()  # SQLite: no write lock held across the next sends
+                continue
+            _record_sent(connection, engine, row.id, worker=worker, now=now)
+            report.delivered += 1
+        connection.commit()
     if postponed:  # once per batch: a full disk or a server down fails every message alike
         causes = sorted({cause for _, cause in postponed})
         log.error(
@@ -389,43 +467,114 @@ def _deliver_batch(
     return True
 
 
+@contextmanager
+def _delivery_connection(engine: Engine) -> Iterator[Connection]:
+    """The batch's connection. On PostgreSQL each statement commits on its own (AUTOCOMMIT), so
+    marking a message sent with its reminders (one statement, ``_SENT_WITH_REMINDERS``) is one
+    round trip with no COMMIT after it. The commit stays synchronous: a crash of PostgreSQL
+    itself must not undo a ``sent`` and send the message twice. The isolation level goes back
+    to the pool's default when the connection is returned, or the connection is discarded."""
+    with engine.connect() as connection:
+        if connection.dialect.name != "postgresql":
+            yield connection
+            return
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield connection
+        finally:
+            try:
+                connection.rollback()
+            except DBAPIError:
+                connection.invalidate()
+
+
+# built once: building an UPDATE cost more than running it on SQLite
+_SENT = (
+    update(OutboxMessage)
+    .where(OutboxMessage.id == bindparam("message"))
+    .values(status=MessageStatus.sent, sent_at=bindparam("now", type_=UTCDateTime),
+            attempts=OutboxMessage.attempts + 1, claimed_until=None, claimed_by=None)
+)  # fmt: skip
+_SENT_IF_OURS = _SENT.where(
+    OutboxMessage.status == MessageStatus.pending, OutboxMessage.claimed_by == bindparam("worker")
+)
+_REMINDERS = (
+    update(Reminder)
+    .where(Reminder.message_id == bindparam("message"))
+    .values(status=bindparam("status"))
+)
+_SENT_CTE = _SENT.returning(OutboxMessage.id).cte("sent")
+# PostgreSQL: the message and its reminders in one statement, one round trip
+_SENT_WITH_REMINDERS = (
+    update(Reminder)
+    .where(Reminder.message_id.in_(select(_SENT_CTE.c.id)))
+    .values(status=ReminderStatus.sent)
+)
+
+
+def _mark_sent(connection: Connection, message_id: int, now: datetime, *, worker: str | None):
+    """The message and its reminders ``sent``, without reading them first. With ``worker``, only
+    if the message is still pending and leased to it."""
+    if worker is not None:
+        parameters = {"message": message_id, "now": now, "worker": worker}
+        if connection.execute(_SENT_IF_OURS, parameters).rowcount == 1:
+            _mark_reminders(connection, message_id, ReminderStatus.sent)
+    elif connection.dialect.name == "postgresql":
+        connection.execute(_SENT_WITH_REMINDERS, {"message": message_id, "now": now})
+    else:
+        connection.execute(_SENT, {"message": message_id, "now": now})
+        _mark_reminders(connection, message_id, ReminderStatus.sent)
+
+
 def _record_sent(
-    session: Session, engine: Engine, row: OutboxMessage, *, worker: str, now: datetime
+    connection: Connection, engine: Engine, message_id: int, *, worker: str, now: datetime
 ) -> None:
-    """Record a message the server has accepted. If the database connection was dropped, record
-    it once more on a fresh connection: otherwise it would go again when the lease expires."""
-    message_id = row.id
+    """Record a message the server has accepted, in its own transaction. If the database
+    connection was dropped, record it once more on a fresh connection: otherwise it would go
+    again when the lease expires."""
     try:
-        row.status, row.sent_at, row.attempts = MessageStatus.sent, now, row.attempts + 1
-        row.claimed_until = row.claimed_by = None
-        _mark_reminders(session, message_id, ReminderStatus.sent)
-        session.commit()  # the one window: accepted by the server, not yet committed
+        _mark_sent(connection, message_id, now, worker=None)
+        connection.commit()  # the one window: accepted by the server, not yet committed
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        session.rollback()
+        connection.rollback()  # the next statement of the batch gets a new connection
         log.warning(
             "connexion à la base perdue après l'envoi du message %s : enregistré à nouveau",
             message_id,
         )
-        with Session(engine) as again:
-            marked = again.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message_id,
-                    OutboxMessage.status == MessageStatus.pending,
-                    OutboxMessage.claimed_by == worker,
-                )
-                .values(status=MessageStatus.sent, sent_at=now, attempts=OutboxMessage.attempts + 1,
-                        claimed_until=None, claimed_by=None)
-            )  # fmt: skip
-            if marked.rowcount == 1:
-                _mark_reminders(again, message_id, ReminderStatus.sent)
+        with engine.connect() as again:
+            _mark_sent(again, message_id, now, worker=worker)
             again.commit()
 
 
-def _mark_reminders(session: Session, message_id: int, status: ReminderStatus) -> None:
-    session.execute(update(Reminder).where(Reminder.message_id == message_id).values(status=status))
+def _release(connection: Connection, ids: list[int], worker: str) -> None:
+    """Give back claims this batch will not use: the next claim takes them at once."""
+    connection.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker)
+        .values(claimed_until=None, claimed_by=None)
+    )
+
+
+def _fail(connection: Connection, message_id: int, values: dict) -> None:
+    """The message and its reminders ``failed`` together (one statement on PostgreSQL, whose
+    delivery connection commits each statement)."""
+    failed = update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+    if connection.dialect.name == "postgresql":
+        message = failed.returning(OutboxMessage.id).cte("failed")
+        connection.execute(
+            update(Reminder)
+            .where(Reminder.message_id.in_(select(message.c.id)))
+            .values(status=ReminderStatus.failed)
+        )
+        return
+    connection.execute(failed)
+    _mark_reminders(connection, message_id, ReminderStatus.failed)
+
+
+def _mark_reminders(connection: Connection, message_id: int, status: ReminderStatus) -> None:
+    connection.execute(_REMINDERS, {"message": message_id, "status": str(status)})
 
 
 def run_once(

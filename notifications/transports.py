@@ -11,9 +11,9 @@ import errno
 import mailbox
 import smtplib
 import ssl
-from email.message import EmailMessage
 from pathlib import Path
 
+from notifications.messages import Composed
 from notifications.settings import SmtpSettings
 
 
@@ -39,9 +39,9 @@ class MaildirTransport:
     def __exit__(self, *exc) -> None:
         return None
 
-    def send(self, message: EmailMessage, to: str) -> None:
+    def send(self, message: Composed) -> None:
         try:
-            mailbox.Maildir(self.path, create=True).add(message)
+            mailbox.Maildir(self.path, create=True).add(message.data)
         except OSError as exc:  # disk full, read-only, permissions: may heal, retried
             raise TemporaryFailure(
                 f"dossier des messages {self.path} : {_disk_problem(exc)} ({exc.strerror or exc})"
@@ -58,11 +58,14 @@ def _disk_problem(exc: OSError) -> str:
 
 
 class SmtpTransport:
-    """One connection per batch, reopened if the server drops it."""
+    """One connection per batch, reopened if the server drops it. A server that cannot be
+    reached fails the rest of the batch at once: one connection attempt (and its timeout) per
+    batch, not one per message."""
 
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
         self.connection: smtplib.SMTP | None = None
+        self.unreachable: TemporaryFailure | None = None
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -78,9 +81,13 @@ class SmtpTransport:
             if s.user:
                 connection.login(s.user, s.password or "")
         except smtplib.SMTPResponseException as exc:
-            raise _classify(exc) from exc
+            failure = _classify(exc)
+            if not failure.permanent:  # 421 at the greeting: the next try would get it too
+                self.unreachable = failure
+            raise failure from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"SMTP {s.host}:{s.port} injoignable : {exc}") from exc
+            self.unreachable = TemporaryFailure(f"SMTP {s.host}:{s.port} injoignable : {exc}")
+            raise self.unreachable from exc
         return connection
 
     def __enter__(self) -> SmtpTransport:
@@ -92,11 +99,13 @@ class SmtpTransport:
                 self.connection.quit()
             self.connection = None
 
-    def send(self, message: EmailMessage, to: str) -> None:
+    def send(self, message: Composed) -> None:
+        if self.unreachable is not None:
+            raise TemporaryFailure(str(self.unreachable))  # the same cause, not retried now
         if self.connection is None:
             self.connection = self._connect()
         try:
-            refused = self.connection.send_message(message, to_addrs=[to])
+            refused = self._sendmail(self.connection, message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             raise _classify(smtplib.SMTPResponseException(code, text)) from exc
@@ -109,6 +118,17 @@ class SmtpTransport:
         if refused:
             code, text = next(iter(refused.values()))
             raise _classify(smtplib.SMTPResponseException(code, text))
+
+    @staticmethod
+    def _sendmail(connection: smtplib.SMTP, message: Composed) -> dict:
+        """``sendmail`` with ``send_message``'s options for non-ASCII addresses."""
+        options: tuple[str, ...] = ()
+        if not (message.sender.isascii() and message.to.isascii()):
+            connection.ehlo_or_helo_if_needed()
+            if not connection.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("le serveur n'accepte pas SMTPUTF8")
+            options = ("SMTPUTF8", "BODY=8BITMIME")
+        return connection.sendmail(message.sender, [message.to], message.wire(), options)
 
     def _drop(self) -> None:
         try:

@@ -7,6 +7,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.datastructures import URL
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clausier.auth.scope import Forbidden
 from clausier.auth.tokens import NotAuthenticated
@@ -82,21 +84,53 @@ def _details(error: ClausierError) -> dict:
 _NUL = "Données invalides : le caractère nul (U+0000) n'est accepté dans aucun champ."
 
 
-def install(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _refuse_nul(request: Request, call_next):
-        """No text the store keeps may hold a NUL (PostgreSQL refuses it): say so, in French."""
-        if "%00" in request.url.query or "\x00" in request.url.path or "%00" in request.url.path:
-            return JSONResponse(
-                {"error": {"type": "InvalidInput", "message": _NUL}}, status_code=422
-            )
-        if request.method in ("POST", "PUT", "PATCH"):
-            body = await request.body()
+def _holds_nul(url: URL) -> bool:
+    return "%00" in url.query or "\x00" in url.path or "%00" in url.path
+
+
+async def _refused(scope: Scope, receive: Receive, send: Send) -> None:
+    response = JSONResponse({"error": {"type": "InvalidInput", "message": _NUL}}, status_code=422)
+    await response(scope, receive, send)
+
+
+class RefuseNul:
+    """No text the store keeps may hold a NUL (PostgreSQL refuses it): say so, in French.
+
+    A plain ASGI middleware: ``@app.middleware("http")`` would cost every request a task group
+    and a stream around the app, on the hot paths too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _holds_nul(URL(scope=scope)):
+            await _refused(scope, receive, send)
+            return
+        if scope["method"] in ("POST", "PUT", "PATCH"):
+            messages = []  # the whole body, read here and handed on as it came
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    break
+            body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
             if b"\\u0000" in body or b"%00" in body or b"\x00" in body:
-                return JSONResponse(
-                    {"error": {"type": "InvalidInput", "message": _NUL}}, status_code=422
-                )
-        return await call_next(request)
+                await _refused(scope, receive, send)
+                return
+
+            async def replay() -> Message:
+                return messages.pop(0) if messages else await receive()
+
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(RefuseNul)
 
     @app.exception_handler(ClausierError)
     async def _domain(_request: Request, error: ClausierError) -> JSONResponse:

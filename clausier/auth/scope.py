@@ -7,7 +7,7 @@ scope is reported as not found, so that ids don't leak.
 
 from __future__ import annotations
 
-from sqlalchemy import false, true
+from sqlalchemy import bindparam, false, true
 from sqlmodel import Session, select
 
 from clausier.auth.models import Role
@@ -15,7 +15,6 @@ from clausier.auth.tokens import Principal
 from clausier.errors import ClausierError, UnknownRecord
 from clausier.markets.models import Lot, Market
 from clausier.tasks.models import Task
-from workflow.engine import market_by_ref
 
 
 class Forbidden(ClausierError):
@@ -35,6 +34,9 @@ TRIGGER_ROLES: dict[str, frozenset[Role]] = {
 }
 
 
+_MARKET_BY_REF = select(Market).where(Market.ref == bindparam("ref"))
+
+
 def market_condition(principal: Principal):
     if principal.role == Role.admin:
         return true()
@@ -48,11 +50,12 @@ def market_condition(principal: Principal):
 
 
 def visible_market(session: Session, principal: Principal, ref: str) -> Market:
-    market = market_by_ref(session, ref)
-    visible = session.exec(
-        select(Market.id).where(Market.id == market.id, market_condition(principal))
+    """The market by its ref, read with the caller's reach in one statement: one out of reach
+    is not found, as one that does not exist."""
+    market = session.exec(
+        _MARKET_BY_REF.where(market_condition(principal)), params={"ref": ref}
     ).first()
-    if visible is None:
+    if market is None:
         raise UnknownRecord("Marché", ref)
     return market
 

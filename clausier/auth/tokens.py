@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from clausier.auth.models import ApiToken, Role
@@ -14,6 +15,8 @@ from clausier.errors import ClausierError, InvalidInput, UnknownRecord
 from clausier.partners.lookup import buyer_named, contractor_by_siret, structure_named
 
 PREFIX = "clz_"
+# every API request runs it: built once
+_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
 
 
 class NotAuthenticated(ClausierError):
@@ -80,7 +83,7 @@ def authenticate(session: Session, token: str | None, *, now: datetime) -> Princ
         raise NotAuthenticated(
             "Authentification requise : en-tête « Authorization: Bearer <jeton> »."
         )
-    row = session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+    row = session.exec(_BY_HASH, params={"token_hash": digest(token)}).first()
     if (
         row is None
         or row.revoked_at is not None

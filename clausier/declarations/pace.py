@@ -76,21 +76,24 @@ def lot_progress(
     today: date,
     settings: Settings,
     departement: str | None,
+    submitted: dict[int, Decimal] | None = None,
 ) -> dict[int, Progress]:
-    """The progress of each clause lot of ``market``, by lot id."""
+    """The progress of each clause lot of ``market``, by lot id. ``submitted``: the hours
+    declared and not yet reviewed, by lot, when the caller read them with the lots."""
     clause_lots = [lot for lot in lots if lot.carries_clause]
     if not clause_lots:
         return {}
-    submitted = dict(
-        session.exec(
-            select(DeclarationLine.lot_id, func.sum(DeclarationLine.hours))
-            .where(
-                DeclarationLine.lot_id.in_([lot.id for lot in clause_lots]),
-                DeclarationLine.status == LineStatus.submitted,
-            )
-            .group_by(DeclarationLine.lot_id)
-        ).all()
-    )
+    if submitted is None:
+        submitted = dict(
+            session.exec(
+                select(DeclarationLine.lot_id, func.sum(DeclarationLine.hours))
+                .where(
+                    DeclarationLine.lot_id.in_([lot.id for lot in clause_lots]),
+                    DeclarationLine.status == LineStatus.submitted,
+                )
+                .group_by(DeclarationLine.lot_id)
+            ).all()
+        )
     until = expected_on(
         market, today, declaration_day=settings.offer.declaration_day, departement=departement
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from clausier.config import Settings
+from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.partnerships import periods
@@ -24,32 +27,74 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# Built once: the statements of a status lookup, run with each market's values. The first
+# reads the parties and the lots, with the hours submitted on each, in one round trip (the
+# parties repeat on each lot's row; a market without lots still has its one row).
+_SUBMITTED = (
+    select(func.sum(DeclarationLine.hours))
+    .where(DeclarationLine.lot_id == Lot.id, DeclarationLine.status == LineStatus.submitted)
+    .correlate(Lot)
+    .scalar_subquery()
+    .label("submitted")
+)
+_PARTIES_AND_LOTS = (
+    select(Buyer, Structure, Convention, Lot, Contractor, _SUBMITTED)
+    .select_from(Buyer)
+    .outerjoin(Structure, Structure.id == bindparam("structure_id"))
+    .outerjoin(Convention, Convention.id == bindparam("convention_id"))
+    .outerjoin(Lot, Lot.market_id == bindparam("market_id"))
+    .outerjoin(Contractor, Contractor.id == Lot.contractor_id)
+    .where(Buyer.id == bindparam("buyer_id"))
+    .order_by(Lot.number)
+)
+_HISTORY = (
+    select(TransitionLog)
+    .where(TransitionLog.market_id == bindparam("market_id"))
+    .order_by(TransitionLog.id)
+)
+_UPCOMING = (
+    select(Reminder)
+    .where(Reminder.market_id == bindparam("market_id"), Reminder.status == ReminderStatus.pending)
+    .order_by(Reminder.due_at)
+    .limit(10)
+)
+
+
 def market_status(session: Session, market: Market, *, today: date) -> dict[str, Any]:
-    buyer = session.get(Buyer, market.buyer_id)
-    place = place_of(session, market.commune_code)
-    structure = session.get(Structure, market.structure_id) if market.structure_id else None
-    convention = session.get(Convention, market.convention_id) if market.convention_id else None
-    coverage = market_coverage(session, market, today=today)
-    candidates = {
-        s.id: s
-        for s in session.exec(
-            select(Structure).where(Structure.id.in_(coverage.candidate_structures))
-        ).all()
-    }
-    lots = session.exec(select(Lot).where(Lot.market_id == market.id).order_by(Lot.number)).all()
-    contractor_ids = {lot.contractor_id for lot in lots if lot.contractor_id}
-    contractors = (
-        {
-            c.id: c
-            for c in session.exec(select(Contractor).where(Contractor.id.in_(contractor_ids))).all()
-        }
-        if contractor_ids
-        else {}
-    )
-    history = session.exec(
-        select(TransitionLog).where(TransitionLog.market_id == market.id).order_by(TransitionLog.id)
+    return _status(session, market, today=today)[0]
+
+
+def _status(
+    session: Session, market: Market, *, today: date
+) -> tuple[dict[str, Any], list[Lot], dict[int, Decimal]]:
+    """The status document, the market's lots and the hours submitted on each (read once, for
+    their progress too)."""
+    rows = session.exec(
+        _PARTIES_AND_LOTS,
+        params={
+            "buyer_id": market.buyer_id,
+            "structure_id": market.structure_id,
+            "convention_id": market.convention_id,
+            "market_id": market.id,
+        },
     ).all()
-    return {
+    buyer, structure, convention = rows[0].Buyer, rows[0].Structure, rows[0].Convention
+    lots = [row.Lot for row in rows if row.Lot is not None]
+    contractors = {
+        row.Lot.contractor_id: row.Contractor for row in rows if row.Contractor is not None
+    }
+    submitted = {row.Lot.id: row.submitted for row in rows if row.submitted is not None}
+    place = place_of(session, market.commune_code)
+    coverage = market_coverage(session, market, today=today)
+    # the candidates are most often the market's own structure, already read
+    known = {structure.id: structure} if structure else {}
+    if missing := coverage.candidate_structures - known.keys():
+        known |= {
+            s.id: s for s in session.exec(select(Structure).where(Structure.id.in_(missing))).all()
+        }
+    candidates = [known[i].ref for i in coverage.candidate_structures if i in known]
+    history = session.exec(_HISTORY, params={"market_id": market.id}).all()
+    document = {
         "ref": market.ref,
         "title": market.title,
         "buyer": {"siret": buyer.siret, "name": buyer.name},
@@ -95,7 +140,7 @@ def market_status(session: Session, market: Market, *, today: date) -> dict[str,
             "status": coverage.status.value,
             "label": COVERAGE_LABELS[coverage.status],
             "flag": market.coverage_flag,
-            "candidates": sorted(s.ref for s in candidates.values()),
+            "candidates": sorted(candidates),
             "conventions": sorted({cover.convention.ref for cover in coverage.covers}),
         },
         "lots": [
@@ -137,6 +182,7 @@ def market_status(session: Session, market: Market, *, today: date) -> dict[str,
             for entry in history
         ],
     }
+    return document, lots, submitted
 
 
 def market_overview(
@@ -155,15 +201,14 @@ def market_overview(
     from clausier.declarations import pace
     from clausier.tasks.service import queue
 
-    document = market_status(session, market, today=today)
+    document, lots, submitted = _status(session, market, today=today)
     document["open_tasks"] = [
         row.as_dict(settings.tasks.kinds)
         for row in queue(session, now=now, market=market, scope=task_scope)
     ]
-    lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
     progress = pace.lot_progress(
-        session, market, list(lots), today=today, settings=settings,
-        departement=document["place"]["departement"],
+        session, market, lots, today=today, settings=settings,
+        departement=document["place"]["departement"], submitted=submitted,
     )  # fmt: skip
     for lot_doc in document["lots"]:
         lot_pace = progress.get(lot_doc["id"])
@@ -176,12 +221,7 @@ def market_overview(
             "recorded": sum(1 for b in people if b.id in recorded),
             "by_outcome": dict(Counter(row.outcome for row in recorded.values())),
         }
-    upcoming = session.exec(
-        select(Reminder)
-        .where(Reminder.market_id == market.id, Reminder.status == ReminderStatus.pending)
-        .order_by(Reminder.due_at)
-        .limit(10)
-    ).all()
+    upcoming = session.exec(_UPCOMING, params={"market_id": market.id}).all()
     rules = settings.reminders
     document["next_reminders"] = [
         {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from clausier.config import Settings
@@ -48,6 +48,23 @@ class QueueRow:
         }
 
 
+# The queue's statements without their filters, built once: the status lookup and the queue
+# endpoint run them on every request.
+_QUEUE = (
+    select(Task, Market, Structure, Facilitator)
+    .select_from(Task)
+    .join(Market, Market.id == Task.market_id)
+    .outerjoin(Structure, Structure.id == Task.structure_id)
+    .outerjoin(Facilitator, Facilitator.id == Task.assignee_id)
+    .where(Task.status == TaskStatus.open)
+    # Overdue means due before ``now``, so due date order already puts the overdue first; and
+    # it is the order of ``ix_task_queue (status, structure_id, due_at)``, which a page can
+    # follow without sorting every open task.
+    .order_by(Task.due_at, Task.priority, Task.id)
+)
+_COUNT = select(func.count()).select_from(Task).where(Task.status == TaskStatus.open)
+
+
 def _open_tasks(
     query,
     *,
@@ -59,8 +76,8 @@ def _open_tasks(
     overdue_only: bool,
     scope,
 ):
-    """The queue's filters on ``query`` (tasks joined to their market)."""
-    query = query.join(Market, Market.id == Task.market_id).where(Task.status == TaskStatus.open)
+    """The queue's filters on ``query`` (open tasks): conditions on ``task`` alone (``scope``
+    too, as ``auth.scope.task_condition`` makes it), so that the count needs no join."""
     if structure is not None:
         query = query.where(Task.structure_id == structure.id)
     if facilitator is not None:
@@ -96,16 +113,10 @@ def queue(
 
     A facilitator sees the tasks assigned to them and those of their structure nobody has taken.
     """
-    overdue = Task.due_at < now
     query = _open_tasks(
-        select(Task, Market, Structure, Facilitator).select_from(Task), now=now,
-        structure=structure, facilitator=facilitator, kind=kind, market=market,
+        _QUEUE, now=now, structure=structure, facilitator=facilitator, kind=kind, market=market,
         overdue_only=overdue_only, scope=scope,
     )  # fmt: skip
-    query = query.outerjoin(Structure, Structure.id == Task.structure_id).outerjoin(
-        Facilitator, Facilitator.id == Task.assignee_id
-    )
-    query = query.order_by(case((overdue, 0), else_=1), Task.due_at, Task.priority, Task.id)
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return [
@@ -125,10 +136,12 @@ def queue_total(
     overdue_only: bool = False,
     scope=None,
 ) -> int:
-    """How many tasks ``queue`` lists with the same filters: a page needs only its own rows."""
+    """How many tasks ``queue`` lists with the same filters: a page needs only its own rows.
+
+    Counted on ``task`` alone: every task has its market (a foreign key), so the join adds none."""
     query = _open_tasks(
-        select(func.count()).select_from(Task), now=now, structure=structure,
-        facilitator=facilitator, kind=kind, market=market, overdue_only=overdue_only, scope=scope,
+        _COUNT, now=now, structure=structure, facilitator=facilitator, kind=kind, market=market,
+        overdue_only=overdue_only, scope=scope,
     )  # fmt: skip
     return session.exec(query).one()
 

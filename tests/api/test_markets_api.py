@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
 from clausier.auth.models import Role
 
 
@@ -84,3 +88,43 @@ def test_a_nul_character_is_refused_before_it_reaches_the_store(world):
         },
     )
     assert posted.status_code == 422
+
+
+@contextmanager
+def statements(engine):
+    """The statements the store receives meanwhile."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_status_lookup_reads_the_store_in_a_few_statements(world, store):
+    """Issue 8: one per part of the document, none per lot, task or reminder (it was 15)."""
+    path = f"/api/markets/{world.own.market.ref}"
+    world.call(Role.buyer, "GET", path)  # the commune's place is read once, then kept
+    with statements(store.engine) as seen:
+        response = world.call(Role.buyer, "GET", path)
+    assert response.status_code == 200
+    # token, market in the caller's reach, buyer/structure/convention with the lots, their
+    # contractors and hours submitted, conventions covering the commune, history, open tasks,
+    # next reminders
+    assert len(seen) == 7, seen
+
+
+def test_the_queue_is_a_page_and_a_count_without_joins(world, store):
+    with statements(store.engine) as seen:
+        response = world.call(
+            Role.facilitator, "GET", f"/api/tasks?structure={world.own.structure.ref}&limit=1"
+        )
+    assert response.status_code == 200 and response.json()["total"] >= 2
+    assert len(response.json()["items"]) == 1
+    [count] = [s for s in seen if "count(" in s.lower()]
+    assert " JOIN " not in count.upper()
+    assert len(seen) == 4, seen  # token, structure, page, count

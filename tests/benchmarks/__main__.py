@@ -1,7 +1,8 @@
 """``.venv/bin/python -m tests.benchmarks [--store sqlite|postgresql|both] [--transitions N]
 [--reminders 10000,100000,1000000] [--profile]
-[--only transitions|claim|delivery|http|planner]
-[--messages 10000] [--workers 1,2,4] [--sweep-messages 2000] [--batch 500]
+[--only transitions|claim|delivery|sweep|http|planner]
+[--messages 10000] [--workers 1,2,4] [--sweep-messages 2000] [--pending 1000000] [--batch 500]
+[--database URL]
 [--markets 20000]``: every benchmark, its medians, p99 and ratios."""
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ def main() -> None:
     parser.add_argument("--reminders", default="10000,100000", help="pending reminder sizes")
     parser.add_argument("--profile", action="store_true", help="cProfile the engine's side")
     parser.add_argument(
-        "--only", choices=("transitions", "claim", "delivery", "http", "planner"), default=None
+        "--only",
+        choices=("transitions", "claim", "delivery", "sweep", "http", "planner"),
+        default=None,
+        help="sweep: delivery's sweep against raw smtplib only, without the workers",
     )
     parser.add_argument("--messages", type=int, default=10_000, help="reminders for the workers")
     parser.add_argument("--workers", default="1,2,4", help="worker process counts (PostgreSQL)")
@@ -29,6 +33,14 @@ def main() -> None:
     parser.add_argument(
         "--markets", type=int, default=20_000, help="national data set (http, planner)"
     )
+    parser.add_argument(
+        "--pending", type=int, default=0,
+        help="sweep: reminders pending but not yet due beside the due ones (1000000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--database", default=None,
+        help="planner: a database filled by `clausier demo-data` instead of a fresh set",
+    )  # fmt: skip
     args = parser.parse_args()
     print(f"nproc {os.cpu_count()}, load {Path('/proc/loadavg').read_text().strip()}")
     kinds = ("sqlite", "postgresql") if args.store == "both" else (args.store,)
@@ -40,9 +52,11 @@ def main() -> None:
         if args.only in (None, "http"):
             http.run(kind, markets=args.markets)
         if args.only in (None, "planner"):
-            planner.run(kind, markets=args.markets)
-        if args.only in (None, "delivery"):
-            delivery.sweep_vs_raw(kind, messages=args.sweep_messages, batch=args.batch)
+            planner.run(kind, markets=args.markets, database=args.database)
+        if args.only in (None, "delivery", "sweep"):
+            delivery.sweep_vs_raw(
+                kind, messages=args.sweep_messages, batch=args.batch, pending=args.pending
+            )
     if args.only in (None, "delivery") and "postgresql" in kinds:
         counts = [int(count) for count in args.workers.split(",")]
         delivery.workers(counts, messages=args.messages, batch=args.batch)

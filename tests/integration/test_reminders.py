@@ -15,6 +15,7 @@ from clausier.tasks.models import Task
 from notifications import sweep
 from notifications.models import OutboxMessage, Reminder
 from notifications.settings import OutboxSettings, SmtpSettings
+from notifications.transports import SmtpTransport
 from tests import factories as make
 
 
@@ -255,3 +256,99 @@ def test_a_reminder_that_cannot_be_rendered_fails_visibly_and_the_others_go(
         again.status == "failed" and "month must be in 1..12" in again.cancel_reason
     ) or again.status == "failed"
     assert report.delivered >= 1, "the rest of the batch was delivered"
+
+
+MORNING = datetime(2026, 11, 25, 10, tzinfo=PARIS).astimezone(UTC)  # a Wednesday
+
+
+def _uncovered_markets(store, count: int) -> None:
+    """Markets nobody covers, each its own buyer: one reminder each, each to its own address."""
+    with store.session() as session:
+        for n in range(count):
+            buyer = make.buyer(session, name=f"Acheteur {n}")
+            make.market(session, buyer=buyer, in_commune=make.SAINT_LO, state="execution")
+        session.commit()
+
+
+def test_a_batch_handed_over_at_once_links_each_reminder_to_its_own_message(
+    store, smtp_server, clock
+):
+    clock.move_to(MORNING)
+    _uncovered_markets(store, 9)
+    settings = settings_for(smtp_server, batch_size=4)
+    sweep.plan(store.engine, settings, MORNING)
+    report = sweep.SweepReport()
+    sweep.hand_over(store.engine, settings, worker="t", now=MORNING, report=report)
+    assert report.handed == 9
+    with store.session() as session:
+        pairs = session.exec(
+            select(Reminder, OutboxMessage).join(
+                OutboxMessage, OutboxMessage.id == Reminder.message_id
+            )
+        ).all()
+    assert len(pairs) == 9 and len({message.to_email for _, message in pairs}) == 9
+    for reminder, message in pairs:
+        assert message.idempotency_key == reminder.idempotency_key
+        assert reminder.recipient_email == message.to_email
+        assert (reminder.claimed_by, reminder.claimed_until) == (None, None)
+
+
+def test_an_unreachable_server_is_tried_once_per_batch(store, smtp_server, clock, monkeypatch):
+    clock.move_to(MORNING)
+    _uncovered_markets(store, 5)
+    settings = settings_for(smtp_server, batch_size=50)
+    sweep.plan(store.engine, settings, MORNING)
+    smtp_server.stop()
+    tries = []
+    connect = SmtpTransport._connect
+    monkeypatch.setattr(SmtpTransport, "_connect", lambda self: tries.append(1) or connect(self))
+    report = sweep_at(store, settings, MORNING, clock)
+    assert (report.handed, report.retried, len(tries)) == (5, 5, 1)
+    with store.session() as session:
+        messages = session.exec(select(OutboxMessage)).all()
+    assert all(m.status == "pending" and m.attempts == 1 for m in messages)
+    assert all("injoignable" in m.last_error and m.next_attempt_at > MORNING for m in messages)
+
+    smtp_server.start()
+    sweep_at(store, settings, MORNING + timedelta(minutes=5), clock)
+    assert sorted(smtp_server.message_ids().values()) == [1] * 5
+
+
+def test_a_batch_past_half_its_lease_gives_back_the_rest(store, smtp_server, clock, monkeypatch):
+    clock.move_to(MORNING)
+    _uncovered_markets(store, 6)
+    settings = settings_for(smtp_server, batch_size=50, lease_seconds=10)
+    sweep.plan(store.engine, settings, MORNING)
+    ticks = iter(range(0, 10_000, 2))  # each look at the clock: two seconds later
+    monkeypatch.setattr(sweep, "monotonic", lambda: next(ticks))
+    released = []
+    release = sweep._release
+    monkeypatch.setattr(
+        sweep, "_release", lambda c, ids, w: released.append(ids) or release(c, ids, w)
+    )
+    report = sweep_at(store, settings, MORNING, clock)
+    assert report.delivered == 6 and released, "given back, then claimed again"
+    assert sorted(smtp_server.message_ids().values()) == [1] * 6
+
+
+@pytest.mark.postgresql
+def test_the_delivery_connection_goes_back_to_the_pool_as_it_came(
+    postgres_store, smtp_server, clock
+):
+    """AUTOCOMMIT is the delivery's alone: the pool gets its connection back reset, so no
+    other transaction loses its atomicity; and every commit stays durable."""
+    clock.move_to(MORNING)
+    _uncovered_markets(postgres_store, 3)
+    settings = settings_for(smtp_server)
+    sweep.plan(postgres_store.engine, settings, MORNING)
+    assert sweep_at(postgres_store, settings, MORNING, clock).delivered == 3
+    engine = postgres_store.engine
+    checked_out = [engine.connect() for _ in range(engine.pool.checkedin())]
+    assert checked_out
+    try:
+        for connection in checked_out:
+            assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+            assert connection.connection.driver_connection.autocommit is False
+    finally:
+        for connection in checked_out:
+            connection.close()
