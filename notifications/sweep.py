@@ -13,6 +13,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -414,15 +415,18 @@ def _deliver_batch(
     with (
         _delivery_connection(engine) as connection,
         transport_for(settings.outbox, settings.smtp) as transport,
+        _Recorder(connection, engine, worker=worker, now=now) as recorder,
     ):
         rows = _still_ours(connection, ids, worker)
         ours, checked = {row.id for row in rows}, monotonic()
         for position, row in enumerate(rows):
             if position and monotonic() > deadline:
+                recorder.settle()
                 _release(connection, [r.id for r in rows[position:]], worker)
                 break
             if monotonic() - checked > _RECHECK_SECONDS:
                 # as a read per message did: a message whose lease another worker took is skipped
+                recorder.settle()
                 ours = {
                     r.id for r in _still_ours(connection, [r.id for r in rows[position:]], worker)
                 }
@@ -430,8 +434,9 @@ def _deliver_batch(
             if row.id not in ours:
                 continue
             try:
-                transport.send(build(row, sender))
+                transport.send(build(row, sender), before_acceptance=recorder.settle)
             except DeliveryFailure as failure:
+                recorder.settle()  # the connection is the recorder's until then
                 attempts = row.attempts + 1
                 values = {"attempts": attempts, "last_error": str(failure), "claimed_until": None,
                           "claimed_by": None}  # fmt: skip
@@ -452,8 +457,9 @@ def _deliver_batch(
                     )
                 connection.commit()  # SQLite: no write lock held across the next sends
                 continue
-            _record_sent(connection, engine, row.id, worker=worker, now=now)
+            recorder.record(row.id)
             report.delivered += 1
+        recorder.settle()
         connection.commit()
     if postponed:  # once per batch: a full disk or a server down fails every message alike
         causes = sorted({cause for _, cause in postponed})
@@ -465,6 +471,44 @@ def _deliver_batch(
             + (f" ; et {len(causes) - 3} autre(s) cause(s)" if len(causes) > 3 else ""),
         )
     return True
+
+
+class _Recorder:
+    """Records the messages the server accepted, on a thread of its own, so that one message's
+    round trip to the database overlaps the next one's SMTP exchange. That exchange waits for
+    the record (``settle``) before the line that ends its data, so at most one accepted message
+    is ever unrecorded: the one window stays one message wide. Until ``settle`` returns the
+    batch's connection is the recorder's."""
+
+    def __init__(self, connection: Connection, engine: Engine, *, worker: str, now: datetime):
+        self.connection, self.engine, self.worker, self.now = connection, engine, worker, now
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clausier-record")
+        self._pending: Future | None = None
+
+    def __enter__(self) -> _Recorder:
+        return self
+
+    def __exit__(self, error_type, *_) -> None:
+        try:
+            if error_type is None:
+                self.settle()
+            elif self._pending is not None:
+                wait([self._pending])  # the record goes on whatever stopped the batch
+        finally:
+            self._thread.shutdown()
+
+    def record(self, message_id: int) -> None:
+        self.settle()
+        self._pending = self._thread.submit(
+            _record_sent, self.connection, self.engine, message_id, worker=self.worker,
+            now=self.now,
+        )  # fmt: skip
+
+    def settle(self) -> None:
+        """Until the last accepted message is recorded (its error, if any, raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
 
 @contextmanager

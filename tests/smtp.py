@@ -2,7 +2,8 @@
 
 ``server.answer`` makes it refuse the next messages with a code (421: try later; 550: never);
 ``server.stop()`` / ``server.start()`` take it down and bring it back on the same port;
-``server.wait_for(n)`` returns once n messages have been accepted.
+``server.wait_for(n)`` returns once n messages have been accepted; ``server.on_data`` runs as
+each message's data ends, before the server accepts it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -32,6 +34,8 @@ class _Handler:
             return self.server.answer
         if self.server.delay:
             time.sleep(self.server.delay)  # a slow server, to catch a worker mid-batch
+        if self.server.on_data is not None:
+            self.server.on_data()  # what the sender has done when a message is accepted
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.server.arrived:
             self.server.received.append((envelope.rcpt_tos, message))
@@ -45,6 +49,7 @@ class SmtpServer:
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.answer: str | None = None
         self.delay: float = 0.0
+        self.on_data: Callable[[], None] | None = None
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         self.controller: Controller | None = None

@@ -331,6 +331,31 @@ def test_a_batch_past_half_its_lease_gives_back_the_rest(store, smtp_server, clo
     assert sorted(smtp_server.message_ids().values()) == [1] * 6
 
 
+def test_the_server_accepts_a_message_only_once_the_one_before_is_recorded(
+    store, smtp_server, clock
+):
+    """A message's record overlaps the next one's SMTP exchange, but the next one is not
+    accepted before that record is committed: a crash leaves at most one accepted message
+    unrecorded, as when each record came before the next send."""
+    clock.move_to(MORNING)
+    _uncovered_markets(store, 30)
+    settings = settings_for(smtp_server, batch_size=50)
+    sweep.plan(store.engine, settings, MORNING)
+    seen = []
+
+    def recorded_when_accepted():
+        with store.engine.connect() as connection:
+            sent = connection.exec_driver_sql(
+                "SELECT count(*) FROM outbox_message WHERE status = 'sent'"
+            ).scalar()
+        seen.append((len(smtp_server.received), sent))
+
+    smtp_server.on_data = recorded_when_accepted
+    assert sweep_at(store, settings, MORNING, clock).delivered == 30
+    assert seen == [(n, n) for n in range(30)]  # every earlier message, and not this one yet
+    assert sorted(smtp_server.message_ids().values()) == [1] * 30
+
+
 @pytest.mark.postgresql
 def test_the_delivery_connection_goes_back_to_the_pool_as_it_came(
     postgres_store, smtp_server, clock
