@@ -183,7 +183,7 @@ class Generator:
                 Commune.epci_code,
                 Commune.population,
                 Commune.parent_code,
-            )
+            ).order_by(Commune.code)  # the same draw from a seed on every store
         ).all()
         if not rows:
             raise DemoDataRefused(

@@ -39,7 +39,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--database", default=None,
-        help="planner: a database filled by `clausier demo-data` instead of a fresh set",
+        help="http, planner: a database filled by `clausier demo-data`, not a fresh set",
     )  # fmt: skip
     args = parser.parse_args()
     print(f"nproc {os.cpu_count()}, load {Path('/proc/loadavg').read_text().strip()}")
@@ -50,7 +50,7 @@ def main() -> None:
         if args.only in (None, "claim"):
             claim.run(kind, sizes=[int(size) for size in args.reminders.split(",")])
         if args.only in (None, "http"):
-            http.run(kind, markets=args.markets)
+            http.run(kind, markets=args.markets, database=args.database)
         if args.only in (None, "planner"):
             planner.run(kind, markets=args.markets, database=args.database)
         if args.only in (None, "delivery", "sweep"):

@@ -8,8 +8,6 @@ one run sent, replayed by the DBAPI cursor (SELECTs only, as the writes find not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -18,36 +16,22 @@ from clausier.config import get_settings
 from clausier.demo.national import generate
 from clausier.markets.models import Market
 from notifications import sweep
-from tests import stores
 from tests.benchmarks.figures import show, summary, timed
 from tests.benchmarks.http import capturing, replay, selects
-from tests.benchmarks.stores import fresh_store
-from tests.stores import Store
+from tests.benchmarks.stores import national_store
 
 NOW = datetime(2026, 11, 25, 7, tzinfo=UTC)  # 8:00 in Paris, when the planner runs
-
-
-@contextmanager
-def national_store(kind: str, markets: int, seed: int, database: str | None) -> Iterator[Store]:
-    """A fresh store filled by the generator, or the database given (filled by ``clausier
-    demo-data`` beforehand, to measure 100,000 markets without generating them each run)."""
-    if database:
-        engine = stores.engine_for(database)
-        try:
-            yield Store(engine.dialect.name, database, engine)
-        finally:
-            engine.dispose()
-        return
-    with fresh_store(kind) as store:
-        generate(store.engine, markets=markets, seed=seed, settings=get_settings(), now=NOW)
-        yield store
 
 
 def run(
     kind: str, *, markets: int, repeats: int = 3, seed: int = 8, database: str | None = None
 ) -> list[dict]:
     settings = get_settings()
-    with national_store(kind, markets, seed, database) as store:
+
+    def fill(engine) -> None:
+        generate(engine, markets=markets, seed=seed, settings=settings, now=NOW)
+
+    with national_store(kind, database, fill) as store:
         kind = store.kind
         with store.engine.connect() as connection:
             markets = connection.execute(select(func.count()).select_from(Market)).scalar()

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.stores import PostgresSchema, Store, migrated_sqlite_template, sqlite_store
+from sqlalchemy.engine import Engine
+
+from tests.stores import (
+    PostgresSchema,
+    Store,
+    engine_for,
+    migrated_sqlite_template,
+    sqlite_store,
+)
 
 
 @contextmanager
@@ -28,3 +36,19 @@ def fresh_store(kind: str) -> Iterator[Store]:
         yield schema.store()
     finally:
         schema.drop()
+
+
+@contextmanager
+def national_store(kind: str, database: str | None, fill: Callable[[Engine], object]):
+    """A fresh store filled by ``fill`` (the generator), or the database given, filled by
+    ``clausier demo-data`` beforehand: 100,000 markets take minutes to generate, once."""
+    if database:
+        engine = engine_for(database)
+        try:
+            yield Store(engine.dialect.name, database, engine)
+        finally:
+            engine.dispose()
+        return
+    with fresh_store(kind) as store:
+        fill(store.engine)
+        yield store

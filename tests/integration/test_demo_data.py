@@ -128,23 +128,32 @@ def test_a_tiny_national_data_set_keeps_the_products_rules(cli, store, clock):
     assert "déjà des acheteurs" in refused
 
 
+def _snapshot(engine):
+    with Session(engine) as session:
+        return (
+            [(m.ref, m.state, m.commune_code, m.structure_id, str(m.amount))
+             for m in session.exec(select(Market).order_by(Market.id))],
+            session.exec(select(Buyer.siret).order_by(Buyer.id)).all(),
+        )  # fmt: skip
+
+
+@pytest.mark.postgresql
+def test_the_same_seed_gives_the_same_data_set_on_both_stores(sqlite_store, postgres_store):
+    """So that figures measured on SQLite and on PostgreSQL are of the same markets."""
+    now = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    for target in (sqlite_store, postgres_store):
+        generate(target.engine, markets=40, seed=5, settings=get_settings(), now=now)
+    assert _snapshot(sqlite_store.engine) == _snapshot(postgres_store.engine)
+
+
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_the_same_seed_gives_the_same_data_set(store, sqlite_template, tmp_path):
     (tmp_path / "other").mkdir()
     other = sqlite_store(sqlite_template, tmp_path / "other")
     settings = get_settings()
-
-    def snapshot(engine):
-        with Session(engine) as session:
-            return (
-                [(m.ref, m.state, m.commune_code, m.structure_id, str(m.amount))
-                 for m in session.exec(select(Market).order_by(Market.id))],
-                session.exec(select(Buyer.siret).order_by(Buyer.id)).all(),
-            )  # fmt: skip
-
     now = datetime(2026, 11, 25, 9, tzinfo=UTC)
     generate(store.engine, markets=50, seed=3, settings=settings, now=now)
     generate(other.engine, markets=50, seed=3, settings=settings, now=now)
-    assert snapshot(store.engine) == snapshot(other.engine)
+    assert _snapshot(store.engine) == _snapshot(other.engine)
     with pytest.raises(DemoDataRefused):
         generate(other.engine, markets=1, seed=3, settings=settings, now=now)
