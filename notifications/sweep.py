@@ -13,7 +13,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -492,10 +492,8 @@ class _Recorder:
         try:
             if error_type is None:
                 self.settle()
-            elif self._pending is not None:
-                wait([self._pending])  # the record goes on whatever stopped the batch
         finally:
-            self._thread.shutdown()
+            self._thread.shutdown()  # waits for a record in flight, whatever stopped the batch
 
     def record(self, message_id: int) -> None:
         self.settle()
@@ -547,13 +545,17 @@ _REMINDERS = (
     .where(Reminder.message_id == bindparam("message"))
     .values(status=bindparam("status"))
 )
-_SENT_CTE = _SENT.returning(OutboxMessage.id).cte("sent")
-# PostgreSQL: the message and its reminders in one statement, one round trip
-_SENT_WITH_REMINDERS = (
-    update(Reminder)
-    .where(Reminder.message_id.in_(select(_SENT_CTE.c.id)))
-    .values(status=ReminderStatus.sent)
-)
+
+
+def _with_its_reminders(message_update, status: ReminderStatus):
+    """PostgreSQL: a message's UPDATE and its reminders' in one statement, one round trip."""
+    message = message_update.returning(OutboxMessage.id).cte("message")
+    return (
+        update(Reminder).where(Reminder.message_id.in_(select(message.c.id))).values(status=status)
+    )
+
+
+_SENT_WITH_REMINDERS = _with_its_reminders(_SENT, ReminderStatus.sent)
 
 
 def _mark_sent(connection: Connection, message_id: int, now: datetime, *, worker: str | None):
@@ -606,12 +608,7 @@ def _fail(connection: Connection, message_id: int, values: dict) -> None:
     delivery connection commits each statement)."""
     failed = update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
     if connection.dialect.name == "postgresql":
-        message = failed.returning(OutboxMessage.id).cte("failed")
-        connection.execute(
-            update(Reminder)
-            .where(Reminder.message_id.in_(select(message.c.id)))
-            .values(status=ReminderStatus.failed)
-        )
+        connection.execute(_with_its_reminders(failed, ReminderStatus.failed))
         return
     connection.execute(failed)
     _mark_reminders(connection, message_id, ReminderStatus.failed)
