@@ -49,7 +49,7 @@ def test_two_workers_on_postgresql_deliver_each_reminder_exactly_once(
     expected = uncovered_markets(postgres_store, 60)
     settings = settings_for(smtp_server, batch_size=7)
     sweep.plan(postgres_store.engine, settings, MORNING)
-    smtp_server.delay = 0.005
+    smtp_server.hold()  # every message waits until both workers have one in flight
     errors: list[BaseException] = []
 
     def work(name: str) -> None:
@@ -64,6 +64,8 @@ def test_two_workers_on_postgresql_deliver_each_reminder_exactly_once(
     workers = [threading.Thread(target=work, args=(f"worker-{n}",)) for n in range(2)]
     for worker in workers:
         worker.start()
+    assert smtp_server.wait_held(2), "both workers deliver side by side"
+    smtp_server.release()
     for worker in workers:
         worker.join(timeout=120)
     assert errors == []
@@ -83,17 +85,17 @@ def test_a_worker_killed_mid_sweep_loses_nothing(store, smtp_server, clock, tmp_
         f"smtp:\n  host: 127.0.0.1\n  port: {smtp_server.port}\n",
         encoding="utf-8",
     )
-    smtp_server.delay = 0.3  # slow enough to kill the worker between two messages
+    smtp_server.hold(after=3)  # the fourth message waits for its answer: the worker mid-batch
     env = {**os.environ, "CLAUSIER_DATABASE_URL": store.url, "CLAUSIER_NOW": "2026-11-25T10:00"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "clausier", "reminders", "run-once"], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    assert smtp_server.wait_for(3), "the worker sends its batch"
+    assert smtp_server.wait_held(1), "the worker sends its batch"
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
-    smtp_server.delay = 0
     assert 3 <= len(smtp_server.messages()) < expected, "killed in the middle of its batch"
+    smtp_server.release()  # aiosmtpd drops the held message: its sender is gone
 
     # its claims hold until the lease expires; then another worker takes them
     sweep.run_once(
