@@ -15,6 +15,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -230,13 +231,44 @@ class DeclarationSettings(_Strict):
     pace_threshold: Annotated[Decimal, Field(gt=0, lt=1)] = Decimal("0.20")
 
 
+class BeneficiarySettings(_Strict):
+    """Personal data: how long names are kept after a market closes (RGPD), 5 years by default;
+    ``clausier purge`` refuses to erase sooner."""
+
+    retention_months: int = Field(default=60, ge=1, le=240)
+
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"  # clausier serve's default address
+
+
+class WebSettings(_Strict):
+    """Where people reach the pages: the links in e-mails point here."""
+
+    base_url: str = DEFAULT_BASE_URL
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"« {value} » : attendu une adresse http(s) du site, par exemple "
+                "https://clausier.example.fr"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError(f"« {value} » : une adresse sans « ? » ni « # »")
+        return value.rstrip("/")
+
+
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
     tasks: TaskSettings = TaskSettings()
     offer: OfferSettings = OfferSettings()
     declarations: DeclarationSettings = DeclarationSettings()
+    beneficiaries: BeneficiarySettings = BeneficiarySettings()
     reminders: dict[str, ReminderRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
+    web: WebSettings = WebSettings()
     notifications: NotificationSettings = NotificationSettings()
     outbox: OutboxSettings = OutboxSettings()
     smtp: SmtpSettings = SmtpSettings()

@@ -85,7 +85,7 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
     rule = settings.reminders.get(reminder.rule)
     if rule is None:
         return Skip(f"règle « {reminder.rule} » retirée de la configuration")
-    base = settings.notifications.base_url.rstrip("/")
+    base = settings.web.base_url
     market = session.get(Market, reminder.market_id) if reminder.market_id else None
     buyer = session.get(Buyer, market.buyer_id) if market else None
     structure = (

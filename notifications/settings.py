@@ -100,7 +100,16 @@ DEFAULT_RULES: dict[str, ReminderRule] = {
 
 
 class NotificationSettings(_Strict):
-    base_url: str = "http://127.0.0.1:8000"  # links in e-mails point here
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data):
+        if isinstance(data, dict) and "base_url" in data:
+            raise ValueError(
+                "« base_url » a été déplacée dans « web.base_url » (l'adresse du site, où mènent "
+                "les liens des e-mails)"
+            )
+        return data
+
     sender: str = "Clausier <clausier@localhost>"
     office_start: time = time(8, 0)  # messages leave on business days between these hours,
     office_end: time = time(18, 0)  # Europe/Paris

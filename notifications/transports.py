@@ -38,10 +38,17 @@ def _nothing() -> None:
 
 class MaildirTransport:
     """``send``'s ``before_acceptance`` runs before the message is written: a message is
-    accepted once its file is in the maildir."""
+    accepted once its file is in the maildir.
+
+    The folder is made whole once per batch (``tmp/``, ``new/`` and ``cur/``, whichever are
+    missing), and again if it disappears meanwhile: a folder half there, as a clone that tracked
+    only ``new/`` had, must not hold every message back."""
+
+    SUBFOLDERS = ("tmp", "new", "cur")
 
     def __init__(self, path: Path):
-        self.path = path
+        self.path = Path(path)
+        self.maildir: mailbox.Maildir | None = None
 
     def __enter__(self) -> MaildirTransport:
         return self
@@ -49,14 +56,40 @@ class MaildirTransport:
     def __exit__(self, *exc) -> None:
         return None
 
+    def _whole(self) -> mailbox.Maildir:
+        for folder in (self.path, *(self.path / sub for sub in self.SUBFOLDERS)):
+            if folder.exists() and not folder.is_dir():
+                raise TemporaryFailure(
+                    f"dossier des messages {self.path} : {folder} est un fichier, pas un dossier ; "
+                    "déplacez ce fichier ou choisissez un autre dossier (outbox.maildir dans "
+                    "config.yaml)"
+                )
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _maildir_failure(self.path, exc) from exc
+        return mailbox.Maildir(self.path, create=False)
+
     def send(self, message: Composed, before_acceptance: Callable[[], None] = _nothing) -> None:
         before_acceptance()
+        if self.maildir is None:
+            self.maildir = self._whole()
         try:
-            mailbox.Maildir(self.path, create=True).add(message.data)
+            self.maildir.add(message.data)
+        except FileNotFoundError:  # removed since the batch began: made whole again, once
+            self.maildir = self._whole()
+            try:
+                self.maildir.add(message.data)
+            except OSError as exc:
+                raise _maildir_failure(self.path, exc) from exc
         except OSError as exc:  # disk full, read-only, permissions: may heal, retried
-            raise TemporaryFailure(
-                f"dossier des messages {self.path} : {_disk_problem(exc)} ({exc.strerror or exc})"
-            ) from exc
+            raise _maildir_failure(self.path, exc) from exc
+
+
+def _maildir_failure(path: Path, exc: OSError) -> TemporaryFailure:
+    return TemporaryFailure(
+        f"dossier des messages {path} : {_disk_problem(exc)} ({exc.strerror or exc})"
+    )
 
 
 def _disk_problem(exc: OSError) -> str:
@@ -64,7 +97,11 @@ def _disk_problem(exc: OSError) -> str:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return "disque plein, libérez de la place"
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return "écriture refusée (disque en lecture seule ou droits insuffisants)"
+        return (
+            "écriture refusée (disque en lecture seule ou droits insuffisants) : donnez le droit "
+            "d'écriture à l'utilisateur qui lance Clausier, ou choisissez un autre dossier "
+            "(outbox.maildir dans config.yaml)"
+        )
     return "écriture impossible"
 
 

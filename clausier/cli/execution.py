@@ -7,6 +7,8 @@ in the web pages by the facilitators of the structure).
 
 from __future__ import annotations
 
+import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -201,21 +203,73 @@ def evaluate(
         runtime.say(f"  Le marché peut être clos : clausier fire {ref} close")
 
 
+_YES = ("o", "oui", "y", "yes")
+
+
+def _people(count: int) -> str:
+    return f"{count} bénéficiaire{'s' if count > 1 else ''}"
+
+
+def _confirmed(question: str) -> bool:
+    """Ask the person at the terminal; anything but a clear yes (or Ctrl-C, Ctrl-D) is a no."""
+    try:
+        answer = typer.prompt(
+            f"{question} [o/N]", default="", show_default=False, prompt_suffix=" ", err=True
+        )
+    except typer.Abort:
+        return False
+    return answer.strip().lower() in _YES
+
+
 def purge_command(
-    closed_before: Annotated[str, typer.Option("--closed-before", help="Marchés clos avant cette date (AAAA-MM-JJ).")],
+    closed_before: Annotated[str, typer.Option("--closed-before", help="Marchés clos avant cette date (AAAA-MM-JJ), au plus tard aujourd'hui moins la durée de conservation.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Dire ce qui serait effacé, sans rien effacer.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Effacer sans demander de confirmation (scripts).")] = False,
     json_out: JsonOption = False,
 ) -> None:  # fmt: skip
-    """Efface les données personnelles des bénéficiaires des marchés clos avant une date."""
+    """Efface les données personnelles des bénéficiaires des marchés clos avant une date.
+
+    Sur un terminal, montre ce qui sera effacé et demande confirmation ; sinon, --yes.
+    """
     day = _day(closed_before, "--closed-before")
-    with session_scope(runtime.engine()) as session:
-        report = purge.purge(session, closed_before=day, now=clock.now())
+    retention = runtime.settings().beneficiaries.retention_months
+    purge.check_date(day, today=clock.today(), retention_months=retention)
+    asking = not (dry_run or yes)
+    if asking and not sys.stdin.isatty():
+        raise InvalidInput(
+            "Effacement non confirmé : sans terminal, ajoutez --yes pour effacer "
+            "(ou --dry-run pour voir ce qui serait effacé). Rien n'a été effacé."
+        )
+
+    def run(dry: bool) -> purge.PurgeReport:
+        with session_scope(runtime.engine()) as session:
+            return purge.purge(session, closed_before=day, today=clock.today(), now=clock.now(),
+                               retention_months=retention, dry_run=dry)  # fmt: skip
+
+    report = run(dry=dry_run or asking)
+    if asking and report.erased:
+        _say_purge(report, preview=True)
+        if not _confirmed(f"Effacer les données personnelles de {_people(len(report.erased))} ?"):
+            runtime.say("Effacement annulé : rien n'a été effacé.")
+            return
+        report = run(dry=False)  # the selection again, in the transaction that erases
+    elif asking:
+        report = replace(report, dry_run=False)  # nothing to erase: what a real run would say
     if json_out:
         runtime.emit_json(report.as_dict())
         return
-    runtime.say(f"Marchés clos avant le {day:%d/%m/%Y} : {len(report.markets)} ({', '.join(report.markets) or 'aucun'}).")  # fmt: skip
-    runtime.say(f"Données personnelles effacées (nom, motif d'éligibilité) : {len(report.erased)} bénéficiaire(s).")  # fmt: skip
-    for code in report.erased:
-        runtime.say(f"  {code} : effacé")
+    _say_purge(report)
+
+
+def _say_purge(report: purge.PurgeReport, *, preview: bool = False) -> None:
+    day, markets, erased = report.closed_before, report.markets, report.erased
+    runtime.say(f"Marchés clos avant le {day:%d/%m/%Y} : {len(markets)} ({', '.join(markets) or 'aucun'}).")  # fmt: skip
+    done = "à effacer" if report.dry_run else "effacées"
+    runtime.say(f"Données personnelles {done} (nom, motif d'éligibilité) : {_people(len(erased))}.")
+    for code in erased:
+        runtime.say(f"  {code} : {'à effacer' if report.dry_run else 'effacé'}")
     for code in report.kept:
         runtime.say(f"  {code} : conservé (heures sur un marché encore ouvert ou clos plus tard)")
+    if report.dry_run and not preview:
+        runtime.say("Simulation (--dry-run) : rien n'a été effacé.")
     runtime.say("Les codes, publics, heures et sorties sont conservés pour les statistiques.")

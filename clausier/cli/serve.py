@@ -16,7 +16,7 @@ from clausier.auth.models import ROLE_LABELS, Role
 from clausier.cli import runtime
 from clausier.cli.reminders import worker_name
 from clausier.clock import PARIS
-from clausier.config import DatabaseSettings
+from clausier.config import DEFAULT_BASE_URL, DatabaseSettings
 from clausier.db import migrate
 from clausier.db.engine import make_engine, session_scope
 from clausier.errors import InvalidInput
@@ -75,6 +75,15 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="Numéro du jeton.
     runtime.say(f"Jeton n° {token_id} révoqué.")
 
 
+def _address(sock: socket.socket) -> str:
+    """Where this server is reached: the bound address (a free port when 0 was asked for); a
+    wildcard address is reached by the machine's name."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = socket.getfqdn()
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def serve(
     host: Annotated[str, typer.Option("--host", help="Adresse d'écoute.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port d'écoute.")] = 8000,
@@ -112,12 +121,20 @@ def serve(
         for role, token in issued.items():
             runtime.say(f"  jeton {ROLE_LABELS[role]:<15} {DEMO_ORGS[role] or '':<20} {token}")
     try:  # bound before saying so: « écoute sur » is true when read, and a busy port is named
-        sock = socket.create_server((host, port))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.create_server((host, port), family=family)
     except OSError as error:
         raise InvalidInput(f"Impossible d'écouter sur {host}:{port} : {error.strerror}.") from error
-    runtime.say(
-        f"Clausier écoute sur http://{host}:{port}/ (API : /api, description : /openapi.json)"
-    )
+    address = _address(sock)
+    runtime.say(f"Clausier écoute sur {address}/ (API : /api, description : /openapi.json)")
+    if settings.web.base_url == DEFAULT_BASE_URL and address != DEFAULT_BASE_URL:
+        settings = settings.model_copy(
+            update={"web": settings.web.model_copy(update={"base_url": address})}
+        )
+        runtime.say(
+            f"Les liens des e-mails mènent à {address}/ (web.base_url est laissé à sa valeur "
+            "par défaut ; réglez-le dans config.yaml pour une autre adresse)."
+        )
     jobs = (
         None if no_scheduler else scheduler(engine, settings, worker=worker_name(), blocking=False)
     )

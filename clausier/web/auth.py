@@ -78,7 +78,7 @@ def send_link(session: Session, email: str, *, settings: Settings, now: datetime
                      expires_at=now + timedelta(minutes=LINK_MINUTES))  # fmt: skip
     session.add(link)
     session.flush()
-    url = f"{settings.notifications.base_url.rstrip('/')}/connexion/{secret}"
+    url = f"{settings.web.base_url}/connexion/{secret}"
     key = f"login:{link.id}"
     text = (
         f"Bonjour,\n\nPour vous connecter à Clausier, ouvrez ce lien (valable {LINK_MINUTES} minutes, "

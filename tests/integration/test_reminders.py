@@ -3,13 +3,14 @@ repeated and escalated, survive an outage, and are never sent twice."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from clausier.clock import PARIS
-from clausier.config import Settings
+from clausier.config import Settings, WebSettings
 from clausier.tasks import service as tasks
 from clausier.tasks.models import Task
 from notifications import sweep
@@ -377,3 +378,15 @@ def test_the_delivery_connection_goes_back_to_the_pool_as_it_came(
     finally:
         for connection in checked_out:
             connection.close()
+
+
+@pytest.mark.usefixtures("execution")  # a lot in execution, June not declared
+def test_links_in_reminders_lead_to_the_configured_site(store, smtp_server, clock):
+    settings = settings_for(smtp_server).model_copy(
+        update={"web": WebSettings(base_url="https://clausier.normandie.example/")}
+    )
+    sweep_at(store, settings, paris(date(2026, 7, 15)), clock)
+    [missing] = [m for m in smtp_server.messages() if "manquant" in m["Subject"]]
+    body = missing.get_body(("plain",)).get_content()
+    assert re.search(r"https://clausier\.normandie\.example/lots/\d+/declarations/2026-06\b", body)
+    assert "127.0.0.1" not in body

@@ -30,6 +30,19 @@ def test_the_shipped_config_is_valid_and_matches_the_defaults():
             "logging:\n  level: BAVARD\n",
             "clé « logging.level » : attendu : une de ces valeurs : 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
         ),
+        (
+            "beneficiaries:\n  retention_months: 0\n",
+            "clé « beneficiaries.retention_months » : attendu : une valeur supérieure ou égale à 1",
+        ),
+        (
+            "web:\n  base_url: ftp://clausier.example.fr\n",
+            "clé « web.base_url » : « ftp://clausier.example.fr » : attendu une adresse http(s)",
+        ),
+        ("web:\n  base_url: clausier.example.fr\n", "attendu une adresse http(s) du site"),
+        (
+            "notifications:\n  base_url: https://clausier.example.fr\n",
+            "clé « notifications » : « base_url » a été déplacée dans « web.base_url »",
+        ),
         ("reminder: {}\n", "clé « reminder » : clé inconnue"),
         ("database: [1, 2]\n", "clé « database » : attendu : un ensemble de clés"),
         ("database:\n  url: [\n", "ligne 3 : YAML illisible"),
