@@ -8,7 +8,7 @@ once: ``Refused`` (the domain says no), ``InvalidInput`` (the request is malform
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 
 class ClausierError(Exception):
@@ -42,24 +42,60 @@ def _quote_all(items: Iterable[str]) -> str:
 # --- lifecycle ---------------------------------------------------------------------------
 
 
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} et {items[-1]}"
+
+
+def _triggers_now(
+    allowed: Sequence[str], needs: Mapping[str, list[str]], blocked: Mapping[str, list[str]]
+) -> str:
+    """The triggers whose guards pass now (with the data some take when fired), then apart each
+    one a guard blocks, with its reasons: a refusal never calls possible what it would refuse."""
+    possible = ", ".join(
+        f"« {t} »" + (f" (avec {_and(needs[t])})" if needs.get(t) else "") for t in allowed
+    )
+    text = f"Déclencheurs possibles maintenant : {possible or 'aucun'}."
+    for trigger, reasons in blocked.items():
+        text += f" « {trigger} » est bloqué : {' ; '.join(reasons)}."
+    return text
+
+
 class UnknownTrigger(InvalidInput):
-    def __init__(self, *, trigger: str, known: Sequence[str], allowed: Sequence[str]):
+    def __init__(
+        self,
+        *,
+        trigger: str,
+        known: Sequence[str],
+        allowed: Sequence[str],
+        needs: Mapping[str, Sequence[str]] | None = None,
+        blocked: Mapping[str, Sequence[str]] | None = None,
+    ):
         self.trigger, self.known, self.allowed = trigger, list(known), list(allowed)
+        self.needs, self.blocked = dict(needs or {}), dict(blocked or {})
         super().__init__(
             f"Déclencheur inconnu « {trigger} ». Déclencheurs existants : {_quote_all(known)}. "
-            f"Possibles maintenant : {_quote_all(allowed)}."
+            + _triggers_now(self.allowed, self.needs, self.blocked)
         )
 
 
 class TransitionNotAllowed(Refused):
     def __init__(
-        self, *, market: str, state: str, state_label: str, trigger: str, allowed: Sequence[str]
+        self,
+        *,
+        market: str,
+        state: str,
+        state_label: str,
+        trigger: str,
+        allowed: Sequence[str],
+        needs: Mapping[str, Sequence[str]] | None = None,
+        blocked: Mapping[str, Sequence[str]] | None = None,
     ):
         self.market, self.state, self.trigger, self.allowed = market, state, trigger, list(allowed)
+        self.needs, self.blocked = dict(needs or {}), dict(blocked or {})
         super().__init__(
             f"Le marché {market} est à l'état « {state_label} » ({state}) : le déclencheur "
-            f"« {trigger} » n'y est pas possible. Déclencheurs possibles maintenant : "
-            f"{_quote_all(allowed)}."
+            f"« {trigger} » n'y est pas possible. "
+            + _triggers_now(self.allowed, self.needs, self.blocked)
         )
 
 
@@ -73,13 +109,15 @@ class GuardRefused(Refused):
         trigger: str,
         reasons: Sequence[str],
         allowed: Sequence[str],
+        needs: Mapping[str, Sequence[str]] | None = None,
+        blocked: Mapping[str, Sequence[str]] | None = None,
     ):
         self.market, self.state, self.trigger = market, state, trigger
         self.reasons, self.allowed = list(reasons), list(allowed)
-        detail = " ; ".join(reasons)
+        self.needs, self.blocked = dict(needs or {}), dict(blocked or {})
         super().__init__(
             f"Le marché {market} (état « {state_label} ») ne peut pas passer par « {trigger} » : "
-            f"{detail}. Déclencheurs possibles maintenant : {_quote_all(allowed)}."
+            f"{' ; '.join(self.reasons)}. " + _triggers_now(self.allowed, self.needs, self.blocked)
         )
 
 
@@ -130,12 +168,18 @@ class UnknownRecord(NotFound):
 class LoadErrors(InvalidInput):
     """Errors found while reading a load file; nothing was written."""
 
+    LISTED = 200  # a huge bad file answers with its first problems and how many more it has
+
     def __init__(self, path: str, errors: Sequence[LoadProblem]):
-        self.path, self.errors = path, list(errors)
+        errors = list(errors)
+        self.path, self.total, self.errors = path, len(errors), errors[: self.LISTED]
         lines = "\n".join(f"  - {problem}" for problem in self.errors)
-        count = len(self.errors)
-        plural = "s" if count > 1 else ""
-        super().__init__(f"{path} : {count} erreur{plural}, rien n'a été enregistré.\n{lines}")
+        plural = "s" if self.total > 1 else ""
+        more = self.total - len(self.errors)
+        if more:
+            others = "autres erreurs non listées" if more > 1 else "autre erreur non listée"
+            lines += f"\n  … et {more} {others} : corrigez d'abord celles-ci, puis recommencez."
+        super().__init__(f"{path} : {self.total} erreur{plural}, rien n'a été enregistré.\n{lines}")
 
 
 class LoadProblem:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from clausier import clock
-from clausier.business_days import add_business_days, is_business_day
+from clausier.business_days import add_business_days
 from clausier.clock import PARIS
 from clausier.config import Settings
 from clausier.db.types import UTCDateTime
@@ -39,7 +39,7 @@ from clausier.partnerships import assignment, periods
 from clausier.partnerships.models import Convention
 from clausier.referential.service import place_of
 from clausier.tasks import events
-from notifications import contexts, schedule
+from notifications import contexts, schedule, upcoming
 from notifications.messages import build, message_id_for
 from notifications.models import MessageStatus, OutboxMessage, Reminder, ReminderStatus
 from notifications.rendering import render, render_rule
@@ -60,12 +60,7 @@ class SweepReport:
 
 
 def in_office_hours(moment: datetime, settings: Settings) -> bool:
-    local = moment.astimezone(PARIS)
-    hours = settings.notifications
-    return (
-        is_business_day(local.date(), None)
-        and hours.office_start <= local.time() < hours.office_end
-    )
+    return upcoming.in_office_hours(moment, settings.notifications)
 
 
 def _claim(

@@ -51,7 +51,9 @@ def fresh_clone(dest: Path) -> Path:
         ["git", "diff", "--binary", "HEAD", tree], cwd=ROOT, capture_output=True, check=True
     ).stdout
     if patch:
-        subprocess.run(["git", "apply", "--index", "--whitespace=nowarn"], cwd=dest, input=patch, check=True)
+        subprocess.run(
+            ["git", "apply", "--index", "--whitespace=nowarn"], cwd=dest, input=patch, check=True
+        )
     _shared_venv(dest)
     return dest
 

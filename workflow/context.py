@@ -14,6 +14,7 @@ from clausier.tasks.models import Task
 
 if TYPE_CHECKING:
     from clausier.config import Settings, TaskKind
+    from clausier.partnerships.coverage import Coverage
 
 
 @dataclass
@@ -24,7 +25,9 @@ class TransitionContext:
     source: str
     dest: str
     actor: str
-    payload: Any  # the trigger's payload model (workflow.payloads)
+    # the trigger's payload model (workflow.payloads); None while weighing the triggers possible
+    # now, before the caller gives any data (workflow.possible)
+    payload: Any
     at: datetime
     today: date
     # contractors named by the payload, by SIRET (found in the store beforehand)
@@ -34,6 +37,7 @@ class TransitionContext:
     task_kinds: dict[str, TaskKind] = field(default_factory=dict)
     due_time: time = time(18, 0)
     departement: str | None = None
+    coverage: Coverage | None = None  # who covers the place on the relevant date (for the reasons)
     open_tasks: list[Task] = field(default_factory=list)
     new_tasks: list[Task] = field(default_factory=list)
     # reminders: the rules, those the transition schedules, what it stops following

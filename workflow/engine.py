@@ -16,7 +16,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from clausier import clock
-from clausier.beneficiaries import outcomes
 from clausier.config import Settings, get_settings
 from clausier.errors import (
     GuardRefused,
@@ -34,8 +33,9 @@ from clausier.validation.messages import dotted, french_message
 from notifications import schedule
 from workflow import machine
 from workflow.context import TransitionContext
-from workflow.lifecycle import STATE_LABELS, TRIGGERS, allowed_triggers
+from workflow.lifecycle import STATE_LABELS, TRIGGERS, triggers_from
 from workflow.payloads import EXAMPLES, PAYLOADS
+from workflow.possible import missing_outcomes_for, triggers_now
 
 log = logging.getLogger(__name__)
 
@@ -138,19 +138,33 @@ def fire(
     if expected_version is not None and market.version != expected_version:
         raise VersionConflict(market=ref, expected=expected_version)
     today, at = clock.today(), clock.now()
-    place = assignment.refresh(session, market, today=today).coverage.place
+    coverage = assignment.refresh(session, market, today=today).coverage
+    place = coverage.place
 
     state = market.state
-    allowed = allowed_triggers(state)
+
+    def possible_now():  # weighed only to explain a refusal
+        return triggers_now(session, market, lots, today=today, coverage=coverage)
+
     if trigger not in TRIGGERS:
-        raise UnknownTrigger(trigger=trigger, known=list(TRIGGERS), allowed=allowed)
-    if trigger not in allowed:
+        possible = possible_now()
+        raise UnknownTrigger(
+            trigger=trigger,
+            known=list(TRIGGERS),
+            allowed=possible.allowed,
+            needs=possible.needs,
+            blocked=possible.blocked,
+        )
+    if trigger not in triggers_from(state):
+        possible = possible_now()
         raise TransitionNotAllowed(
             market=ref,
             state=state,
             state_label=STATE_LABELS[state],
             trigger=trigger,
-            allowed=allowed,
+            allowed=possible.allowed,
+            needs=possible.needs,
+            blocked=possible.blocked,
         )
 
     payload = _parse_payload(trigger, data)
@@ -177,19 +191,22 @@ def fire(
         task_kinds=task_settings.kinds,
         due_time=task_settings.due_time,
         departement=place.departement_code,
+        coverage=coverage,
         open_tasks=open_tasks,
     )
-    if trigger == "close":
-        ctx.missing_outcomes = outcomes.missing_outcomes(session, market)
+    ctx.missing_outcomes = missing_outcomes_for(session, market, [trigger])
     dest = machine.run(trigger, ctx)
     if dest is None:
+        others = possible_now().apart_from(trigger)
         raise GuardRefused(
             market=ref,
             state=state,
             state_label=STATE_LABELS[state],
             trigger=trigger,
             reasons=ctx.refusals,
-            allowed=allowed,
+            allowed=others.allowed,
+            needs=others.needs,
+            blocked=others.blocked,
         )
 
     version = market.version

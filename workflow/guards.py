@@ -1,12 +1,26 @@
 """Guards: pure functions of a transition's context.
 
-Each returns the reasons (in French) why the trigger is refused; an empty list lets it pass.
+Each returns the reasons (in French) why the trigger is refused, each saying what would lift it;
+an empty list lets it pass. A guard also runs before any data is given (``ctx.payload`` is None),
+to tell which triggers are possible now: a reason the caller's data lifts is a ``Missing``.
 """
 
 from __future__ import annotations
 
 from clausier.formatting import fr_date, hours_phrase
 from workflow.context import TransitionContext
+
+
+class Missing(str):
+    """A reason the caller's data lifts when firing: ``needs`` names that data (« un motif »),
+    so a trigger refused for nothing else is possible now, with it."""
+
+    needs: str
+
+    def __new__(cls, text: str, *, needs: str) -> Missing:
+        reason = super().__new__(cls, text)
+        reason.needs = needs
+        return reason
 
 
 def offer_can_be_prepared(ctx: TransitionContext) -> list[str]:
@@ -17,12 +31,19 @@ def offer_can_be_prepared(ctx: TransitionContext) -> list[str]:
             f"en assigner une (clausier assign {market.ref} --structure REF)"
         ]
     if market.coverage_flag == "uncovered" or market.convention_id is None:
+        coverage = ctx.coverage
+        where = f", {coverage.place.label}" if coverage else ""
+        when = f" le {fr_date(coverage.on)}" if coverage else ""
         return [
-            "aucune convention de partenariat en vigueur de l'acheteur ne couvre le lieu "
-            "d'exécution : pas de facilitateur, pas de clause"
+            f"aucune convention de partenariat de l'acheteur en vigueur{when} ne couvre le lieu "
+            f"d'exécution{where}, donc pas de facilitateur, pas de clause : signez une convention "
+            "qui couvre cette commune, ou étendez-y une convention existante"
         ]
     if market.structure_id is None:
-        return ["aucune structure n'est assignée au marché"]
+        return [
+            "aucune structure n'est assignée au marché : assignez-en une "
+            f"(clausier assign {market.ref} --structure REF)"
+        ]
     return []
 
 
@@ -30,15 +51,15 @@ def has_reason(ctx: TransitionContext) -> list[str]:
     return (
         []
         if getattr(ctx.payload, "reason", None)
-        else ['indiquez un motif (--data \'{"reason": "…"}\')']
+        else [Missing('indiquez un motif (--data \'{"reason": "…"}\')', needs="un motif")]
     )
 
 
 def offer_is_complete(ctx: TransitionContext) -> list[str]:
     reasons = []
-    if not ctx.lots:
-        reasons.append("le marché n'a aucun lot")
     ref = ctx.market.ref
+    if not ctx.lots:
+        reasons.append("le marché n'a aucun lot : chargez ses lots (clausier load)")
     for lot in ctx.lots:
         if lot.clause_waived:  # under the floor, or no clause by the facilitator's decision
             continue
@@ -47,21 +68,29 @@ def offer_is_complete(ctx: TransitionContext) -> list[str]:
                 f"le lot {lot.number} n'a pas d'heures d'insertion (> 0) : clausier offer {ref} --lot {lot.number}"
             )
         if not (lot.clause_text or "").strip():
-            reasons.append(f"le lot {lot.number} n'a pas de texte de clause")
+            reasons.append(
+                f"le lot {lot.number} n'a pas de texte de clause : clausier offer {ref} "
+                f"--lot {lot.number}"
+            )
     if ctx.lots and all(lot.clause_waived for lot in ctx.lots):
         reasons.append(
             "aucun lot ne porte de clause : déclarez plutôt le marché non clausable (decline)"
         )
     if ctx.market.consultation_on is None:
-        reasons.append("la date de consultation n'est pas fixée")
+        reasons.append(
+            "la date de consultation n'est pas fixée : indiquez-la (consultation_on, clausier load)"
+        )
     return reasons
 
 
 def consultation_unsuccessful(ctx: TransitionContext) -> list[str]:
     if not getattr(ctx.payload, "unsuccessful", False):
         return [
-            "la consultation doit être déclarée infructueuse "
-            '(--data \'{"unsuccessful": true, "reason": "…"}\')'
+            Missing(
+                "la consultation doit être déclarée infructueuse "
+                '(--data \'{"unsuccessful": true, "reason": "…"}\')',
+                needs="la consultation déclarée infructueuse et un motif",
+            )
         ]
     return []
 
@@ -69,21 +98,26 @@ def consultation_unsuccessful(ctx: TransitionContext) -> list[str]:
 def every_clause_lot_has_contractor(ctx: TransitionContext) -> list[str]:
     reasons = []
     numbers = {lot.number for lot in ctx.lots}
-    for number, siret in ctx.payload.contractors.items():
+    named = getattr(ctx.payload, "contractors", {})
+    for number, siret in named.items():
         if number not in numbers:
-            reasons.append(f"le lot {number} n'existe pas")
+            lots = ", ".join(str(n) for n in sorted(numbers)) or "aucun"
+            reasons.append(f"le lot {number} n'existe pas (lots du marché : {lots})")
         elif siret not in ctx.contractors:
             reasons.append(
                 f"le titulaire du lot {number} (SIRET {siret}) est inconnu : chargez-le d'abord "
                 "(clausier load)"
             )
     for lot in ctx.lots:
-        if (
-            lot.carries_clause
-            and lot.contractor_id is None
-            and lot.number not in ctx.payload.contractors
-        ):
-            reasons.append(f"le lot {lot.number} porte une clause mais n'a pas de titulaire")
+        if lot.carries_clause and lot.contractor_id is None and lot.number not in named:
+            example = f'{{"contractors": {{"{lot.number}": "SIRET"}}}}'
+            reasons.append(
+                Missing(
+                    f"le lot {lot.number} porte une clause mais n'a pas de titulaire : "
+                    f"indiquez son SIRET (--data '{example}')",
+                    needs=f"le titulaire du lot {lot.number}",
+                )
+            )
     return reasons
 
 
@@ -96,13 +130,22 @@ def execution_is_over(ctx: TransitionContext) -> list[str]:
         return []
     missing = sum(max(lot.hours - lot.hours_validated, 0) for lot in clause_lots)
     when = f"le {fr_date(ends_on)}" if ends_on else "à une date non fixée"
-    return [f"l'exécution se termine {when} et il manque encore {hours_phrase(missing)} à valider"]
+    then = f"attendez le {fr_date(ends_on)}" if ends_on else "fixez la date de fin d'exécution"
+    return [
+        f"l'exécution se termine {when} et il manque encore {hours_phrase(missing)} à valider : "
+        f"{then}, ou faites valider les heures qui manquent"
+    ]
 
 
 def evaluation_recorded(ctx: TransitionContext) -> list[str]:
     reasons = []
     if not (ctx.market.evaluation or getattr(ctx.payload, "evaluation", None)):
-        reasons.append('le bilan n\'est pas enregistré (--data \'{"evaluation": "Bilan : …"}\')')
+        reasons.append(
+            Missing(
+                'le bilan n\'est pas enregistré (--data \'{"evaluation": "Bilan : …"}\')',
+                needs="le bilan",
+            )
+        )
     if ctx.missing_outcomes:
         codes = ", ".join(ctx.missing_outcomes[:10])
         more = (

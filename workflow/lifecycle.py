@@ -64,6 +64,7 @@ STATE_LABELS = {state.name: state.label for state in STATES}
 TRIGGERS = {spec.trigger: spec for spec in TRANSITIONS}
 
 
-def allowed_triggers(state: str) -> list[str]:
-    """The triggers that exist from ``state``, in table order (guards not evaluated)."""
+def triggers_from(state: str) -> list[str]:
+    """The triggers that leave ``state``, in table order; which of them pass now is for
+    ``workflow.possible`` to say (their guards decide)."""
     return [spec.trigger for spec in TRANSITIONS if state in spec.sources]

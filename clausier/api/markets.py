@@ -17,6 +17,7 @@ from clausier.auth.scope import (
     market_condition,
     may_fire,
     redact_status,
+    reminder_condition,
     task_condition,
     visible_market,
 )
@@ -60,6 +61,7 @@ def _status(session, principal, market: Market, settings) -> dict:
         now=clock.now(),
         settings=settings,
         task_scope=task_condition(principal),
+        reminder_scope=reminder_condition(principal),
     )
     own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
     return redact_status(document, principal, own.siret if own else None)

@@ -15,6 +15,7 @@ from clausier.auth.tokens import Principal
 from clausier.errors import ClausierError, UnknownRecord
 from clausier.markets.models import Lot, Market
 from clausier.tasks.models import Task
+from notifications.models import Reminder
 
 
 class Forbidden(ClausierError):
@@ -70,6 +71,19 @@ def task_condition(principal: Principal):
     return false()
 
 
+def reminder_condition(principal: Principal):
+    """Which of a market's reminders the caller reads. A contractor reads those it receives
+    about its own lots: not the facilitator's task reminders, not another lot's, not the
+    buyer's; the buyer and the structure follow the whole market."""
+    if principal.role in (Role.admin, Role.buyer, Role.facilitator):
+        return true()
+    if principal.role == Role.contractor:
+        # not correlated with a lot the caller's query may join (the reminder's own lot)
+        own_lots = select(Lot.id).where(Lot.contractor_id == principal.org_id).correlate(None)
+        return (Reminder.recipient_role == "contractor") & Reminder.lot_id.in_(own_lots)
+    return false()
+
+
 def task_in_scope(session: Session, principal: Principal, task_id: int) -> Task:
     """A task the caller may act on: its structure's facilitators (or an admin)."""
     require(principal, Role.facilitator)
@@ -94,7 +108,8 @@ def may_fire(principal: Principal, trigger: str) -> None:
 
 
 def redact_status(document: dict, principal: Principal, own_siret: str | None) -> dict:
-    """A contractor sees its own lots only, and no other contractor in the history."""
+    """A contractor sees its own lots only, and no other contractor in the history. (Its tasks
+    and reminders are read within ``task_condition`` and ``reminder_condition``.)"""
     if principal.role != Role.contractor:
         return document
     lots = [
@@ -103,7 +118,16 @@ def redact_status(document: dict, principal: Principal, own_siret: str | None) -
         if lot["contractor"] and lot["contractor"]["siret"] == own_siret
     ]
     history = [{**entry, "payload": {}} for entry in document["history"]]
-    return {**document, "lots": lots, "history": history}
+    # what the triggers need or wait for names other lots and beneficiaries; it fires none
+    allowed = [{**t, "needs": []} for t in document["allowed_triggers"]]
+    blocked = [{**t, "reasons": []} for t in document["blocked_triggers"]]
+    return {
+        **document,
+        "lots": lots,
+        "history": history,
+        "allowed_triggers": allowed,
+        "blocked_triggers": blocked,
+    }
 
 
 def lot_in_scope(session: Session, principal: Principal, lot_id: int) -> tuple[Lot, Market]:

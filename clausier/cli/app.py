@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from clausier import clock
-from clausier.cli import execution, runtime
+from clausier.cli import execution, runtime, usage
 from clausier.cli.demo import demo_data as demo_data_command
 from clausier.cli.errors import exit_code_for
 from clausier.cli.offers import offer as offer_command
@@ -240,12 +241,24 @@ def convention_terminate(
         runtime.say(f"  {change.ref} {flag}.")
 
 
+@cache
+def _command() -> typer.core.TyperGroup:
+    """The Click command Typer builds from ``app``, once, with its help in French."""
+    return usage.frenchify(typer.main.get_command(app))
+
+
 def run(argv: list[str] | None = None) -> int:
-    """Run one command; domain errors become a French message and their exit code, never a trace."""
+    """Run one command; domain and usage errors become a French message and their exit code,
+    never a trace nor Click's English."""
     try:
-        app(args=argv, prog_name="clausier")
+        result = _command().main(args=argv, prog_name="clausier", standalone_mode=False)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except usage.ClickException as error:
+        return usage.report(error)
+    except typer.Abort:
+        runtime.say("Abandon.")
+        return 1
     except ClausierError as error:
         runtime.say(f"Erreur : {error}")
         return exit_code_for(error)
@@ -256,7 +269,7 @@ def run(argv: list[str] | None = None) -> int:
             "Lancez « clausier init » ou vérifiez database.url."
         )
         return 2
-    return 0
+    return result if isinstance(result, int) else 0  # typer.Exit(code) comes back as its code
 
 
 def main() -> None:

@@ -103,13 +103,22 @@ def print_status(doc: dict) -> None:
             )
     if doc.get("next_reminders"):
         out("  Prochains rappels :")
-        for reminder in doc["next_reminders"][:5]:
-            out(f"    {fr_moment(reminder['due_at'])} — {reminder['label']}")
-    allowed = doc["allowed_triggers"]
-    if allowed:
-        out("  Suites possibles : " + ", ".join(f"{t['trigger']} ({t['label']})" for t in allowed))
-    else:
-        out("  Suites possibles : aucune (état final)")
+        for reminder in doc["next_reminders"]:
+            about = f", {reminder['about']}" if reminder["about"] else ""
+            out(
+                f"    « {reminder['label']} » pour {reminder['recipient_label']}{about} : "
+                f"{reminder['status_label']}"
+            )
+    blocked = doc["blocked_triggers"]
+    possible = [
+        f"{t['trigger']} ({t['label']}"
+        + (f", avec {' et '.join(t['needs'])})" if t["needs"] else ")")
+        for t in doc["allowed_triggers"]
+    ]
+    none = "aucune pour l'instant" if blocked else "aucune (état final)"
+    out("  Suites possibles : " + (", ".join(possible) or none))
+    for t in blocked:
+        out(f"  Bloqué : {t['trigger']} ({t['label']}) : {' ; '.join(t['reasons'])}")
     out("  Historique :")
     for entry in doc["history"]:
         origin = entry["from"] or "—"

@@ -26,10 +26,17 @@ from clausier.tasks import events
 
 
 def check(session: Session, data: LoadFile, problems, settings: Settings) -> None:
-    """References of beneficiaries and declarations, against the file and the store."""
-    structures = {row.ref for row in data.structures} | set(session.exec(select(Structure.ref)))
+    """References of beneficiaries and declarations, against the file and the store.
+
+    A field that could not be read is ``None`` (``rows.readable``): the others are checked."""
+    structures = {row.ref for row in data.structures if row.ref} | set(
+        session.exec(select(Structure.ref))
+    )
     facilitators = {
-        person.email.lower(): row.ref for row in data.structures for person in row.facilitators
+        person.email.lower(): row.ref
+        for row in data.structures
+        for person in row.facilitators
+        if person.email and row.ref
     }
     for email, ref in session.exec(
         select(Facilitator.email, Structure.ref).join(
@@ -46,16 +53,20 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
         )
     }
     for index, row in enumerate(data.beneficiaries):
-        if row.structure not in structures:
+        if row.structure is not None and row.structure not in structures:
             problems.add(
                 ("beneficiaries", index, "structure"), f"structure inconnue « {row.structure} »"
             )
-        elif facilitators.get(row.checked_by.lower()) != row.structure:
+        elif (
+            row.structure is not None
+            and row.checked_by is not None
+            and facilitators.get(row.checked_by.lower()) != row.structure
+        ):
             problems.add(
                 ("beneficiaries", index, "checked_by"),
                 f"« {row.checked_by} » n'est pas un facilitateur de {row.structure}",
             )
-        if people.get(row.code, row.structure) != row.structure:
+        if row.code and people.get(row.code, row.structure) not in (row.structure, None):
             problems.add(
                 ("beneficiaries", index, "code"),
                 f"« {row.code} » est déjà suivi(e) par une autre structure",
@@ -65,17 +76,18 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
                 ("beneficiaries", index, "public_reason"),
                 "un public « other » est validé au cas par cas : indiquez le motif",
             )
-        people[row.code] = row.structure  # fmt: skip
+        if row.code:
+            people[row.code] = row.structure  # known, even when its structure could not be read
 
-    market_refs = {row.market for row in data.declarations}
+    market_refs = {row.market for row in data.declarations if row.market}
     stored = {m.ref: m for m in session.exec(select(Market).where(Market.ref.in_(market_refs)))}
-    in_file = {row.ref: row for row in data.markets}
+    in_file = {row.ref: row for row in data.markets if row.ref}
     structure_ref = dict(session.exec(select(Structure.id, Structure.ref)).all())
     months: dict[tuple[str, int, str], int] = {}
     per_person: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for index, row in enumerate(data.declarations):
         market = stored.get(row.market)
-        if market is None and row.market not in in_file:
+        if row.market is not None and market is None and row.market not in in_file:
             problems.add(("declarations", index, "market"), f"marché inconnu « {row.market} »")
             continue
         numbers = (
@@ -83,12 +95,12 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
         )
         if market is not None:
             numbers |= set(session.exec(select(Lot.number).where(Lot.market_id == market.id)))
-        if row.lot not in numbers:
+        if row.market is not None and row.lot is not None and row.lot not in numbers:
             problems.add(
                 ("declarations", index, "lot"), f"le marché {row.market} n'a pas de lot {row.lot}"
             )
         key = (row.market, row.lot, row.period)
-        if key in months:
+        if None not in key and key in months:
             problems.add(
                 ("declarations", index, "period"),
                 f"{row.period} du lot {row.lot} apparaît deux fois",
@@ -98,24 +110,26 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
         seen = set()
         for l_index, line in enumerate(row.lines):
             where = ("declarations", index, "lines", l_index)
+            if line.beneficiary is None:
+                continue
             owner = people.get(line.beneficiary)
-            if owner is None:
+            if line.beneficiary not in people:
                 problems.add(
                     (*where, "beneficiary"),
                     f"bénéficiaire inconnu « {line.beneficiary} » : ajoutez-le sous « beneficiaries »",
                 )
-            elif follower is not None and owner != follower:
+            elif follower is not None and owner is not None and owner != follower:
                 problems.add(
                     (*where, "beneficiary"),
                     f"« {line.beneficiary} » est suivi(e) par {owner}, pas par la structure du marché ({follower})",
                 )
-            if (line.beneficiary, line.modality) in seen:
+            if line.modality is not None and (line.beneficiary, line.modality) in seen:
                 problems.add(
                     (*where, "beneficiary"),
                     f"{line.beneficiary} apparaît deux fois pour « {line.modality} »",
                 )
             seen.add((line.beneficiary, line.modality))
-            if line.status != "rejected":
+            if line.status != "rejected" and line.hours is not None and row.period is not None:
                 per_person[(line.beneficiary, row.period)] += line.hours  # fmt: skip
     declared = {
         (row.market, line.beneficiary)
@@ -125,17 +139,21 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
     }
     for index, row in enumerate(data.outcomes):
         if (
-            row.market not in stored
+            row.market is not None
+            and row.market not in stored
             and row.market not in in_file
             and session.exec(select(Market.id).where(Market.ref == row.market)).first() is None
         ):
             problems.add(("outcomes", index, "market"), f"marché inconnu « {row.market} »")
-        elif row.beneficiary not in people:
+        elif row.beneficiary is not None and row.beneficiary not in people:
             problems.add(
                 ("outcomes", index, "beneficiary"), f"bénéficiaire inconnu « {row.beneficiary} »"
             )
-        elif (row.market, row.beneficiary) not in declared and not _has_validated_hours(
-            session, row.market, row.beneficiary
+        elif (
+            row.market is not None
+            and row.beneficiary is not None
+            and (row.market, row.beneficiary) not in declared
+            and not _has_validated_hours(session, row.market, row.beneficiary)
         ):
             problems.add(
                 ("outcomes", index, "beneficiary"),

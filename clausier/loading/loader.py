@@ -2,8 +2,9 @@
 execution: beneficiaries and monthly declarations), all or nothing.
 
 Every row is checked first (shape, SIRET keys, official codes, references to other records in
-the file or the store); if anything is wrong, every problem is reported with its file, line and
-field and nothing is written. Natural keys (SIRET, ``ref``, e-mail, lot number) make a second
+the file or the store), in one pass: a row wrong in one field is still checked on the others. If
+anything is wrong, every problem is reported with its file, line and field, in the order of the
+lines, and nothing is written. Natural keys (SIRET, ``ref``, e-mail, lot number) make a second
 load of the same file change nothing.
 """
 
@@ -23,7 +24,7 @@ from clausier import clock
 from clausier.config import Settings, get_settings
 from clausier.errors import LoadErrors, LoadProblem, UnknownTerritory
 from clausier.loading import execution, source
-from clausier.loading.rows import ConventionRow, LoadFile, MarketRow
+from clausier.loading.rows import ConventionRow, LoadFile, MarketRow, readable
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.service import OPEN_STATES
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
@@ -106,6 +107,10 @@ class _Problems:
         line, where = _locate(self.raw, loc)
         self.items.append(LoadProblem(path=self.path, line=line, field=where, message=message))
 
+    def by_line(self) -> list[LoadProblem]:
+        """Top to bottom, as the user fixes the file (problems of the whole file first)."""
+        return sorted(self.items, key=lambda problem: problem.line or 0)
+
 
 # --- checks against the file and the store --------------------------------------------
 
@@ -113,11 +118,14 @@ class _Problems:
 def _check_references(
     session: Session, data: LoadFile, problems: _Problems, territories: TerritoryIndex
 ) -> None:
-    buyers = {row.siret for row in data.buyers} | set(session.exec(select(Buyer.siret)).all())
-    structures = {row.ref for row in data.structures} | set(
+    """Each field that could be read (``None`` otherwise, see ``rows.readable``) is checked."""
+    buyers = {row.siret for row in data.buyers if row.siret} | set(
+        session.exec(select(Buyer.siret)).all()
+    )
+    structures = {row.ref for row in data.structures if row.ref} | set(
         session.exec(select(Structure.ref)).all()
     )
-    contractors = {row.siret for row in data.contractors} | set(
+    contractors = {row.siret for row in data.contractors if row.siret} | set(
         session.exec(select(Contractor.siret)).all()
     )
 
@@ -126,12 +134,16 @@ def _check_references(
         seen: dict[str, int] = {}
         for index, row in enumerate(getattr(data, kind)):
             value = getattr(row, key)
+            if value is None:
+                continue
             if value in seen:
                 problems.add((kind, index, key), f"« {value} » apparaît deux fois dans le fichier")
             seen[value] = index
     emails: dict[str, str] = {}
     for s_index, structure in enumerate(data.structures):
         for f_index, facilitator in enumerate(structure.facilitators):
+            if facilitator.email is None or structure.ref is None:
+                continue
             other = emails.setdefault(facilitator.email.lower(), structure.ref)
             if other != structure.ref:
                 problems.add(
@@ -140,13 +152,13 @@ def _check_references(
                 )
 
     for index, row in enumerate(data.conventions):
-        if row.buyer not in buyers:
+        if row.buyer is not None and row.buyer not in buyers:
             problems.add(("conventions", index, "buyer"), f"acheteur inconnu (SIRET {row.buyer})")
-        if row.structure not in structures:
+        if row.structure is not None and row.structure not in structures:
             problems.add(
                 ("conventions", index, "structure"), f"structure inconnue « {row.structure} »"
             )
-        for t_index, code in enumerate(row.territories):
+        for t_index, code in enumerate(row.territories or ()):
             try:
                 territories.kind_of(code)
             except UnknownTerritory:
@@ -159,16 +171,17 @@ def _check_references(
         market.ref: market
         for market in session.exec(
             select(Market).where(
-                Market.ref.in_([row.ref for row in data.markets]), Market.state.not_in(OPEN_STATES)
+                Market.ref.in_([row.ref for row in data.markets if row.ref is not None]),
+                Market.state.not_in(OPEN_STATES),
             )
         ).all()
     }
     for index, row in enumerate(data.markets):
         if row.ref in frozen:
             _check_frozen_offer(session, frozen[row.ref], row, index, problems)
-        if row.buyer not in buyers:
+        if row.buyer is not None and row.buyer not in buyers:
             problems.add(("markets", index, "buyer"), f"acheteur inconnu (SIRET {row.buyer})")
-        if row.commune not in territories.communes:
+        if row.commune is not None and row.commune not in territories.communes:
             problems.add(
                 ("markets", index, "commune"),
                 f"commune inconnue « {row.commune} » (attendu : un code INSEE de commune, ex. 14118)",
@@ -189,6 +202,8 @@ def _check_frozen_offer(
         lot.number: lot for lot in session.exec(select(Lot).where(Lot.market_id == market.id)).all()
     }
     for l_index, lot in enumerate(row.lots):
+        if lot.number is None:
+            continue
         current = stored.get(lot.number)
         for key in ("hours", "clause_text"):
             if key in lot.model_fields_set and (
@@ -424,13 +439,13 @@ def load_data(
     except ValidationError as exc:
         for error in exc.errors():
             problems.add(error["loc"], french_message(error))
-        raise LoadErrors(name, problems.items) from exc
+        data = readable(LoadFile, raw)  # what could be read is checked against the store too
     territories = TerritoryIndex(session)
     _check_references(session, data, problems, territories)
     settings = settings or get_settings()
     execution.check(session, data, problems, settings)
     if problems.items:
-        raise LoadErrors(name, problems.items)
+        raise LoadErrors(name, problems.by_line())
 
     report = LoadReport(path=name)
     for row in data.buyers:

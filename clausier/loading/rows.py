@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import itertools
 import re
+from contextlib import suppress
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +21,8 @@ from pydantic import (
     EmailStr,
     Field,
     StrictStr,
+    TypeAdapter,
+    ValidationError,
     model_validator,
 )
 
@@ -226,3 +230,55 @@ class LoadFile(Row):
     beneficiaries: list[BeneficiaryRow] = Field(default_factory=list)
     declarations: list[DeclarationRow] = Field(default_factory=list)
     outcomes: list[OutcomeRow] = Field(default_factory=list)
+
+
+# --- records as far as they can be read -------------------------------------------------
+
+
+R = TypeVar("R", bound=Row)
+
+
+def readable(model: type[R], raw: Any) -> R:
+    """The record with every field that passes its own checks, the others ``None``.
+
+    A record wrong in one field is still checked against the store on the others (its buyer,
+    its commune…), so that a file shows all its problems in one run. Only for those checks: a
+    record built here is never written.
+    """
+    if isinstance(raw, dict):
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            wrong = {error["loc"][0] for error in exc.errors() if error["loc"]}
+    else:
+        raw, wrong = {}, set()
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name not in raw:
+            continue
+        rows = _rows_of(info.annotation)
+        if rows is not None and isinstance(raw[name], list):
+            values[name] = [readable(rows, item) for item in raw[name]]
+        elif name not in wrong:
+            with suppress(ValidationError):  # valid only with the rest of the record: unread
+                values[name] = _field(model, name).validate_python(raw[name])
+    unread = {
+        name: None
+        for name, info in model.model_fields.items()
+        if name not in values and info.is_required()
+    }
+    return model.model_construct(set(values), **values, **unread)
+
+
+def _rows_of(annotation: Any) -> type[Row] | None:
+    """The record type of a list of records (a market's lots, a structure's facilitators)."""
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        if isinstance(item, type) and issubclass(item, Row):
+            return item
+    return None
+
+
+@cache
+def _field(model: type[Row], name: str) -> TypeAdapter:
+    return TypeAdapter(model.model_fields[name].rebuild_annotation(), config=model.model_config)

@@ -67,6 +67,11 @@ class Lot(SQLModel, table=True):
     clause_edited: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
     @property
+    def designation(self) -> str:
+        """How a list tells one lot's line from another's: lot 2 « Signalisation »."""
+        return f"lot {self.number} « {self.title} »"
+
+    @property
     def carries_clause(self) -> bool:
         return bool(self.hours and self.hours > 0)
 

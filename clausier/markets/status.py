@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from clausier.config import Settings
 from clausier.declarations.models import DeclarationLine, LineStatus
+from clausier.formatting import fr_month
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.partnerships import periods
@@ -19,8 +20,11 @@ from clausier.partnerships.assignment import market_coverage
 from clausier.partnerships.coverage import COVERAGE_LABELS
 from clausier.partnerships.models import Convention
 from clausier.referential.service import place_of
+from clausier.tasks.models import Task
+from notifications import upcoming
 from notifications.models import Reminder, ReminderStatus
-from workflow.lifecycle import STATE_LABELS, TRIGGERS, allowed_triggers
+from workflow.lifecycle import STATE_LABELS, TRIGGERS
+from workflow.possible import triggers_now
 
 
 def _day(value: date | None) -> str | None:
@@ -52,10 +56,15 @@ _HISTORY = (
     .where(TransitionLog.market_id == bindparam("market_id"))
     .order_by(TransitionLog.id)
 )
+# The next reminders with what each is about: its task (kind, whoever took it) and its lot, the
+# reminder's own or its task's (a statement to check is a task of one lot).
 _UPCOMING = (
-    select(Reminder)
+    select(Reminder, Task.kind, Task.assignee_id, Lot)
+    .select_from(Reminder)
+    .outerjoin(Task, Task.id == Reminder.task_id)
+    .outerjoin(Lot, Lot.id == func.coalesce(Reminder.lot_id, Task.lot_id))
     .where(Reminder.market_id == bindparam("market_id"), Reminder.status == ReminderStatus.pending)
-    .order_by(Reminder.due_at)
+    .order_by(Reminder.due_at, Reminder.id)
     .limit(10)
 )
 
@@ -94,6 +103,8 @@ def _status(
         }
     candidates = [known[i].ref for i in coverage.candidate_structures if i in known]
     history = session.exec(_HISTORY, params={"market_id": market.id}).all()
+    # the engine's own answer, so the status never offers a trigger its guard would refuse
+    possible = triggers_now(session, market, lots, today=today, coverage=coverage)
     document = {
         "ref": market.ref,
         "title": market.title,
@@ -118,7 +129,12 @@ def _status(
         "state_label": STATE_LABELS[market.state],
         "version": market.version,
         "allowed_triggers": [
-            {"trigger": t, "label": TRIGGERS[t].label} for t in allowed_triggers(market.state)
+            {"trigger": t, "label": TRIGGERS[t].label, "needs": possible.needs.get(t, [])}
+            for t in possible.allowed
+        ],
+        "blocked_triggers": [
+            {"trigger": t, "label": TRIGGERS[t].label, "reasons": reasons}
+            for t, reasons in possible.blocked.items()
         ],
         "structure": (
             {
@@ -193,9 +209,11 @@ def market_overview(
     now: datetime,
     settings: Settings,
     task_scope=None,
+    reminder_scope=None,
 ) -> dict[str, Any]:
     """The status with what comes next: the open tasks (within ``task_scope``) and the next
-    reminders. One document for the CLI, the API and the market page."""
+    reminders (within ``reminder_scope``). One document for the CLI, the API and the market
+    page."""
     # tasks, declarations and outcomes build on markets, not the other way round
     from clausier.beneficiaries import outcomes
     from clausier.declarations import pace
@@ -221,15 +239,48 @@ def market_overview(
             "recorded": sum(1 for b in people if b.id in recorded),
             "by_outcome": dict(Counter(row.outcome for row in recorded.values())),
         }
-    upcoming = session.exec(_UPCOMING, params={"market_id": market.id}).all()
-    rules = settings.reminders
+    query = _UPCOMING if reminder_scope is None else _UPCOMING.where(reminder_scope)
+    rows = session.exec(query, params={"market_id": market.id}).all()
     document["next_reminders"] = [
-        {
-            "rule": r.rule,
-            "label": rules[r.rule].label if r.rule in rules else r.rule,
-            "due_at": r.due_at.isoformat(),
-            "recipient_role": r.recipient_role,
-        }
-        for r in upcoming
+        _next_reminder(reminder, kind, lot, taken=assignee is not None, now=now, settings=settings)
+        for reminder, kind, assignee, lot in rows
     ]
     return document
+
+
+def _next_reminder(
+    reminder: Reminder,
+    kind: str | None,
+    lot: Lot | None,
+    *,
+    taken: bool,
+    now: datetime,
+    settings: Settings,
+) -> dict[str, Any]:
+    """A reminder as a list shows it: what it is about (its task, its lot, its month), whom it
+    goes to, and where it stands (still to come, waiting for the sweep, being sent)."""
+    rule = settings.reminders.get(reminder.rule)
+    task_kind = settings.tasks.kinds.get(kind) if kind else None
+    task_label = (task_kind.label if task_kind else kind) if kind else None
+    about = []
+    if task_label:
+        about.append(f"tâche « {task_label} »" + (f" du {lot.designation}" if lot else ""))
+    elif lot:
+        about.append(lot.designation)
+    if reminder.period and not kind:
+        year, month = map(int, reminder.period.split("-"))
+        about.append(f"relevé de {fr_month(date(year, month, 1))}")
+    delivery = upcoming.delivery_of(reminder, now=now, settings=settings.notifications)
+    return {
+        "rule": reminder.rule,
+        "label": rule.label if rule else reminder.rule,
+        "due_at": reminder.due_at.isoformat(),
+        "recipient_role": reminder.recipient_role,
+        "recipient_label": upcoming.recipient_label(reminder.recipient_role, taken=taken),
+        "task": {"id": reminder.task_id, "kind": kind, "label": task_label} if kind else None,
+        "lot": {"number": lot.number, "title": lot.title} if lot else None,
+        "period": reminder.period,
+        "about": ", ".join(about) or None,
+        "status": delivery.status.value,
+        "status_label": delivery.label,
+    }

@@ -21,8 +21,7 @@ def task_calendar(
     calendar.add("x-wr-timezone", "Europe/Paris")
     for row in rows:
         task, market = row.task, row.market
-        kind = settings.kinds.get(task.kind)
-        label = kind.label if kind else task.kind
+        label = row.label(settings.kinds)
         taken = "" if row.assignee else "[à prendre] "
         event = Event()
         event.add("uid", f"task-{task.id}@clausier")

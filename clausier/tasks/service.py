@@ -29,14 +29,22 @@ class QueueRow:
     structure: Structure | None
     assignee: Facilitator | None
     overdue: bool
+    lot: Lot | None = None  # a task opened per lot (a statement to check, a lot behind pace)
+
+    def label(self, kinds: dict) -> str:
+        """What the task is, and of which lot: two lots behind pace are two lines that say so."""
+        kind = kinds.get(self.task.kind)
+        label = kind.label if kind else self.task.kind
+        return f"{label} — {self.lot.designation}" if self.lot else label
 
     def as_dict(self, kinds: dict) -> dict:
         """The task as the CLI, the API and the market page show it."""
-        task, kind = self.task, kinds.get(self.task.kind)
+        task, lot = self.task, self.lot
         return {
             "id": task.id,
             "kind": task.kind,
-            "label": kind.label if kind else task.kind,
+            "label": self.label(kinds),
+            "lot": {"number": lot.number, "title": lot.title} if lot else None,
             "due_at": task.due_at.isoformat(),
             "overdue": self.overdue,
             "priority": PRIORITY_LABELS.get(task.priority, str(task.priority)),
@@ -51,11 +59,12 @@ class QueueRow:
 # The queue's statements without their filters, built once: the status lookup and the queue
 # endpoint run them on every request.
 _QUEUE = (
-    select(Task, Market, Structure, Facilitator)
+    select(Task, Market, Structure, Facilitator, Lot)
     .select_from(Task)
     .join(Market, Market.id == Task.market_id)
     .outerjoin(Structure, Structure.id == Task.structure_id)
     .outerjoin(Facilitator, Facilitator.id == Task.assignee_id)
+    .outerjoin(Lot, Lot.id == Task.lot_id)
     .where(Task.status == TaskStatus.open)
     # Overdue means due before ``now``, so due date order already puts the overdue first; and
     # it is the order of ``ix_task_queue (status, structure_id, due_at)``, which a page can
@@ -120,8 +129,8 @@ def queue(
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return [
-        QueueRow(task=t, market=m, structure=s, assignee=f, overdue=t.due_at < now)
-        for t, m, s, f in session.exec(query).all()
+        QueueRow(task=t, market=m, structure=s, assignee=f, overdue=t.due_at < now, lot=lot)
+        for t, m, s, f, lot in session.exec(query).all()
     ]
 
 

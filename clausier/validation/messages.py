@@ -51,10 +51,8 @@ def french_message(error: ErrorDetails) -> str:
         return f"attendu : une valeur inférieure ou égale à {ctx.get('le')}"
     if kind == "less_than":
         return f"attendu : une valeur strictement inférieure à {ctx.get('lt')}"
-    if kind == "literal_error":
-        return f"attendu : une de ces valeurs : {ctx.get('expected')}"
-    if kind == "enum":
-        return f"attendu : une de ces valeurs : {ctx.get('expected')}"
+    if kind in ("literal_error", "enum"):
+        return f"attendu : une de ces valeurs : {_choices(ctx.get('expected'))}"
     if kind == "string_too_short":
         return (
             "ne doit pas être vide"
@@ -66,14 +64,35 @@ def french_message(error: ErrorDetails) -> str:
     if kind == "string_pattern_mismatch":
         return f"format inattendu (motif {ctx.get('pattern')})"
     if kind == "too_short":
-        return f"attendu : au moins {ctx.get('min_length')} élément(s)"
+        count = ctx.get("min_length")
+        return f"attendu : au moins {count} élément{'s' if count != 1 else ''}"
     if kind == "value_error":
         # our own validators raise ValueError with a French message
         reason = ctx.get("error")
-        return str(reason) if reason else error["msg"]
+        if reason:
+            return str(reason)
+        if "email" in error["msg"]:  # email-validator's reason is English
+            return "attendu : une adresse e-mail valide, par exemple nom@exemple.fr"
+        return error["msg"]
     if kind == "assertion_error":
         return error["msg"].removeprefix("Assertion failed, ")
+    if kind == "json_invalid":
+        where = f" (ligne {ctx['line']}, colonne {ctx['column']})" if "line" in ctx else ""
+        return f"corps de requête illisible : JSON invalide{where}"
     return error["msg"]
+
+
+def _choices(expected: object) -> str:
+    """Pydantic lists the choices as « 'a', 'b' or 'c' »."""
+    text = str(expected)
+    head, _, last = text.rpartition(" or ")
+    return f"{head} ou {last}" if head else text
+
+
+def json_position(document: str, position: int) -> tuple[int, int]:
+    """Line and column (from 1) of a character offset, as ``json.JSONDecodeError`` counts them."""
+    line = document.count("\n", 0, position) + 1
+    return line, position - document.rfind("\n", 0, position)
 
 
 def dotted(loc: tuple[Any, ...]) -> str:

@@ -19,6 +19,7 @@ from clausier.auth.models import ROLE_LABELS, Role
 from clausier.auth.scope import (
     market_condition,
     redact_status,
+    reminder_condition,
     task_condition,
     task_in_scope,
     visible_market,
@@ -88,6 +89,20 @@ def _page(
 
 def message_page(request: Request, web: WebSession, status: int, title: str, text: str) -> Response:
     return _page(request, "message.html", web, status=status, title=title, message=text)
+
+
+def error_page(
+    request: Request, status: int, title: str, text: str, headers: dict | None = None
+) -> Response:
+    """An error met before any page could answer (an unknown address, a wrong method): the
+    site's layout still, with its menu for a person signed in."""
+    web = None
+    if request.cookies.get(auth.COOKIE):
+        with Session(request.app.state.engine) as session:
+            web = auth.current(session, request.cookies.get(auth.COOKIE), now=clock.now())
+    response = _page(request, "message.html", web, status=status, title=title, message=text)
+    response.headers.update(headers or {})
+    return response
 
 
 def reserved_page(request: Request, web: WebSession, text: str) -> Response:
@@ -276,7 +291,8 @@ def market_page(
         )
     settings = request.app.state.settings
     doc = market_overview(session, found, today=clock.today(), now=clock.now(), settings=settings,
-                          task_scope=task_condition(principal))  # fmt: skip
+                          task_scope=task_condition(principal),
+                          reminder_scope=reminder_condition(principal))  # fmt: skip
     own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
     doc = redact_status(doc, principal, own.siret if own else None)
     passed = {entry["to"] for entry in doc["history"]}

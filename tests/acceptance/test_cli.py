@@ -63,7 +63,8 @@ def test_a_new_user_takes_a_market_through_its_whole_life(cli):
     refused = cli("fire", "MKT-2027-001", "award", now=now, expect=1)
     assert "le lot 1 porte une clause mais n'a pas de titulaire" in refused.stderr
     assert (
-        "Déclencheurs possibles maintenant : « relaunch », « award », « abandon »" in refused.stderr
+        "Déclencheurs possibles maintenant : « relaunch » (avec la consultation déclarée "
+        "infructueuse et un motif), « abandon » (avec un motif)." in refused.stderr
     )
     cli(
         "fire",

@@ -13,6 +13,19 @@ from clausier.cli.app import run
 from clausier.config import get_settings
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"
+README = Path(__file__).parents[2] / "README.md"
+
+
+def _readme_output(command: str) -> str:
+    """What the README shows a command printing, its lines joined as the terminal has them."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    start = lines.index(f"    $ {command}") + 1
+    shown = []
+    for line in lines[start:]:
+        if not line.startswith("    ") or line.startswith("    $ "):
+            break
+        shown.append(line.strip())
+    return " ".join(shown)
 
 
 @pytest.fixture
@@ -40,9 +53,23 @@ def test_refusals_explain_themselves_with_the_documented_exit_codes(cli, tmp_pat
     cli("load", str(EXAMPLE))
     wrong_state = cli("fire", "MKT-2027-001", "publish", expect=1).err
     assert "est à l'état « Identification » (identification)" in wrong_state
-    assert "« prepare_offer », « decline », « abandon »" in wrong_state
+    assert (
+        "Déclencheurs possibles maintenant : « prepare_offer », « decline » (avec un motif), "
+        "« abandon » (avec un motif)." in wrong_state
+    )
+    # the README's example, word for word: the refused trigger is not offered again
     uncovered = cli("fire", "MKT-2027-002", "prepare_offer", expect=1).err
-    assert "pas de facilitateur, pas de clause" in uncovered
+    assert uncovered.strip() == _readme_output("clausier fire MKT-2027-002 prepare_offer")
+    assert "signez une convention qui couvre cette commune" in uncovered
+    assert uncovered.strip().endswith(
+        "Déclencheurs possibles maintenant : « decline » (avec un motif), "
+        "« abandon » (avec un motif)."
+    )
+    wrong_state = cli("fire", "MKT-2027-002", "publish", expect=1).err
+    assert (
+        "Déclencheurs possibles maintenant : « decline » (avec un motif), « abandon » (avec un "
+        "motif). « prepare_offer » est bloqué : aucune convention de partenariat" in wrong_state
+    )
     assert "Marché introuvable : « MKT-9999 »" in cli("status", "MKT-9999", expect=2).err
     assert (
         "n'est pas du JSON valide"
@@ -99,9 +126,14 @@ def test_status_and_coverage_speak_json_for_scripts(cli):
     assert status["next_reminders"][0]["label"] == "Tâche bientôt due"
     assert "Tâches ouvertes :" in cli("status", "MKT-2027-002").out
     assert status["allowed_triggers"][0] == {
-        "trigger": "prepare_offer",
-        "label": "Préparer l'offre d'insertion",
+        "trigger": "decline",
+        "label": "Déclarer non clausable",
+        "needs": ["un motif"],
     }
+    assert [t["trigger"] for t in status["blocked_triggers"]] == ["prepare_offer"]
+    text = cli("status", "MKT-2027-002").out
+    assert "Suites possibles : decline (Déclarer non clausable, avec un motif), abandon" in text
+    assert "Bloqué : prepare_offer (Préparer l'offre d'insertion) : aucune convention" in text
     report = json.loads(cli("coverage", "--buyer", "22500001800013", "--json").out)
     assert [b["buyer"]["name"] for b in report["buyers"]] == ["Conseil départemental de la Manche"]
     assert (
@@ -241,3 +273,20 @@ def test_reminders_are_sent_to_the_maildir_and_listed(cli, tmp_path):
     assert "declaration_due" in pending
     assert "n'est pas en échec" in cli("reminders", "retry", str(sent[0]["id"]), expect=1).err
     assert "Statut inconnu « parti »" in cli("reminders", "list", "--status", "parti", expect=2).err
+
+
+def test_a_bad_load_file_is_refused_with_all_its_problems_at_once(cli, tmp_path):
+    bad = tmp_path / "gymnase.yaml"
+    bad.write_text(
+        "markets:\n"
+        '  - {ref: MKT-9, buyer: "12345678901234", title: Gymnase,\n'
+        '     commune: "99999", cpv: "45212200",\n'
+        "     amount: -1000}\n",
+        encoding="utf-8",
+    )
+    failed = cli("load", str(bad), expect=2).err
+    assert "gymnase.yaml : 3 erreurs, rien n'a été enregistré." in failed
+    for line, field in ((2, "buyer"), (3, "commune"), (4, "amount")):
+        assert f"gymnase.yaml, ligne {line}, champ « markets[MKT-9].{field} »" in failed
+    assert "commune inconnue « 99999 »" in failed
+    assert "Marché introuvable : « MKT-9 »" in cli("status", "MKT-9", expect=2).err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date
 
 from sqlalchemy import event
 
@@ -25,15 +26,33 @@ def test_the_status_lookup_has_state_history_lots_tasks_and_reminders(world):
     assert body["next_reminders"] and body["next_reminders"][0]["rule"]
 
 
-def test_a_refused_transition_is_409_with_the_state_and_the_allowed_triggers(world):
-    response = world.call(
-        Role.buyer, "POST", f"/api/markets/{world.own.market.ref}/transitions/publish", json={}
-    )
+def test_a_refused_transition_is_409_with_the_state_and_the_triggers_possible_now(world, clock):
+    url = f"/api/markets/{world.own.market.ref}/transitions/publish"
+    response = world.call(Role.buyer, "POST", url, json={})
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["type"] == "TransitionNotAllowed"
-    assert (error["state"], error["allowed"]) == ("execution", ["complete"])
     assert "« Exécution » (execution)" in error["message"]
+    # the execution runs until 31/08/2027: « complete » is not possible yet, and says why
+    assert (error["state"], error["allowed"], error["needs"]) == ("execution", [], {})
+    assert [blocked["trigger"] for blocked in error["blocked"]] == ["complete"]
+    (reason,) = error["blocked"][0]["reasons"]
+    assert "se termine le 31/08/2027" in reason and "attendez le 31/08/2027" in reason
+    assert "« complete » est bloqué : " + reason in error["message"]
+
+    clock.move_to(date(2027, 8, 31))
+    error = world.call(Role.buyer, "POST", url, json={}).json()["error"]
+    assert (error["allowed"], error["blocked"]) == (["complete"], [])
+
+
+def test_a_guard_refusal_is_409_with_its_reasons_and_the_other_triggers(world, clock):
+    url = f"/api/markets/{world.own.market.ref}/transitions/complete"
+    error = world.call(Role.buyer, "POST", url, json={}).json()["error"]
+    assert error["type"] == "GuardRefused"
+    assert "attendez le 31/08/2027" in error["reasons"][0]
+    # the refused trigger is not offered, nor listed again among the blocked
+    assert (error["allowed"], error["blocked"]) == ([], [])
+    assert error["message"].endswith("Déclencheurs possibles maintenant : aucun.")
 
 
 def test_bad_data_is_422_in_french(world):
@@ -73,6 +92,22 @@ def test_loading_through_the_api_is_all_or_nothing(world):
     assert response.status_code == 422
     [problem] = response.json()["error"]["problems"]
     assert problem["field"] == "buyers[12345678901234].siret"
+
+
+def test_a_load_through_the_api_answers_with_all_its_problems_at_once(world):
+    market = {"ref": "MKT-9", "buyer": "12345678901234", "title": "Gymnase", "commune": "99999",
+              "cpv": "45212200", "amount": -1000}  # fmt: skip
+    response = world.call(Role.admin, "POST", "/api/load", json={"markets": [market]})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert [(p["file"], p["field"]) for p in error["problems"]] == [
+        ("requête", "markets[MKT-9].buyer"),
+        ("requête", "markets[MKT-9].amount"),
+        ("requête", "markets[MKT-9].commune"),
+    ]
+    assert error["total"] == 3
+    assert error["problems"][2]["message"].startswith("commune inconnue « 99999 »")
+    assert world.call(Role.admin, "GET", "/api/markets/MKT-9").status_code == 404
 
 
 def test_a_nul_character_is_refused_before_it_reaches_the_store(world):
@@ -128,3 +163,13 @@ def test_the_queue_is_a_page_and_a_count_without_joins(world, store):
     [count] = [s for s in seen if "count(" in s.lower()]
     assert " JOIN " not in count.upper()
     assert len(seen) == 4, seen  # token, structure, page, count
+
+
+def test_a_contractor_reads_no_other_lots_in_what_the_triggers_wait_for(world):
+    url = f"/api/markets/{world.own.market.ref}"
+    buyer = world.call(Role.buyer, "GET", url).json()
+    assert "il manque encore" in buyer["blocked_triggers"][0]["reasons"][0]
+    contractor = world.call(Role.contractor, "GET", url).json()
+    assert contractor["blocked_triggers"] == [
+        {"trigger": "complete", "label": "Terminer l'exécution", "reasons": []}
+    ]

@@ -15,6 +15,7 @@ from clausier.errors import (
     UnknownTrigger,
 )
 from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.markets.status import market_status
 from tests import factories as make
 from workflow.engine import fire
 
@@ -92,7 +93,40 @@ def test_a_trigger_impossible_from_the_state_names_the_state_and_the_allowed_tri
     message = str(refused.value)
     assert market.ref in message and "« Identification » (identification)" in message
     assert "« award »" in message
-    assert "« prepare_offer », « decline », « abandon »" in message
+    assert message.endswith(
+        "Déclencheurs possibles maintenant : « prepare_offer », « decline » (avec un motif), "
+        "« abandon » (avec un motif)."
+    )
+
+
+def test_a_trigger_impossible_from_the_state_names_apart_those_a_guard_blocks(session, territory):
+    market = make.market(session, buyer=territory[0], in_commune=make.SAINT_LO)
+    session.commit()
+    with pytest.raises(TransitionNotAllowed) as refused:
+        fire(session, ref=market.ref, trigger="publish", actor="x")
+    message = str(refused.value)
+    assert (
+        "Déclencheurs possibles maintenant : « decline » (avec un motif), « abandon » (avec un "
+        "motif). « prepare_offer » est bloqué : aucune convention de partenariat de l'acheteur "
+        "en vigueur le 15/02/2027 ne couvre le lieu d'exécution, Saint-Lô (50502)"
+    ) in message
+    assert (refused.value.allowed, list(refused.value.blocked)) == (
+        ["decline", "abandon"],
+        ["prepare_offer"],
+    )
+
+
+def test_a_market_whose_every_trigger_is_blocked_can_take_none_now(session, territory):
+    market = make.market(
+        session, buyer=territory[0], state="execution", execution_ends_on=date(2027, 6, 30)
+    )
+    with pytest.raises(TransitionNotAllowed) as refused:
+        fire(session, ref=market.ref, trigger="close", actor="x")
+    assert (
+        "Déclencheurs possibles maintenant : aucun. « complete » est bloqué : l'exécution se "
+        "termine le 30/06/2027 et il manque encore 1\u202f400 heures à valider : attendez le "
+        "30/06/2027, ou faites valider les heures qui manquent."
+    ) in str(refused.value)
 
 
 def test_an_unknown_trigger_lists_those_that_exist(session, territory):
@@ -112,9 +146,47 @@ def test_no_offer_is_prepared_where_no_convention_covers_the_place(session, terr
     session.commit()
     with pytest.raises(GuardRefused) as refused:
         fire(session, ref=market.ref, trigger="prepare_offer", actor="x")
-    assert "pas de facilitateur, pas de clause" in str(refused.value)
-    assert "« prepare_offer », « decline », « abandon »" in str(refused.value)
+    assert str(refused.value) == (
+        f"Le marché {market.ref} (état « Identification ») ne peut pas passer par "
+        "« prepare_offer » : aucune convention de partenariat de l'acheteur en vigueur le "
+        "15/02/2027 ne couvre le lieu d'exécution, Saint-Lô (50502), donc pas de facilitateur, "
+        "pas de clause : signez une convention qui couvre cette commune, ou étendez-y une "
+        "convention existante. Déclencheurs possibles maintenant : « decline » (avec un motif), "
+        "« abandon » (avec un motif)."
+    )
+    assert refused.value.allowed == ["decline", "abandon"] and not refused.value.blocked
     assert market.coverage_flag == "uncovered"
+
+
+def test_the_status_offers_the_triggers_the_engine_would_take(session, territory):
+    market = make.market(session, buyer=territory[0], in_commune=make.SAINT_LO)
+    session.commit()
+    with pytest.raises(GuardRefused) as refused:
+        fire(session, ref=market.ref, trigger="prepare_offer", actor="x")
+    status = market_status(session, market, today=date(2026, 11, 25))
+    assert status["allowed_triggers"] == [
+        {"trigger": "decline", "label": "Déclarer non clausable", "needs": ["un motif"]},
+        {"trigger": "abandon", "label": "Abandonner", "needs": ["un motif"]},
+    ]
+    assert status["blocked_triggers"] == [
+        {
+            "trigger": "prepare_offer",
+            "label": "Préparer l'offre d'insertion",
+            "reasons": refused.value.reasons,
+        }
+    ]
+
+
+def test_a_trigger_waiting_only_for_the_callers_data_is_possible_with_it(session, territory):
+    market = make.market(session, buyer=territory[0], state="consultation")
+    with pytest.raises(TransitionNotAllowed) as refused:
+        fire(session, ref=market.ref, trigger="publish", actor="x")
+    assert (
+        "Déclencheurs possibles maintenant : « relaunch » (avec la consultation déclarée "
+        "infructueuse et un motif), « award » (avec le titulaire du lot 1 et le titulaire du "
+        "lot 2), « abandon » (avec un motif)."
+    ) in str(refused.value)
+    assert refused.value.needs["award"] == ["le titulaire du lot 1", "le titulaire du lot 2"]
 
 
 def test_an_ambiguous_coverage_must_be_settled_by_the_buyer(session, territory):

@@ -174,9 +174,14 @@ def test_every_error_is_listed_with_line_and_field_and_nothing_is_written(sessio
         == "attendu : une valeur supérieure ou égale à 0"
     )
     assert problems[(43, "markets[MKT-2].colour")] == "clé inconnue"
-    assert len(failure.value.errors) == 3, (
-        "row checks and reference checks wait for well-formed rows"
-    )
+    assert [(p.line, p.field) for p in failure.value.errors] == [
+        (2, "buyers[12345678901234].siret"),
+        (16, "conventions[CONV-1].buyer"),  # the buyer's SIRET is no longer in the file
+        (27, "markets[MKT-1].buyer"),
+        (36, "markets[MKT-1].lots[1].hours"),
+        (39, "markets[MKT-2].buyer"),
+        (43, "markets[MKT-2].colour"),
+    ], "every problem in one run, in the order of the lines"
     assert all(count == 0 for count in counts(session).values())
 
     dates = GOOD.replace("execution_starts_on: 2027-06-01", "execution_starts_on: 2029-06-01")
@@ -250,3 +255,125 @@ def test_markets_and_lots_from_a_french_spreadsheet(session, tmp_path, clock):
         select(Lot).join(Market).where(Market.ref == "MKT-CSV").order_by(Lot.number)
     ).all()
     assert [(lot.amount, lot.hours) for lot in lots] == [(900000, 420), (600000, 280)]
+
+
+# --- every problem of a file in one run ------------------------------------------------------
+
+ONE_BAD_MARKET = """\
+    markets:
+      - ref: MKT-9
+        buyer: "12345678901234"
+        title: Gymnase
+        commune: "99999"
+        cpv: "45212200"
+        amount: -1000
+"""
+
+
+def test_a_bad_siret_a_negative_amount_and_an_unknown_commune_are_reported_at_once(
+    session, tmp_path, clock
+):
+    path = write(tmp_path, ONE_BAD_MARKET)
+    with pytest.raises(LoadErrors) as failure:
+        load(session, path)
+    assert [(p.path, p.line, p.field) for p in failure.value.errors] == [
+        (str(path), 3, "markets[MKT-9].buyer"),
+        (str(path), 5, "markets[MKT-9].commune"),
+        (str(path), 7, "markets[MKT-9].amount"),
+    ]
+    messages = [p.message for p in failure.value.errors]
+    assert messages[0].startswith("SIRET « 12345678901234 » invalide")
+    assert messages[1].startswith("commune inconnue « 99999 »")
+    assert messages[2] == "attendu : une valeur supérieure ou égale à 0"
+    assert "3 erreurs, rien n'a été enregistré" in str(failure.value)
+    session.rollback()
+    assert all(count == 0 for count in counts(session).values())
+
+
+def test_a_spreadsheet_row_shows_all_its_problems_at_once(session, tmp_path, clock):
+    path = write(
+        tmp_path,
+        """\
+        ref;buyer;title;commune;cpv;amount
+        MKT-CSV;12345678901234;Gymnase;99999;45212200;-1 000,00
+        """,
+        "marches.csv",
+    )
+    with pytest.raises(LoadErrors) as failure:
+        load(session, path)
+    assert [(p.path, p.line, p.field) for p in failure.value.errors] == [
+        (str(path), 2, "markets[MKT-CSV].buyer"),
+        (str(path), 2, "markets[MKT-CSV].amount"),
+        (str(path), 2, "markets[MKT-CSV].commune"),
+    ]
+    assert failure.value.errors[2].message.startswith("commune inconnue « 99999 »")
+
+
+def test_a_shape_problem_in_one_record_does_not_hide_an_unknown_reference_in_another(
+    session, tmp_path, clock
+):
+    text = (
+        GOOD.replace("name: Bâtiments SARL", 'name: ""')
+        .replace('commune: "50502"', 'commune: "99999"')
+        .replace("structure: mde-cotentin", "structure: mde-inconnue")
+    )
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, text))
+    assert [(p.line, p.field) for p in failure.value.errors] == [
+        (13, f"contractors[{CONTRACTOR}].name"),
+        (17, "conventions[CONV-1].structure"),
+        (41, "markets[MKT-2].commune"),
+    ], "the contractor whose name is wrong is still known to the lot that names it"
+    assert failure.value.errors[1].message == "structure inconnue « mde-inconnue »"
+    session.rollback()
+    assert all(count == 0 for count in counts(session).values())
+    report = load(session, write(tmp_path, GOOD, "fixed.yaml"))  # fixed in one round
+    assert report.counts["markets"]["created"] == 2
+
+
+def test_the_history_of_execution_shows_all_its_problems_at_once(session, tmp_path, clock):
+    history = """\
+    beneficiaries:
+      - {code: B-7K2M4Q1A, structure: mde-cotentin, public: deld, sex: X, age_band: 26_to_49,
+         checked_by: c.martin@mde.example, checked_on: 2027-05-20}
+    declarations:
+      - market: MKT-1
+        lot: 1
+        period: 2027-06
+        lines:
+          - {beneficiary: B-7K2M4Q1A, modality: direct_hire, hours: 35}
+          - {beneficiary: B-00000000, modality: direct_hire, hours: -7}
+    outcomes:
+      - {market: MKT-404, beneficiary: B-7K2M4Q1A, outcome: job_6_months}
+    """
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, GOOD + history))
+    sex, *others = failure.value.errors
+    assert sex.field == "beneficiaries[B-7K2M4Q1A].sex"
+    assert [(p.field, p.message) for p in others] == [
+        (
+            "declarations[2027-06].lines[B-00000000].hours",
+            "attendu : une valeur strictement supérieure à 0",
+        ),
+        (
+            "declarations[2027-06].lines[B-00000000].beneficiary",
+            "bénéficiaire inconnu « B-00000000 » : ajoutez-le sous « beneficiaries »",
+        ),
+        ("outcomes[B-7K2M4Q1A].market", "marché inconnu « MKT-404 »"),
+    ], "the person whose sex is wrong is still known to the lines that name them"
+
+
+def test_a_huge_bad_file_lists_its_first_problems_and_counts_the_others(session, tmp_path, clock):
+    rows = "".join(
+        f'  - {{siret: "123456789{n:04}", name: X, email: x@x.example}}\n' for n in range(250)
+    )
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, "buyers:\n" + rows))
+    refused = failure.value
+    assert (refused.total, len(refused.errors)) == (250, LoadErrors.LISTED)
+    assert [p.line for p in refused.errors] == list(range(2, 202))
+    message = str(refused)
+    assert "250 erreurs, rien n'a été enregistré" in message
+    assert message.endswith(
+        "… et 50 autres erreurs non listées : corrigez d'abord celles-ci, puis recommencez."
+    )

@@ -28,7 +28,7 @@ def test_the_shipped_config_is_valid_and_matches_the_defaults():
         ),
         (
             "logging:\n  level: BAVARD\n",
-            "clé « logging.level » : attendu : une de ces valeurs : 'DEBUG', 'INFO', 'WARNING' or 'ERROR'",
+            "clé « logging.level » : attendu : une de ces valeurs : 'DEBUG', 'INFO', 'WARNING' ou 'ERROR'",
         ),
         (
             "beneficiaries:\n  retention_months: 0\n",
