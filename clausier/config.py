@@ -8,6 +8,7 @@ the database per environment).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from datetime import time
@@ -242,9 +243,27 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"  # clausier serve's default address
 
 
 class WebSettings(_Strict):
-    """Where people reach the pages: the links in e-mails point here."""
+    """Where people reach the pages: the links in e-mails point here. Behind a reverse proxy,
+    ``trusted_proxies`` lists its addresses: only a request from one of them may say, with
+    ``X-Forwarded-Proto`` and ``X-Forwarded-For``, that it came over https and from whom."""
 
     base_url: str = DEFAULT_BASE_URL
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _ip_networks(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        checked = []
+        for value in values:
+            try:
+                network = ipaddress.ip_network(value.strip())
+            except ValueError as exc:
+                raise ValueError(
+                    f"« {value} » : attendu une adresse IP ou un réseau (10.0.0.5, 10.0.0.0/24, "
+                    "::1)"
+                ) from exc
+            checked.append(str(network) if "/" in value else str(network.network_address))
+        return tuple(checked)
 
     @field_validator("base_url")
     @classmethod
@@ -260,6 +279,28 @@ class WebSettings(_Strict):
         return value.rstrip("/")
 
 
+class SignInSettings(_Strict):
+    """Throttling of signing in, counted in the database so that every process of an
+    installation shares the counts: links asked for one address or from one client, and token or
+    link guesses from one client (a right one is not counted)."""
+
+    links_per_address_per_hour: int = Field(default=5, ge=1, le=1000)
+    links_per_client_per_hour: int = Field(default=30, ge=1, le=100_000)
+    attempts_per_client_per_minute: int = Field(default=10, ge=1, le=100_000)
+
+
+class LimitSettings(_Strict):
+    """How much one request may send, in bytes, by kind of address: over it, the answer is 413
+    as soon as the size is known (``Content-Length``, or the bytes counted as they arrive), and
+    the rest is not read. A CSV of hours (one month or several) has a number of lines too."""
+
+    body_bytes: int = Field(default=1_000_000, ge=1_000, le=1_000_000_000)  # any other request
+    load_bytes: int = Field(default=3_000_000, ge=1_000, le=1_000_000_000)  # POST /api/load
+    statement_csv_bytes: int = Field(default=5_000_000, ge=1_000, le=1_000_000_000)
+    form_bytes: int = Field(default=64_000, ge=1_000, le=1_000_000_000)  # a page's form
+    statement_lines: int = Field(default=10_000, ge=1, le=1_000_000)  # of one CSV of hours
+
+
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -269,6 +310,8 @@ class Settings(_Strict):
     beneficiaries: BeneficiarySettings = BeneficiarySettings()
     reminders: dict[str, ReminderRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     web: WebSettings = WebSettings()
+    limits: LimitSettings = LimitSettings()
+    sign_in: SignInSettings = SignInSettings()
     notifications: NotificationSettings = NotificationSettings()
     outbox: OutboxSettings = OutboxSettings()
     smtp: SmtpSettings = SmtpSettings()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from clausier.formatting import fr_number
+
 
 class ClausierError(Exception):
     """Erreur Clausier."""
@@ -130,6 +132,18 @@ class VersionConflict(Refused):
         )
 
 
+# --- signing in ------------------------------------------------------------------------------
+
+
+class TooManyAttempts(Refused):
+    """Too many sign-in attempts from one client: nothing is checked until its window ends."""
+
+    def __init__(self, *, minutes: int):
+        self.minutes = minutes
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(f"Trop de tentatives : réessayez dans {minutes} {unit}.")
+
+
 # --- partnerships and coverage -----------------------------------------------------------
 
 
@@ -139,6 +153,49 @@ class ConventionRefused(Refused):
 
 class AssignmentRefused(Refused):
     """Cette structure ne peut pas être assignée à ce marché."""
+
+
+# --- writing markets and their lots ----------------------------------------------------------
+
+
+class MarketEditRefused(Refused):
+    """Past identification, a market and its lots change through the lifecycle only."""
+
+    def __init__(self, *, market: str, state_label: str):
+        self.market, self.state_label = market, state_label
+        super().__init__(
+            f"Le marché {market} est à l'état « {state_label} » : un acheteur ne modifie ses "
+            "marchés et leurs lots qu'à l'état « Identification ». Ensuite, seul le cycle de vie "
+            "les fait changer (offre d'insertion, publication, attribution)."
+        )
+
+
+class LoadConflict(Refused):
+    """Ce chargement croise d'autres chargements simultanés des mêmes références : recommencez."""
+
+
+class LoneSurrogate(InvalidInput):
+    """A JSON text escaped half of a UTF-16 pair (« \\ud800 » alone): no store can keep it, and
+    no character it could stand for."""
+
+    def __init__(self, where: str):
+        self.where = where
+        super().__init__(
+            f"Données invalides : {where} contient un caractère incomplet (une moitié de paire "
+            "UTF-16, « \\ud800 » à « \\udfff » seule) ; corrigez le texte (rien n'a été "
+            "enregistré)."
+        )
+
+
+class DuplicateKey(InvalidInput):
+    """One key twice in one JSON object: which one counts would depend on who reads it."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(
+            f"Données invalides : la clé « {key} » figure deux fois dans un même objet JSON ; "
+            "envoyez-la une seule fois (rien n'a été enregistré)."
+        )
 
 
 # --- reference data and identifiers ------------------------------------------------------
@@ -170,16 +227,48 @@ class LoadErrors(InvalidInput):
 
     LISTED = 200  # a huge bad file answers with its first problems and how many more it has
 
-    def __init__(self, path: str, errors: Sequence[LoadProblem]):
+    def __init__(self, path: str, errors: Sequence[LoadProblem], *, total: int | None = None):
+        """``total``: how many were found, when ``errors`` holds only the first of them."""
         errors = list(errors)
-        self.path, self.total, self.errors = path, len(errors), errors[: self.LISTED]
+        self.path, self.errors = path, errors[: self.LISTED]
+        self.total = len(errors) if total is None else max(total, len(errors))
         lines = "\n".join(f"  - {problem}" for problem in self.errors)
         plural = "s" if self.total > 1 else ""
         more = self.total - len(self.errors)
         if more:
             others = "autres erreurs non listées" if more > 1 else "autre erreur non listée"
-            lines += f"\n  … et {more} {others} : corrigez d'abord celles-ci, puis recommencez."
-        super().__init__(f"{path} : {self.total} erreur{plural}, rien n'a été enregistré.\n{lines}")
+            lines += (
+                f"\n  … et {fr_number(more)} {others} : corrigez d'abord celles-ci, "
+                "puis recommencez."
+            )
+        super().__init__(
+            f"{path} : {fr_number(self.total)} erreur{plural}, rien n'a été enregistré.\n{lines}"
+        )
+
+
+class ProblemTally:
+    """The problems of an input as they are found: the first ``LoadErrors.LISTED`` kept, every
+    one counted, so that a huge bad file costs no more memory than a small one."""
+
+    def __init__(self) -> None:
+        self.listed: list[LoadProblem] = []
+        self.total = 0
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def add(self, problem: LoadProblem) -> None:
+        self.total += 1
+        if len(self.listed) < LoadErrors.LISTED:
+            self.listed.append(problem)
+
+    def add_refused(self, refused: LoadErrors) -> None:
+        """Another refusal's problems (its first ones) and its count."""
+        self.listed += refused.errors[: LoadErrors.LISTED - len(self.listed)]
+        self.total += refused.total
+
+    def refusal(self, path: str) -> LoadErrors:
+        return LoadErrors(path, self.listed, total=self.total)
 
 
 class LoadProblem:
@@ -201,3 +290,13 @@ class ConfigError(InvalidInput):
         self.path, self.problems = path, list(problems)
         body = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Configuration invalide ({path}) :\n{body}")
+
+
+class DatabaseNotInitialised(InvalidInput):
+    """The database answers but has no schema: ``clausier init`` creates it."""
+
+    def __init__(self, url: str):
+        self.url = url
+        super().__init__(
+            f"La base de données {url} n'a pas de tables : lancez « clausier init » pour la créer."
+        )

@@ -33,6 +33,15 @@ def fr_number(value: Decimal | float | int | str, decimals: int = 0) -> str:
     return text.replace(",", THIN).replace(".", ",")
 
 
+def fr_size(size: int) -> str:
+    """A size in bytes as people read it: « 64 ko », « 1 Mo », « 2,5 Mo » (1 Mo = 10⁶ octets)."""
+    for unit, step in (("Go", 10**9), ("Mo", 10**6), ("ko", 10**3)):
+        if size >= step:
+            value = round(Decimal(size) / step, 1)
+            return f"{fr_number(value, 0 if value == value.to_integral_value() else 1)} {unit}"
+    return f"{size} octet{'s' if size > 1 else ''}"
+
+
 def fr_amount(value: Decimal | float | str) -> str:
     return f"{fr_number(value)} € HT"
 

@@ -212,6 +212,12 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         assignee=assignee,
     )
     if recipient is None:
+        if reminder.recipient_role in ("facilitator", "structure") and market and not structure:
+            # a market nobody covers (yet): its buyer's step of the chain still goes
+            return Skip(
+                f"aucune structure n'est assignée au marché {market.ref} : "
+                "ni facilitateur ni structure à prévenir"
+            )
         return Skip(f"aucun destinataire « {reminder.recipient_role} » connu")
     # who to contact: the facilitators' structure for contractors and buyers, the buyer otherwise
     if recipient.role in ("contractor", "buyer") and structure is not None:

@@ -2,8 +2,9 @@
 
 Each rule's subject and templates see the variables of what the rule follows (``SAMPLES`` shows
 them). With ``StrictUndefined`` an unknown variable is an error; ``template_problems`` renders
-every rule with a sample at start-up, so the error stops the start with the template's name,
-line and variable instead of failing a send.
+every rule with a sample at start-up, and again as an escalation and about a market no
+structure follows (``variants``), so the error stops the start with the template's name, line
+and variable instead of failing a send.
 """
 
 from __future__ import annotations
@@ -70,6 +71,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def variants(follows: str) -> list[tuple[str, dict[str, Any]]]:
+    """The sample of ``follows``, and the cases its templates meet at send time as well: an
+    escalated reminder, and one about a market no structure follows (``structure`` is None)."""
+    sample = SAMPLES[follows]
+    cases = [("", sample), (" (rappel escaladé)", {**sample, "escalated": True})]
+    if "market" in sample and sample.get("structure") is not None:
+        orphan = {**sample, "escalated": True, "structure": None}
+        cases.append((" (rappel escaladé, marché qu'aucune structure ne suit)", orphan))
+    return cases
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -127,22 +139,26 @@ def template_problems(settings: Settings) -> list[str]:
     checks.append(("notifications.digest", "digest", "Vos rappels du {{ day }}", "digest"))
     for key, template, subject, follows in checks:
         names = {f"{template}.txt.j2", f"{template}.html.j2", "<template>"}
-        try:
-            render(template, subject, SAMPLES[follows])
-        except jinja2.TemplateNotFound as exc:
-            problems.append(
-                f"clé « {key} » : modèle introuvable notifications/templates/{exc.name}"
-            )
-        except jinja2.TemplateSyntaxError as exc:
-            problems.append(
-                f"clé « {key} » : modèle {exc.name or 'sujet'}, ligne {exc.lineno} : {exc.message}"
-            )
-        except jinja2.UndefinedError as exc:
-            line = _line_of(exc, names)
-            where = f", ligne {line}" if line else ""
-            known = ", ".join(sorted(SAMPLES[follows]))
-            problems.append(
-                f"clé « {key} » : modèle « {template} »{where} : variable inconnue ({exc.message}) ; "
-                f"variables d'un rappel qui suit « {follows} » : {known}"
-            )
+        for case, context in variants(follows):
+            try:
+                render(template, subject, context)
+            except jinja2.TemplateNotFound as exc:
+                problems.append(
+                    f"clé « {key} » : modèle introuvable notifications/templates/{exc.name}"
+                )
+            except jinja2.TemplateSyntaxError as exc:
+                problems.append(
+                    f"clé « {key} » : modèle {exc.name or 'sujet'}, ligne {exc.lineno} : {exc.message}"
+                )
+            except jinja2.UndefinedError as exc:
+                line = _line_of(exc, names)
+                where = f", ligne {line}" if line else ""
+                known = ", ".join(sorted(SAMPLES[follows]))
+                problems.append(
+                    f"clé « {key} » : modèle « {template} »{where}{case} : variable inconnue "
+                    f"({exc.message}) ; variables d'un rappel qui suit « {follows} » : {known}"
+                )
+            else:
+                continue
+            break  # one problem per rule: the first case that fails names it
     return problems

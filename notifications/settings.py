@@ -125,6 +125,9 @@ class OutboxSettings(_Strict):
     lease_seconds: int = Field(default=300, ge=10, le=86400)  # a dead worker's claim expires then
     batch_size: int = Field(default=200, ge=1, le=10000)
     sweep_seconds: int = Field(default=60, ge=1, le=3600)
+    # the database does not answer a worker's planning: tried again after this, doubled each time
+    reconnect_seconds: int = Field(default=5, ge=1, le=3600)
+    reconnect_max_seconds: int = Field(default=300, ge=1, le=86400)
 
 
 class SmtpSettings(_Strict):

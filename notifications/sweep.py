@@ -31,6 +31,7 @@ from clausier import clock
 from clausier.business_days import add_business_days
 from clausier.clock import PARIS
 from clausier.config import Settings
+from clausier.db.engine import writer
 from clausier.db.types import UTCDateTime
 from clausier.declarations import pace
 from clausier.formatting import fr_date
@@ -127,7 +128,7 @@ def plan(engine: Engine, settings: Settings, now: datetime) -> int:
     rules = settings.reminders
     rows: list[dict] = []
     base = {"status": ReminderStatus.pending, "occurrence": 0, "created_at": now}
-    with Session(engine) as session:
+    with Session(writer(engine)) as session:  # on SQLite, requests' writes wait for the pass
         for convention in session.execute(
             select(Convention).where(Convention.renewal == "explicit")
         ).scalars():

@@ -53,6 +53,17 @@ class WorkerProcess:
             self._said.wait_for(lambda: self.delivered() >= count or self._ended, timeout)
             return self.delivered() >= count
 
+    def wait_said(self, text: str, timeout: float = 60) -> str | None:
+        """The first line the worker logged with ``text`` in it, once it is written (None if the
+        worker ended or the timeout passed first)."""
+
+        def said() -> str | None:
+            return next((line for line in self.lines if text in line), None)
+
+        with self._said:
+            self._said.wait_for(lambda: said() is not None or self._ended, timeout)
+            return said()
+
     def running(self) -> bool:
         return self.process.poll() is None
 

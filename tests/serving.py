@@ -18,7 +18,8 @@ import uvicorn
 def serving(app) -> Iterator[str]:
     """The base URL of ``app`` while the block runs."""
     sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # as clausier serve: the app, not uvicorn, decides whose X-Forwarded-* headers to believe
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

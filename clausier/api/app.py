@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from clausier import __version__
 from clausier.api import declarations, directory, errors, markets, reports, tasks
+from clausier.api.deps import refuse_duplicate_keys
+from clausier.api.limits import BoundedRequests
 from clausier.config import Settings
 from clausier.web import pages
+from clausier.web.common_http import SecurityHeaders
 
 
 def create_app(engine: Engine, settings: Settings) -> FastAPI:
@@ -19,11 +23,17 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         title="Clausier",
         version=__version__,
         description="Les marchés publics à clause sociale d'insertion, de l'identification au bilan.",
+        docs_url=None,  # Swagger UI and ReDoc run scripts from a CDN, which the CSP refuses
+        redoc_url=None,
     )
     app.state.engine, app.state.settings = engine, settings
+    # the last added runs first: the proxy's word (if trusted) is read before headers are chosen
+    app.add_middleware(BoundedRequests, limits=settings.limits)  # its refusals get the headers
+    app.add_middleware(SecurityHeaders, https_site=settings.web.base_url.startswith("https://"))
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.web.trusted_proxies))
     errors.install(app)
     for module in (markets, tasks, directory, declarations, reports):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(refuse_duplicate_keys)])
     app.mount(
         "/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static"
     )

@@ -11,14 +11,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from clausier import clock
-from clausier.api.deps import PrincipalDep, RowId, SessionDep, SettingsDep
+from clausier.api.deps import BodyFileDep, PrincipalDep, RowId, SessionDep, SettingsDep
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
-from clausier.auth.scope import lot_in_scope, require, visible_market
+from clausier.auth.scope import lot_in_scope, require, sees_other_lots, visible_market
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import outcomes, service
 from clausier.beneficiaries.vocabulary import OUTCOMES
@@ -27,6 +27,7 @@ from clausier.declarations.service import Decision, LineInput, declare, declare_
 from clausier.errors import InvalidInput, UnknownRecord
 from clausier.partners.lookup import structure_named
 from clausier.partners.models import Facilitator, Structure
+from clausier.validation.texts import LongText, OptionalLabel
 
 router = APIRouter(prefix="/api", tags=["déclarations d'heures"], responses=DOCUMENTED)
 
@@ -45,7 +46,9 @@ class NewBeneficiary(BaseModel):
     public: str = Field(
         description="Public éligible : deld, minima_sociaux, jeune, rqth, senior, siae, plie, qpv, other"
     )
-    public_reason: str | None = Field(default=None, description="Motif, pour un public « other »")
+    public_reason: OptionalLabel | None = Field(
+        default=None, description="Motif, pour un public « other »"
+    )
     sex: Literal["F", "M"]
     age_band: Literal["under_26", "26_to_49", "50_plus"]
     checked_by: str = Field(description="E-mail du facilitateur qui a vérifié l'éligibilité")
@@ -77,7 +80,7 @@ class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     line: int = Field(ge=1, le=2_147_483_647, description="Numéro de la ligne")
     decision: Literal["validate", "reject"]
-    reason: str | None = Field(
+    reason: LongText | None = Field(
         default=None, max_length=500, description="Obligatoire pour un rejet"
     )
 
@@ -89,9 +92,7 @@ class ReviewBody(BaseModel):
 
 class EvaluationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    summary: str | None = Field(
-        default=None, max_length=20_000, description="Le bilan de la clause"
-    )
+    summary: LongText | None = Field(default=None, description="Le bilan de la clause")
     outcomes: dict[str, str] = Field(default_factory=dict, description=f"Sortie à six mois par code : {', '.join(OUTCOMES)}")  # fmt: skip
 
 
@@ -154,10 +155,13 @@ def lot_declarations(lot_id: RowId, session: SessionDep, principal: PrincipalDep
             "hours_validated": str(lot.hours_validated), "statements": statements}  # fmt: skip
 
 
-def _declared(session, principal, lot, market, result) -> dict:
-    statements = views.lot_statements(
-        session, lot, role=principal.role.value, org_id=principal.org_id
-    )
+def _declared(session, principal, lot, market, result, statements=None) -> dict:
+    """``statements``: the months declared, read once for several."""
+    if statements is None:
+        statements = views.lot_statements(
+            session, lot, role=principal.role.value, org_id=principal.org_id,
+            only=(result.statement.period,),
+        )  # fmt: skip
     return {
         "market": market.ref, "lot": lot.number, "period": result.statement.period,
         "added": result.added, "changed": result.changed, "unchanged": result.unchanged,
@@ -179,7 +183,7 @@ def put_declaration(
              for rank, line in enumerate(body.lines, start=1)]  # fmt: skip
     result = declare(
         session, lot=lot, period=period, lines=lines, actor=_actor(principal), settings=settings,
-        today=clock.today(), now=clock.now(),
+        today=clock.today(), now=clock.now(), show_other_lots=sees_other_lots(principal),
     )  # fmt: skip
     session.commit()
     return _declared(session, principal, lot, market, result)
@@ -188,22 +192,29 @@ def put_declaration(
 @router.post(
     "/lots/{lot_id}/declarations.csv",
     summary="Déclarer des mois d'heures par un fichier CSV (tout ou rien)",
+    description="Le fichier est lu au fil de l'envoi : limits.statement_csv_bytes au plus "
+    "(413 au-delà) et limits.statement_lines lignes par mois.",
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def post_declarations_csv(
     lot_id: RowId, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
-    body: Annotated[bytes, Body(media_type="text/csv")] = b"", period: str | None = None,
+    body: BodyFileDep, period: str | None = None,
 ) -> dict:  # fmt: skip
     require(principal, Role.contractor)
     lot, market = lot_in_scope(session, principal, lot_id)
-    months = csv_upload.by_period(csv_upload.decode(body), source="fichier CSV", period=period)
+    months = csv_upload.by_period(body, source="fichier CSV", period=period,
+                                  max_lines=settings.limits.statement_lines)  # fmt: skip
     results = declare_months(
         session, lot=lot, months=months, source="fichier CSV", actor=_actor(principal),
         settings=settings, today=clock.today(), now=clock.now(),
+        show_other_lots=sees_other_lots(principal),
     )  # fmt: skip
     session.commit()
+    statements = views.lot_statements(
+        session, lot, role=principal.role.value, org_id=principal.org_id, only=months
+    )
     return {"market": market.ref, "lot": lot.number,
-            "months": [_declared(session, principal, lot, market, r) for r in results]}  # fmt: skip
+            "months": [_declared(session, principal, lot, market, r, statements) for r in results]}  # fmt: skip
 
 
 @router.post(

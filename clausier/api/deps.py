@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import re
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from clausier import clock
 from clausier.auth.tokens import Principal, authenticate
 from clausier.config import Settings
+from clausier.db.engine import writer
+from clausier.errors import DuplicateKey, LoneSurrogate
+
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session for the request. Opening one does no I/O, so it is made on the event loop (a
-    thread hop less per request); closing it gives the connection back, in the threadpool."""
-    session = Session(request.app.state.engine, expire_on_commit=False)
+    thread hop less per request); closing it gives the connection back, in the threadpool. A
+    request that may write is a writer (``db.engine.writer``): on SQLite, concurrent writes take
+    turns instead of failing or losing one another."""
+    engine = request.app.state.engine
+    if request.method not in READING:
+        engine = writer(engine)
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:
@@ -36,6 +50,53 @@ def get_principal(request: Request, session: Annotated[Session, Depends(get_sess
     return authenticate(
         session, token.strip() if scheme.lower() == "bearer" else None, now=clock.now()
     )
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """Each object of a JSON body as it is read: a key twice, or a text no store can keep (a
+    lone surrogate), refuses the body."""
+    keys = set()
+    for key, value in pairs:
+        if key in keys:
+            raise DuplicateKey(key)
+        keys.add(key)
+        if _has_lone_surrogate(key):
+            raise LoneSurrogate("une clé")
+        if _has_lone_surrogate(value):
+            raise LoneSurrogate(f"la valeur de « {key} »")
+    return dict(pairs)
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Texts, and texts in lists (objects in lists went through the hook already)."""
+    if isinstance(value, str):
+        return not value.isascii() and _SURROGATE.search(value) is not None
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+async def refuse_duplicate_keys(request: Request, principal: PrincipalDep) -> None:
+    """A JSON object with one key twice is refused, whole: FastAPI would keep the last one
+    ({"buyer": A, …, "buyer": B} is B), a proxy or a log reader may keep the first. Checked once
+    the caller is known (the principal comes first), on the body FastAPI has already read (a
+    route that reads its own body, as a stream, is left to do so)."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if getattr(request.scope.get("route"), "body_field", None) is None:
+        return
+    if "json" not in request.headers.get("content-type", "json"):
+        return
+    body = await request.body()
+    if not body:
+        return
+    try:
+        json.loads(body, object_pairs_hook=_unique_keys)
+    except ValueError:  # unreadable JSON: FastAPI has said so already
+        return
 
 
 @dataclass(frozen=True)
@@ -62,3 +123,38 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PageDep = Annotated[Page, Depends(get_page)]
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Numéro")]
+
+
+# --- bodies read once the caller is known -----------------------------------------------------
+# FastAPI reads a ``body`` parameter before any dependency, so before the token is checked; these
+# are read after it, by the costly routes (``clausier.api.limits`` has bounded their size).
+
+
+async def get_body_file(request: Request, _caller: PrincipalDep) -> AsyncIterator[BinaryIO]:
+    """The body as a file, kept in memory up to 1 MB and on disk beyond, for a parser that
+    reads it as a stream."""
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as file:
+        async for chunk in request.stream():
+            file.write(chunk)
+        file.seek(0)
+        yield file
+
+
+async def get_json_body(request: Request, _caller: PrincipalDep) -> Any:
+    """The body's JSON, refused as FastAPI refuses an unreadable ``body`` parameter."""
+    data = await request.body()
+    if not data:
+        missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
+        raise RequestValidationError([missing])
+    try:
+        return json.loads(data, object_pairs_hook=_unique_keys)  # a key twice: DuplicateKey
+    except json.JSONDecodeError as error:
+        invalid = {"type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error",
+                   "input": {}, "ctx": {"error": error.msg}}  # fmt: skip
+        raise RequestValidationError([invalid], body=error.doc) from error
+    except UnicodeDecodeError as error:
+        raise HTTPException(400) from error
+
+
+BodyFileDep = Annotated[BinaryIO, Depends(get_body_file)]
+JsonBodyDep = Annotated[Any, Depends(get_json_body)]

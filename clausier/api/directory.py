@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from sqlalchemy import false, func, true
 from sqlmodel import select
 
 from clausier import clock
-from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.api.deps import JsonBodyDep, PageDep, PrincipalDep, SessionDep, SettingsDep
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
 from clausier.auth.scope import require
+from clausier.auth.writes import load_writer
 from clausier.errors import UnknownRecord
-from clausier.loading.loader import load_data
+from clausier.loading.loader import commit_load
 from clausier.partners.lookup import buyer_named
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships import periods
@@ -114,15 +113,19 @@ def conventions(session: SessionDep, principal: PrincipalDep, page: PageDep) -> 
     "/load",
     status_code=201,
     summary="Charger des données (même format que clausier load), tout ou rien",
-)
+    description="Un objet JSON, lu une fois l'appelant authentifié : limits.load_bytes au plus "
+    "(413 au-delà).",
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": {"type": "object", "additionalProperties": True}}}}},
+)  # fmt: skip
 def load(
-    body: dict[str, Any], session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: JsonBodyDep
 ) -> dict:
-    require(principal)  # admin only
-    report = load_data(
-        session, body, name="requête", actor=f"api:{principal.label}", settings=settings
-    )
-    session.commit()
+    writer = load_writer(principal)  # admin only: the historical import
+    report = commit_load(
+        session, body, name="requête", actor=f"api:{principal.label}", writer=writer,
+        settings=settings,
+    )  # fmt: skip
     return report.as_dict()
 
 

@@ -1,6 +1,6 @@
-"""Domain errors, and the framework's own (an unknown address, a wrong method, unreadable JSON),
-mapped to HTTP once, with French messages in one stable JSON shape:
-``{"error": {"type": …, "message": …, …details}}`` (a page of the site outside ``/api``)."""
+"""Domain errors, and the framework's own (an unknown address, a wrong method, unreadable JSON, a
+body too large or holding a NUL), mapped to HTTP once, with French messages in one stable JSON
+shape: ``{"error": {"type": …, "message": …, …details}}`` (a page of the site outside ``/api``)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from starlette.datastructures import URL
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clausier.auth.scope import Forbidden
 from clausier.auth.tokens import NotAuthenticated
@@ -24,6 +22,7 @@ from clausier.errors import (
     LoadErrors,
     NotFound,
     Refused,
+    TooManyAttempts,
     TransitionNotAllowed,
     VersionConflict,
 )
@@ -50,6 +49,7 @@ DOCUMENTED = {
         (403, "Le rôle ne permet pas cette action"),
         (404, "Introuvable, ou hors de la portée de l'appelant"),
         (409, "Refusé par le domaine (état, version, règle)"),
+        (413, "Requête trop volumineuse pour cette adresse"),
         (422, "Données invalides"),
     )
 }
@@ -61,6 +61,7 @@ HTTP_STATUS: dict[type[ClausierError], int] = {
     VersionConflict: 409,
     Refused: 409,
     InvalidInput: 422,
+    TooManyAttempts: 429,
 }
 
 
@@ -70,6 +71,7 @@ PAGE_TITLES = {
     404: "Introuvable",
     409: "Action refusée",
     422: "Données invalides",
+    429: "Trop de tentatives",
 }
 
 
@@ -101,62 +103,54 @@ def _details(error: ClausierError) -> dict:
     return {}
 
 
-_NUL = "Données invalides : le caractère nul (U+0000) n'est accepté dans aucun champ."
+NUL_MESSAGE = "Données invalides : le caractère nul (U+0000) n'est accepté dans aucun champ."
 
 
-def _holds_nul(url: URL) -> bool:
-    return "%00" in url.query or "\x00" in url.path or "%00" in url.path
+class NulCharacter(HTTPException):
+    """A NUL in the address or the body: no text the store keeps may hold one (PostgreSQL
+    refuses it), so it is refused before any route reads it (``clausier.api.limits``)."""
+
+    def __init__(self) -> None:
+        super().__init__(422, detail=NUL_MESSAGE)
 
 
-async def _refused(scope: Scope, receive: Receive, send: Send) -> None:
-    response = JSONResponse({"error": {"type": "InvalidInput", "message": _NUL}}, status_code=422)
-    await response(scope, receive, send)
+class BodyTooLarge(HTTPException):
+    """More bytes than the address takes (``limits`` in config.yaml): ``message`` says how many
+    it takes. The connection is closed after the answer, so the rest is never read."""
+
+    def __init__(self, limit: int, message: str) -> None:
+        super().__init__(413, detail=message, headers={"Connection": "close"})
+        self.limit, self.message = limit, message
 
 
-class RefuseNul:
-    """No text the store keeps may hold a NUL (PostgreSQL refuses it): say so, in French.
-
-    A plain ASGI middleware: ``@app.middleware("http")`` would cost every request a task group
-    and a stream around the app, on the hot paths too."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if _holds_nul(URL(scope=scope)):
-            await _refused(scope, receive, send)
-            return
-        if scope["method"] in ("POST", "PUT", "PATCH"):
-            messages = []  # the whole body, read here and handed on as it came
-            while True:
-                message = await receive()
-                messages.append(message)
-                if message["type"] != "http.request" or not message.get("more_body", False):
-                    break
-            body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-            if b"\\u0000" in body or b"%00" in body or b"\x00" in body:
-                await _refused(scope, receive, send)
-                return
-
-            async def replay() -> Message:
-                return messages.pop(0) if messages else await receive()
-
-            await self.app(scope, replay, send)
-            return
-        await self.app(scope, receive, send)
+async def http_error_response(request: Request, error: HTTPException) -> Response:
+    """What the framework answers itself (an unknown address, a wrong method, a body it
+    cannot read or will not read), said in French: the API's shape under /api, a page of the
+    site elsewhere."""
+    if error.status_code in (204, 304):
+        return Response(status_code=error.status_code, headers=error.headers)
+    if not _under_api(request):
+        return _web_page(request, error)
+    if error.status_code == 405:  # Starlette names the methods of one route of the path only
+        error.headers = {**(error.headers or {}), "Allow": _documented_methods(request)}
+    kind, message = _api_words(request, error)
+    body = {"type": kind, "message": message}
+    if isinstance(error, BodyTooLarge):
+        body["limit"] = error.limit
+    return JSONResponse({"error": body}, status_code=error.status_code, headers=error.headers)
 
 
 def install(app: FastAPI) -> None:
-    app.add_middleware(RefuseNul)
-
     @app.exception_handler(ClausierError)
     async def _domain(request: Request, error: ClausierError) -> Response:
         if not _under_api(request):  # a page's own refusal, in the site's layout
             status = status_for(error)
-            return error_page(request, status, PAGE_TITLES.get(status, "Erreur"), str(error))
+            retry = (
+                {"Retry-After": str(error.minutes * 60)}
+                if isinstance(error, TooManyAttempts)
+                else None
+            )
+            return error_page(request, status, PAGE_TITLES.get(status, "Erreur"), str(error), retry)
         body = {"error": {"type": type(error).__name__, "message": str(error), **_details(error)}}
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, NotAuthenticated) else None
         return JSONResponse(body, status_code=status_for(error), headers=headers)
@@ -179,20 +173,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> Response:
-        """What the framework answers itself (an unknown address, a wrong method, a body it
-        cannot read), said in French: the API's shape under /api, a page of the site elsewhere."""
-        if error.status_code in (204, 304):
-            return Response(status_code=error.status_code, headers=error.headers)
-        if not _under_api(request):
-            return _web_page(request, error)
-        if error.status_code == 405:  # Starlette names the methods of one route of the path only
-            error.headers = {**(error.headers or {}), "Allow": _documented_methods(request)}
-        kind, message = _api_words(request, error)
-        return JSONResponse(
-            {"error": {"type": kind, "message": message}},
-            status_code=error.status_code,
-            headers=error.headers,
-        )
+        return await http_error_response(request, error)
 
 
 def _documented_methods(request: Request) -> str:
@@ -230,13 +211,22 @@ def _api_words(request: Request, error: HTTPException) -> tuple[str, str]:
         )
     if status == 400:
         return "InvalidInput", "Données invalides : corps de requête illisible."
+    if isinstance(error, BodyTooLarge):
+        return "RequestTooLarge", error.message
+    if isinstance(error, NulCharacter):
+        return "InvalidInput", NUL_MESSAGE
     if status == 413:
-        return "InvalidInput", "Données invalides : corps de requête trop volumineux."
+        return "RequestTooLarge", "Requête trop volumineuse."
     return "HTTPError", f"Requête refusée (erreur HTTP {status})."
 
 
 def _web_page(request: Request, error: HTTPException) -> Response:
-    title, text = _page_words(request, error.status_code)
+    if isinstance(error, BodyTooLarge):
+        title, text = "Envoi trop volumineux", f"{error.message} Rien n'a été enregistré."
+    elif isinstance(error, NulCharacter):
+        title, text = "Données invalides", NUL_MESSAGE
+    else:
+        title, text = _page_words(request, error.status_code)
     return error_page(request, error.status_code, title, text, error.headers)
 
 

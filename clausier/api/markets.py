@@ -21,7 +21,8 @@ from clausier.auth.scope import (
     task_condition,
     visible_market,
 )
-from clausier.loading.loader import load_data
+from clausier.auth.writes import market_writer
+from clausier.loading.loader import commit_load
 from clausier.markets.models import Market
 from clausier.markets.status import market_overview
 from clausier.partners.models import Buyer, Contractor
@@ -89,24 +90,29 @@ def list_markets(
     return page.wrap([_summary(market, buyer) for market, buyer in rows], total)
 
 
-@router.post("", status_code=201, summary="Créer ou mettre à jour un marché et ses lots")
+@router.post(
+    "",
+    status_code=201,
+    summary="Créer ou mettre à jour un marché et ses lots",
+    description="Un acheteur crée ses marchés à l'état « identification » et ne les modifie "
+    "qu'à cet état ; le marché d'un autre acheteur est introuvable (404). Seul l'import "
+    "historique d'un administrateur fixe un état ultérieur. Chaque modification est historisée.",
+)
 def create_market(
     body: dict[str, Any], session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict:
-    from clausier.auth.scope import require
-
-    require(principal, Role.buyer)
-    if principal.role == Role.buyer:
+    writer = market_writer(principal)
+    if principal.role == Role.buyer:  # its markets are filed under its own SIRET
         buyer = session.get(Buyer, principal.org_id)
         body = {**body, "buyer": buyer.siret}
-    report = load_data(
+    report = commit_load(
         session,
         {"markets": [body]},
         name="requête",
         actor=f"api:{principal.label}",
+        writer=writer,
         settings=settings,
     )
-    session.commit()
     return report.as_dict()
 
 

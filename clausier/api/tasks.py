@@ -10,12 +10,17 @@ from clausier import clock
 from clausier.api.deps import PageDep, PrincipalDep, RowId, SessionDep, SettingsDep
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
-from clausier.auth.scope import require, task_condition, task_in_scope
-from clausier.errors import UnknownRecord
-from clausier.partners.lookup import structure_named
+from clausier.auth.scope import (
+    require,
+    task_condition,
+    task_in_scope,
+    visible_facilitator,
+    visible_market,
+    visible_structure,
+)
 from clausier.tasks import service
 from clausier.tasks.ics import task_calendar
-from workflow.engine import market_by_ref
+from clausier.validation.texts import LongText
 
 router = APIRouter(prefix="/api", tags=["tâches"], responses=DOCUMENTED)
 
@@ -23,7 +28,7 @@ router = APIRouter(prefix="/api", tags=["tâches"], responses=DOCUMENTED)
 class Done(BaseModel):
     model_config = ConfigDict(extra="forbid")
     facilitator: str | None = Field(default=None, description="Qui l'a faite (e-mail)")
-    comment: str | None = None
+    comment: LongText | None = Field(default=None, max_length=2000)
 
 
 class Assign(BaseModel):
@@ -33,7 +38,7 @@ class Assign(BaseModel):
 
 class Cancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3)
+    reason: LongText = Field(min_length=3, max_length=2000)
 
 
 @router.get("/tasks", summary="La file des tâches ouvertes (en retard d'abord)")
@@ -43,11 +48,13 @@ def list_tasks(
     market: str | None = None, overdue: bool = False,
 ) -> dict:  # fmt: skip
     require(principal, Role.facilitator, Role.buyer)
+    # a structure, a person or a market out of reach is not found, as one that does not exist
     filters = dict(
         now=clock.now(), scope=task_condition(principal),
-        structure=structure_named(session, structure) if structure else None,
-        facilitator=service.facilitator_by_email(session, facilitator) if facilitator else None,
-        kind=kind, market=market_by_ref(session, market) if market else None, overdue_only=overdue,
+        structure=visible_structure(session, principal, structure) if structure else None,
+        facilitator=visible_facilitator(session, principal, facilitator) if facilitator else None,
+        kind=kind, market=visible_market(session, principal, market) if market else None,
+        overdue_only=overdue,
     )  # fmt: skip
     window = service.queue(session, **filters, limit=page.limit, offset=page.offset)
     total = service.queue_total(session, **filters)
@@ -90,9 +97,7 @@ def facilitator_calendar(
     email: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Response:
     require(principal, Role.facilitator)
-    person = service.facilitator_by_email(session, email)
-    if principal.role != Role.admin and person.structure_id != principal.org_id:
-        raise UnknownRecord("Facilitateur", email)
+    person = visible_facilitator(session, principal, email)
     now = clock.now()
     rows = service.queue(session, now=now, facilitator=person)
     body = task_calendar(rows, settings=settings.tasks, name=f"Clausier — {person.name}", now=now)

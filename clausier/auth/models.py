@@ -37,3 +37,14 @@ class ApiToken(SQLModel, table=True):
     )
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class SignInCounter(SQLModel, table=True):
+    """Sign-in attempts in one window of time, for one address or one client: shared by every
+    process on the database. The key holds a digest of the address or client, never the value."""
+
+    __tablename__ = "sign_in_counter"
+
+    window_key: str = Field(primary_key=True, max_length=120)
+    hits: int
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))

@@ -14,7 +14,11 @@ from clausier.auth.models import Role
 from clausier.auth.tokens import Principal
 from clausier.errors import ClausierError, UnknownRecord
 from clausier.markets.models import Lot, Market
+from clausier.partners.lookup import buyer_named, structure_named
+from clausier.partners.models import Buyer, Facilitator, Structure
+from clausier.partnerships.models import Convention
 from clausier.tasks.models import Task
+from clausier.tasks.service import facilitator_by_email
 from notifications.models import Reminder
 
 
@@ -59,6 +63,52 @@ def visible_market(session: Session, principal: Principal, ref: str) -> Market:
     if market is None:
         raise UnknownRecord("Marché", ref)
     return market
+
+
+def structure_condition(principal: Principal):
+    """The structures a caller reaches: a facilitator its own; a buyer those it works with (the
+    partner of one of its conventions, or the structure following one of its markets)."""
+    if principal.role == Role.admin:
+        return true()
+    if principal.role == Role.facilitator:
+        return Structure.id == principal.org_id
+    if principal.role == Role.buyer:
+        partners = select(Convention.structure_id).where(Convention.buyer_id == principal.org_id)
+        following = select(Market.structure_id).where(Market.buyer_id == principal.org_id)
+        return Structure.id.in_(partners) | Structure.id.in_(following)
+    return false()
+
+
+def buyer_condition(principal: Principal):
+    """The buyers a caller reaches: a buyer itself; a facilitator the buyers its structure works
+    with (a convention, or a market it follows)."""
+    if principal.role == Role.admin:
+        return true()
+    if principal.role == Role.buyer:
+        return Buyer.id == principal.org_id
+    if principal.role == Role.facilitator:
+        partners = select(Convention.buyer_id).where(Convention.structure_id == principal.org_id)
+        followed = select(Market.buyer_id).where(Market.structure_id == principal.org_id)
+        return Buyer.id.in_(partners) | Buyer.id.in_(followed)
+    return false()
+
+
+def visible_structure(session: Session, principal: Principal, key: str) -> Structure:
+    """A structure by ref or name within the caller's reach: one out of reach is not found, as
+    one that does not exist, and no « Vouliez-vous dire » names it."""
+    return structure_named(session, key, within=structure_condition(principal))
+
+
+def visible_buyer(session: Session, principal: Principal, key: str) -> Buyer:
+    """A buyer by SIRET or name within the caller's reach (as ``visible_structure``)."""
+    return buyer_named(session, key, within=buyer_condition(principal))
+
+
+def visible_facilitator(session: Session, principal: Principal, email: str) -> Facilitator:
+    """A facilitator by e-mail, of a structure the caller reaches: an address out of reach is
+    not found, as one nobody has, so that addresses cannot be tried one by one."""
+    reach = Facilitator.structure_id.in_(select(Structure.id).where(structure_condition(principal)))
+    return facilitator_by_email(session, email, within=reach)
 
 
 def task_condition(principal: Principal):
@@ -117,7 +167,8 @@ def redact_status(document: dict, principal: Principal, own_siret: str | None) -
         for lot in document["lots"]
         if lot["contractor"] and lot["contractor"]["siret"] == own_siret
     ]
-    history = [{**entry, "payload": {}} for entry in document["history"]]
+    # an edit's details name other lots' contractors: what happened, not what changed
+    history = [{**entry, "payload": {}, "changes": []} for entry in document["history"]]
     # what the triggers need or wait for names other lots and beneficiaries; it fires none
     allowed = [{**t, "needs": []} for t in document["allowed_triggers"]]
     blocked = [{**t, "reasons": []} for t in document["blocked_triggers"]]
@@ -149,6 +200,13 @@ def lot_in_scope(session: Session, principal: Principal, lot_id: int) -> tuple[L
 def may_declare(principal: Principal) -> None:
     """Hours are declared by the contractor holding the lot (or an operator, for a migration)."""
     require(principal, Role.contractor)
+
+
+def sees_other_lots(principal: Principal) -> bool:
+    """Whether a refusal may say what a person's other lots hold that month: an operator, or a
+    facilitator (who reviews every line of its structure's people). A contractor learns that the
+    monthly maximum is passed, never another contractor's hours."""
+    return principal.role in (Role.admin, Role.facilitator)
 
 
 def may_review(principal: Principal, market: Market) -> None:

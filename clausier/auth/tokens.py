@@ -78,16 +78,22 @@ def revoke(session: Session, token_id: int, *, now: datetime) -> ApiToken:
     return row
 
 
+def in_force(row: ApiToken | None, *, now: datetime) -> bool:
+    """Neither revoked nor expired: asked by every API call, and by every page of a web session
+    opened with the token."""
+    return (
+        row is not None
+        and row.revoked_at is None
+        and (row.expires_at is None or row.expires_at > now)
+    )
+
+
 def authenticate(session: Session, token: str | None, *, now: datetime) -> Principal:
     if not token:
         raise NotAuthenticated(
             "Authentification requise : en-tête « Authorization: Bearer <jeton> »."
         )
     row = session.exec(_BY_HASH, params={"token_hash": digest(token)}).first()
-    if (
-        row is None
-        or row.revoked_at is not None
-        or (row.expires_at is not None and row.expires_at <= now)
-    ):
+    if not in_force(row, now=now):
         raise NotAuthenticated("Jeton inconnu, expiré ou révoqué.")
     return Principal(role=Role(row.role), org_id=row.org_id, token_id=row.id, label=row.label)

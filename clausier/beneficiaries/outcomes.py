@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from clausier.beneficiaries.models import Beneficiary, Outcome
 from clausier.beneficiaries.vocabulary import OUTCOMES, choices
+from clausier.db.locks import locked
 from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.errors import InvalidInput, Refused
 from clausier.markets.models import Lot, Market
@@ -51,7 +52,10 @@ def record(
     actor: str,
     now: datetime,
 ) -> list[str]:
-    """Record outcomes (by beneficiary code) and the summary; returns the codes still missing."""
+    """Record outcomes (by beneficiary code) and the summary; returns the codes still missing.
+    Two facilitators recording at once take turns on the market's lock: the second updates the
+    outcomes the first wrote (one per person) instead of writing them again."""
+    locked(session, Market, [market.id])  # ``market`` is read afresh
     if market.state != "evaluation":
         raise EvaluationRefused(
             f"Le marché {market.ref} n'est pas en évaluation : on y enregistre les sorties et "

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from clausier.beneficiaries.models import Beneficiary
 from clausier.declarations.models import DeclarationLine
 from clausier.errors import InvalidInput, Refused
+from clausier.markets.history import enters_state
 from clausier.markets.models import Lot, Market, TransitionLog
 
 
@@ -77,7 +78,7 @@ def purge(
     limit = datetime.combine(closed_before, time.min, tzinfo=UTC)
     closed_on = (
         select(TransitionLog.market_id, func.max(TransitionLog.at).label("at"))
-        .where(TransitionLog.to_state == "closed")
+        .where(TransitionLog.to_state == "closed", enters_state())  # an edit closes nothing
         .group_by(TransitionLog.market_id)
         .subquery()
     )

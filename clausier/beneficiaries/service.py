@@ -18,6 +18,7 @@ from clausier.beneficiaries.vocabulary import AGE_BANDS, PUBLICS, SEXES, choices
 from clausier.errors import InvalidInput, UnknownRecord
 from clausier.partners.models import Facilitator, Structure
 from clausier.tasks.service import facilitator_by_email
+from clausier.validation.texts import one_line_problem
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U to misread
 
@@ -67,6 +68,10 @@ def problems_of(reg: Registration, *, today: date) -> list[tuple[str, str]]:
         )
     if reg.name is not None and len(reg.name) > 120:
         problems.append(("name", "120 caractères au plus"))
+    for field in ("name", "public_reason"):
+        problem = one_line_problem(getattr(reg, field))
+        if problem:
+            problems.append((field, problem))
     return problems  # fmt: skip
 
 

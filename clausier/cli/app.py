@@ -14,6 +14,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from clausier import clock
+from clausier.auth.writes import operator_import
 from clausier.cli import execution, runtime, usage
 from clausier.cli.demo import demo_data as demo_data_command
 from clausier.cli.errors import exit_code_for
@@ -102,7 +103,7 @@ def load_file(
 ) -> None:
     """Charge acheteurs, structures, titulaires, conventions, marchés et lots (tout ou rien)."""
     with session_scope(runtime.engine()) as session:
-        report = load(session, file, today=clock.today())
+        report = load(session, file, writer=operator_import(), today=clock.today())
     if json_out:
         runtime.emit_json(report.as_dict())
         return

@@ -113,13 +113,14 @@ def declare(
     """Déclare les heures d'un lot, mois par mois, depuis un CSV (tout ou rien)."""
     if not file.is_file():
         raise InvalidInput(f"{file} : fichier introuvable.")
-    text = csv_upload.decode(file.read_bytes())
-    with session_scope(runtime.engine()) as session:
+    settings = runtime.settings()
+    with session_scope(runtime.engine()) as session, file.open("rb") as data:
         target = _lot(session, ref, lot)
-        months = csv_upload.by_period(text, source=str(file), period=period)
-        results = declare_months(
+        months = csv_upload.by_period(data, source=str(file), period=period,
+                                      max_lines=settings.limits.statement_lines)  # fmt: skip
+        results = declare_months(  # the operator, who sees every lot
             session, lot=target, months=months, source=str(file), actor=actor,
-            settings=runtime.settings(), today=clock.today(), now=clock.now(),
+            settings=runtime.settings(), today=clock.today(), now=clock.now(), show_other_lots=True,
         )  # fmt: skip
         summary = [(r.statement.period, r.added, r.changed, r.withdrawn) for r in results]
     for month, added, changed, withdrawn in summary:

@@ -122,9 +122,12 @@ def print_status(doc: dict) -> None:
     out("  Historique :")
     for entry in doc["history"]:
         origin = entry["from"] or "—"
-        out(
-            f"    {fr_moment(entry['at'])}  {origin} → {entry['to']}  [{entry['trigger']}]  par {entry['actor']}"
-        )
+        what = f"{origin} → {entry['to']}"
+        if entry["from"] == entry["to"]:  # a change outside the lifecycle: what changed
+            what = entry["label"] + (
+                f" : {' ; '.join(entry['changes'])}" if entry["changes"] else ""
+            )
+        out(f"    {fr_moment(entry['at'])}  {what}  [{entry['trigger']}]  par {entry['actor']}")
 
 
 def print_coverage(doc: dict) -> None:

@@ -141,9 +141,10 @@ def serve(
     if jobs is not None:
         jobs.start()
     try:
-        config = uvicorn.Config(
-            create_app(engine, settings), log_level=settings.logging.level.lower()
-        )
+        config = uvicorn.Config(  # the app reads proxy headers from web.trusted_proxies only
+            create_app(engine, settings), log_level=settings.logging.level.lower(),
+            proxy_headers=False,
+        )  # fmt: skip
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

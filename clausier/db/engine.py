@@ -30,6 +30,25 @@ def _configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
         cursor.close()
 
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # pragma: no cover - exercised by every write
+        # A deferred transaction reads first and takes the write lock at its first write: what
+        # it read may have changed by then (a lost update), or the lock be refused at once
+        # (« database is locked », whatever the busy timeout). A writer takes it at BEGIN,
+        # waiting up to the busy timeout for the one before it to commit.
+        if connection.get_execution_options().get(_WRITES):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_WRITES = "clausier_writes"
+
+
+def writer(engine: Engine) -> Engine:
+    """The engine for a unit of work that writes. On SQLite its transactions begin IMMEDIATE:
+    writers take turns, each reading what the one before it committed. (PostgreSQL writers lock
+    the rows they read to decide, with ``clausier.db.locks.locked``; on SQLite that is this.)"""
+    return engine.execution_options(**{_WRITES: True})
+
 
 def make_engine(settings: Settings) -> Engine:
     db = settings.database
@@ -50,8 +69,9 @@ def make_engine(settings: Settings) -> Engine:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: committed if the block ends normally, rolled back otherwise."""
-    with Session(engine, expire_on_commit=False) as session:
+    """One unit of work (a writer, see ``writer``): committed if the block ends normally, rolled
+    back otherwise."""
+    with Session(writer(engine), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from clausier.auth.models import ApiToken
+from clausier.auth.models import ApiToken, SignInCounter
 from clausier.beneficiaries.models import Beneficiary, Outcome
 from clausier.declarations.models import DeclarationLine, Statement
 from clausier.markets.models import Lot, Market, TransitionLog
@@ -35,6 +35,7 @@ __all__ = [
     "Outcome",
     "Region",
     "Reminder",
+    "SignInCounter",
     "Statement",
     "Structure",
     "Task",

@@ -4,18 +4,26 @@ Spreadsheets in France save CSV with ``;``, often in cp1252 and with a BOM, and 
 columns in French: all are accepted. Only the columns (and the month of each row) are checked
 here; the values are checked by ``declarations.service.declare``, each line keeping its number
 in the file so that a problem names the line people see in their spreadsheet.
+
+The file is read as a stream, never whole in memory: once to choose its encoding, once to read
+its rows; lines past ``limits.statement_lines`` are only counted, and so are problems past
+``LoadErrors.LISTED``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import unicodedata
+from collections.abc import Iterator
+from typing import BinaryIO, TextIO
 
 from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LABELS
 from clausier.declarations import periods
 from clausier.declarations.service import LineInput
-from clausier.errors import LoadErrors, LoadProblem
+from clausier.errors import LoadErrors, LoadProblem, ProblemTally
+from clausier.formatting import fr_number
 
 # column name as written (lower case, without accents, spaces as _) -> field
 COLUMNS = {
@@ -63,24 +71,37 @@ def _code(value: str, words: dict[str, str]) -> str:
     return words.get(plain, plain if plain in words.values() else value)
 
 
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else cp1252: what Excel writes in France."""
+def open_text(file: BinaryIO) -> TextIO:
+    """The file as text read as it goes: UTF-8 (with or without BOM), else cp1252, what Excel
+    writes in France. The encoding is chosen by a first pass through the file (it must seek);
+    lines end with CR LF, LF or CR alike, as spreadsheets write them."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8-sig"
     try:
-        return data.decode("utf-8-sig")
+        for chunk in iter(lambda: file.read(1 << 16), b""):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        encoding = "cp1252"
+    file.seek(0)
+    return io.TextIOWrapper(file, encoding=encoding, errors="replace", newline="")
 
 
-def _rows(text: str, source: str) -> list[tuple[str | None, LineInput]]:
-    """(the row's month or None, the line) for each non-empty row; ``LoadErrors`` on unknown,
-    doubled or missing columns and on rows with more values than columns."""
-    text = text.removeprefix("\ufeff")
-    header = next((line for line in text.splitlines() if line.strip()), "")
+def _rows(text: TextIO, source: str) -> Iterator[tuple[str | None, LineInput]]:
+    """(the row's month or None, the line) for each non-empty row, as they are read; at the
+    end, ``LoadErrors`` on rows with more values than columns; at once, on unknown, doubled or
+    missing columns."""
+    header = next((line for line in text if line.strip()), "")
+    text.seek(0)
     delimiter = ";" if header.count(";") >= header.count(",") and ";" in header else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(text, delimiter=delimiter)
     problems: list[LoadProblem] = []
     fields: dict[str, str] = {}  # column as written -> field
-    for column in reader.fieldnames or ():
+    try:
+        columns = reader.fieldnames or ()
+    except csv.Error as error:
+        raise LoadErrors(source, [_unreadable(source, reader.line_num, error)]) from error
+    for column in columns:
         field = COLUMNS.get(_plain(column or ""))
         if field is None:
             problems.append(LoadProblem(path=source, line=1, field=column or "(vide)",
@@ -97,11 +118,11 @@ def _rows(text: str, source: str) -> list[tuple[str | None, LineInput]]:
     ]  # fmt: skip
     if problems:
         raise LoadErrors(source, problems)
-    rows = []
-    for row in reader:
+    extra = ProblemTally()
+    for row in _readable(reader, source, extra):
         if row.get(None):
-            problems.append(LoadProblem(path=source, line=reader.line_num, field="colonnes",
-                                        message="plus de valeurs que de colonnes (un séparateur en trop ?)"))  # fmt: skip
+            extra.add(LoadProblem(path=source, line=reader.line_num, field="colonnes",
+                                  message="plus de valeurs que de colonnes (un séparateur en trop ?)"))  # fmt: skip
             continue
         values = {fields[column]: (value or "").strip() for column, value in row.items()}
         if not any(values.values()):
@@ -114,36 +135,62 @@ def _rows(text: str, source: str) -> list[tuple[str | None, LineInput]]:
             contract_type=_code(contract, _CONTRACT_WORDS) if contract else None,
             line=reader.line_num,
         )
-        rows.append((values.get("period") or None, line))
-    if problems:
-        raise LoadErrors(source, problems)
-    return rows
+        yield values.get("period") or None, line
+    if extra:
+        raise extra.refusal(source)
 
 
-def parse_csv(text: str, source: str) -> list[LineInput]:
-    """The lines of one month's file (a ``period`` column, if any, is not looked at)."""
-    return [line for _period, line in _rows(text, source)]
+def _readable(reader: csv.DictReader, source: str, problems: ProblemTally) -> Iterator[dict]:
+    """The rows, until one cannot be read (a field past the csv module's limit, most often a
+    quotation mark left open): that one is the file's last problem."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        problems.add(_unreadable(source, reader.line_num, error))
+        raise problems.refusal(source) from error
 
 
-def by_period(text: str, source: str, period: str | None = None) -> dict[str, list[LineInput]]:
+def _unreadable(source: str, line: int, error: csv.Error) -> LoadProblem:
+    if "field larger than field limit" in str(error):
+        message = (
+            f"une valeur de plus de {fr_number(csv.field_size_limit())} caractères : un "
+            'guillemet (") ouvert et jamais fermé ?'
+        )
+    else:
+        message = "ligne illisible comme du CSV (guillemets ou séparateurs mal placés ?)"
+    return LoadProblem(path=source, line=line or None, field="fichier", message=message)
+
+
+def by_period(
+    file: BinaryIO, source: str, period: str | None = None, *, max_lines: int
+) -> dict[str, list[LineInput]]:
     """The lines by month: from each row's ``period`` column, else ``period``. With ``period``
     given, the file is that month's statement (an empty file declares nothing that month) and a
-    row of another month is a problem."""
+    row of another month is a problem. A file of more than ``max_lines`` lines, whatever its
+    months, is refused with its count: what it would cost (the lines, their rows in the store,
+    the answer that lists them) grows with it; past the limit, lines are counted, not kept."""
     months: dict[str, list[LineInput]] = {period: []} if period else {}
-    problems = []
-    for month, line in _rows(text, source):
+    count, problems = 0, ProblemTally()
+    for month, line in _rows(open_text(file), source):
+        count += 1
+        if count > max_lines:
+            continue
         where = {"path": source, "line": line.line, "field": "period"}
         month = month or period
         if month is None:
-            problems.append(LoadProblem(**where, message="mois absent : ajoutez une colonne period (AAAA-MM)"))  # fmt: skip
+            problems.add(LoadProblem(**where, message="mois absent : ajoutez une colonne period (AAAA-MM)"))  # fmt: skip
         elif periods.parse(month) is None:
-            problems.append(LoadProblem(**where, message=f"mois « {month} » invalide : attendu AAAA-MM, par exemple 2027-03"))  # fmt: skip
+            problems.add(LoadProblem(**where, message=f"mois « {month} » invalide : attendu AAAA-MM, par exemple 2027-03"))  # fmt: skip
         elif period and month != period:
-            problems.append(LoadProblem(**where, message=f"ligne de {periods.label(month)} dans le relevé de {periods.label(period)}"))  # fmt: skip
+            problems.add(LoadProblem(**where, message=f"ligne de {periods.label(month)} dans le relevé de {periods.label(period)}"))  # fmt: skip
         else:
             months.setdefault(month, []).append(line)
+    if count > max_lines:
+        raise LoadErrors(source, [LoadProblem(path=source, line=None, field="fichier", message=(
+            f"{fr_number(count)} lignes d'heures : {fr_number(max_lines)} au plus par fichier ; "
+            "envoyez les mois en plusieurs fichiers"))])  # fmt: skip
     if problems:
-        raise LoadErrors(source, problems)
+        raise problems.refusal(source)
     if not months:
         raise LoadErrors(source, [LoadProblem(path=source, line=None, field="period",
                                               message="aucune ligne d'heures dans le fichier")])  # fmt: skip

@@ -4,7 +4,11 @@ A statement is the whole month of a lot: declaring the month again amends it (li
 by beneficiary and modality; an unchanged line keeps its review, a changed one is checked
 again, a line left out is withdrawn). Every line is checked before anything is written, and all
 problems are reported together. ``Lot.hours_validated`` is kept equal to the sum of the
-validated lines in the same transaction.
+validated lines in the same transaction, by ``recount_validated`` alone.
+
+Concurrent writers of one lot take turns: each locks the lot (``clausier.db.locks``) before it
+reads the month or the lines, so the second reads what the first committed — the month's
+statement created once then amended, the amendments counted exactly, every validation counted.
 """
 
 from __future__ import annotations
@@ -14,15 +18,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from clausier.beneficiaries.models import Beneficiary
 from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, choices
 from clausier.config import Settings
+from clausier.db.locks import locked
 from clausier.declarations import periods
 from clausier.declarations.models import DeclarationLine, LineStatus, Statement
-from clausier.errors import InvalidInput, LoadErrors, LoadProblem, Refused, UnknownRecord
+from clausier.errors import (
+    InvalidInput,
+    LoadErrors,
+    LoadProblem,
+    ProblemTally,
+    Refused,
+    UnknownRecord,
+)
 from clausier.formatting import fr_number
 from clausier.markets.models import Lot, Market
 from clausier.offers.clause import MODALITIES
@@ -79,13 +91,13 @@ def _hours(raw, problems: list, where: dict) -> Decimal | None:
         problems.append(
             LoadProblem(**where, field="hours", message="0 heure : retirez la ligne plutôt")
         )
-    elif value != value.quantize(Decimal("0.01")):
-        problems.append(
-            LoadProblem(**where, field="hours", message=f"{raw} : deux décimales au plus")
-        )
     elif value >= 1000:
         problems.append(
             LoadProblem(**where, field="hours", message=f"{raw} heures en un mois : impossible")
+        )
+    elif value != value.quantize(Decimal("0.01")):
+        problems.append(
+            LoadProblem(**where, field="hours", message=f"{raw} : deux décimales au plus")
         )
     else:
         return value
@@ -114,9 +126,13 @@ def declare(
     today: date,
     now: datetime,
     source: str | None = None,
+    show_other_lots: bool = False,
 ) -> Declared:
     """Record the month ``period`` of ``lot``; raise ``LoadErrors`` (nothing written) on any
-    problem. The caller commits."""
+    problem. The caller commits. ``show_other_lots``: a refusal of the monthly maximum may say
+    what the person's other lots hold (``auth.scope.sees_other_lots``); a contractor is told
+    only that the maximum is passed, since other lots are other companies' business."""
+    locked(session, Lot, [lot.id])  # the month's writers take turns (``lot`` is read afresh)
     market = session.get(Market, lot.market_id)
     check_lot_open(market, lot)
     where_file = source or f"relevé du lot {lot.number} ({period})"
@@ -165,7 +181,9 @@ def declare(
     statement = session.exec(
         select(Statement).where(Statement.lot_id == lot.id, Statement.period == period)
     ).first()
-    _check_monthly_maximum(session, parsed, period, statement, settings, problems, where_file)
+    _check_monthly_maximum(
+        session, parsed, period, statement, settings, problems, where_file, show_other_lots
+    )
     if problems:
         raise LoadErrors(where_file, problems)
 
@@ -208,7 +226,7 @@ def declare(
     for row in existing.values():  # left out of the new statement: withdrawn
         session.delete(row)
     session.flush()
-    refresh_validated(session, lot)
+    recount_validated(session, [lot.id])
     schedule.cancel(
         session, lot_period=(lot.id, period), reason=f"relevé de {periods.label(period)} reçu"
     )
@@ -228,8 +246,11 @@ def _check_monthly_maximum(
     settings: Settings,
     problems: list[LoadProblem],
     where_file: str,
+    show_other_lots: bool,
 ) -> None:
-    """One person cannot work more than a plausible month, all lots and contractors together."""
+    """One person cannot work more than a plausible month, all lots and contractors together.
+    Without ``show_other_lots`` the message gives this statement's hours and the maximum only:
+    the total, less what was declared here, would be another contractor's figure."""
     maximum = settings.declarations.max_hours_per_person_month
     totals: dict[int, Decimal] = defaultdict(Decimal)
     lines_of: dict[int, list[LineInput]] = defaultdict(list)
@@ -249,27 +270,53 @@ def _check_monthly_maximum(
     for line, beneficiary, _hours in parsed:
         total = totals[beneficiary.id] + Decimal(others.get(beneficiary.id) or 0)
         if total > maximum and line is lines_of[beneficiary.id][-1]:
-            besides = (
-                f", dont {fr_number(others[beneficiary.id], 2)} h déjà déclarées sur d'autres lots"
-                if others.get(beneficiary.id)
-                else ""
-            )
+            month, limit = periods.label(period), fr_number(maximum)
+            if show_other_lots:
+                besides = (
+                    f", dont {fr_number(others[beneficiary.id], 2)} h déjà déclarées sur d'autres lots"
+                    if others.get(beneficiary.id)
+                    else ""
+                )
+                message = (
+                    f"{beneficiary.code} : {fr_number(total, 2)} h en {month}{besides}, "
+                    f"au-delà du maximum plausible de {limit} h par personne et par mois"
+                )
+            else:
+                message = (
+                    f"{beneficiary.code} : en {month}, avec ce relevé "
+                    f"({fr_number(totals[beneficiary.id], 2)} h), ses heures dépassent le maximum "
+                    f"plausible de {limit} h par personne et par mois, tous lots confondus"
+                )
             problems.append(LoadProblem(
-                path=where_file, line=line.line,
-                field="hours",
-                message=(f"{beneficiary.code} : {fr_number(total, 2)} h en {periods.label(period)}{besides}, "
-                         f"au-delà du maximum plausible de {fr_number(maximum)} h par personne et par mois"),
+                path=where_file, line=line.line, field="hours", message=message
             ))  # fmt: skip
 
 
-def refresh_validated(session: Session, lot: Lot) -> None:
-    total = session.exec(
-        select(func.coalesce(func.sum(DeclarationLine.hours), 0)).where(
-            DeclarationLine.lot_id == lot.id, DeclarationLine.status == LineStatus.validated
-        )
-    ).one()
-    lot.hours_validated = Decimal(total).quantize(Decimal("0.01"))
-    session.add(lot)
+def recount_statement(lot_ids: list[int] | None = None):
+    """``UPDATE lot SET hours_validated = `` the sum of its validated lines, in one statement (of
+    every lot when ``lot_ids`` is None: the demo data, written in bulk)."""
+    validated = (
+        select(func.coalesce(func.sum(DeclarationLine.hours), 0))
+        .where(DeclarationLine.lot_id == Lot.id, DeclarationLine.status == LineStatus.validated)
+        .scalar_subquery()
+    )
+    statement = update(Lot).values(hours_validated=validated)
+    return statement if lot_ids is None else statement.where(Lot.id.in_(lot_ids))
+
+
+def recount_validated(session: Session, lot_ids) -> None:
+    """Every writer of ``Lot.hours_validated`` (a review, a declaration that withdraws or
+    changes a validated line, a load of history) recounts it from the lines, under the lots'
+    lock, in its own transaction: a sum kept up to date by additions would lose those made at
+    the same time. The figure is the one the ``complete`` guard, the pace, the reminders and
+    the reports read."""
+    ids = sorted(set(lot_ids))
+    if not ids:
+        return
+    session.flush()
+    locked(session, Lot, ids)  # a no-op for the caller already holding them
+    session.execute(recount_statement(ids), execution_options={"synchronize_session": False})
+    locked(session, Lot, ids)  # read back: the session's lots show the new sums
 
 
 @dataclass(frozen=True)
@@ -292,6 +339,14 @@ def review(
     """Validate or reject lines (a rejection says why); ``structure_id`` limits to the lines of
     the markets that structure follows. The caller commits."""
     reviewed, lots, statements = [], {}, set()
+    ids = [decision.line_id for decision in decisions]
+    lot_ids = session.exec(select(DeclarationLine.lot_id).where(DeclarationLine.id.in_(ids))).all()
+    market_ids = session.exec(select(Lot.market_id).where(Lot.id.in_(lot_ids))).all()
+    # the markets first (every hour validated is a market's event), then the lots, then the
+    # lines read afresh: a concurrent review of the same lot waits, and counts after this one
+    locked(session, Market, market_ids)
+    locked(session, Lot, lot_ids)
+    locked(session, DeclarationLine, ids)
     for decision in decisions:
         line = session.get(DeclarationLine, decision.line_id)
         lot = session.get(Lot, line.lot_id) if line else None
@@ -315,8 +370,7 @@ def review(
         lots[lot.id] = (lot, market)
         statements.add((lot.id, line.period, line.statement_id))
     session.flush()
-    for lot, _market in lots.values():
-        refresh_validated(session, lot)
+    recount_validated(session, lots.keys())
     for lot_id, period, statement_id in statements:
         pending = session.exec(
             select(DeclarationLine.id).where(
@@ -360,8 +414,9 @@ def is_declared(session: Session, *, lot_id: int, period: str) -> bool:
 def declare_months(
     session: Session, *, lot: Lot, months: dict[str, list[LineInput]], source: str, **common
 ) -> list[Declared]:
-    """Several months from one file: all of them or none, with every month's problems."""
-    problems: list[LoadProblem] = []
+    """Several months from one file: all of them or none, with every month's problems (the
+    first ``LoadErrors.LISTED``, and how many in all)."""
+    problems = ProblemTally()
     results = []
     savepoint = session.begin_nested()
     for period, lines in sorted(months.items()):
@@ -370,9 +425,9 @@ def declare_months(
                 declare(session, lot=lot, period=period, lines=lines, source=source, **common)
             )
         except LoadErrors as refused:
-            problems.extend(refused.errors)
+            problems.add_refused(refused)
     if problems:
         savepoint.rollback()
-        raise LoadErrors(source, problems)
+        raise problems.refusal(source)
     savepoint.commit()
     return results

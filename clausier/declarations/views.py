@@ -3,6 +3,8 @@ role needs it (the facilitators of the structure that registered the person)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlmodel import Session, select
 
 from clausier.beneficiaries.models import Beneficiary
@@ -43,17 +45,22 @@ def line_dict(line: DeclarationLine, person: Beneficiary, *, role: str, org_id: 
     }
 
 
-def lot_statements(session: Session, lot: Lot, *, role: str, org_id: int | None) -> list[dict]:
-    """Every month declared for ``lot``, newest first, with its lines."""
-    statements = session.exec(
-        select(Statement).where(Statement.lot_id == lot.id).order_by(Statement.period.desc())
-    ).all()
-    rows = session.exec(
+def lot_statements(
+    session: Session, lot: Lot, *, role: str, org_id: int | None, only: Collection[str] = ()
+) -> list[dict]:
+    """Every month declared for ``lot`` (or ``only`` these months), newest first, with its
+    lines."""
+    months = select(Statement).where(Statement.lot_id == lot.id)
+    lines = (
         select(DeclarationLine, Beneficiary)
         .join(Beneficiary, Beneficiary.id == DeclarationLine.beneficiary_id)
         .where(DeclarationLine.lot_id == lot.id)
-        .order_by(DeclarationLine.id)
-    ).all()
+    )
+    if only:
+        months = months.where(Statement.period.in_(only))
+        lines = lines.where(DeclarationLine.period.in_(only))
+    statements = session.exec(months.order_by(Statement.period.desc())).all()
+    rows = session.exec(lines.order_by(DeclarationLine.id)).all()
     by_statement: dict[int, list[dict]] = {}
     for line, person in rows:
         by_statement.setdefault(line.statement_id, []).append(

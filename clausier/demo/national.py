@@ -37,6 +37,7 @@ from clausier.config import Settings
 from clausier.declarations.models import DeclarationLine, Statement
 from clausier.declarations.pace import expected_on
 from clausier.declarations.proration import prorated
+from clausier.declarations.service import recount_statement
 from clausier.errors import Refused
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.formula import Factor, compute, labour_share_for
@@ -698,5 +699,8 @@ def generate(
         )
         generator.partners()
         generator.markets(markets, progress)
+        # stored as every writer stores it: recounted from the lines (the sums above only
+        # decided which lots are behind pace)
+        connection.execute(recount_statement())
         generator.finish()
     return dict(generator.counts)

@@ -16,8 +16,9 @@ from sqlmodel import Session, select
 from clausier.beneficiaries.models import Beneficiary, Outcome
 from clausier.clock import PARIS
 from clausier.config import Settings
+from clausier.db.locks import locked
 from clausier.declarations.models import DeclarationLine, LineStatus, Statement
-from clausier.declarations.service import refresh_validated
+from clausier.declarations.service import recount_validated
 from clausier.formatting import fr_number
 from clausier.loading.rows import LoadFile
 from clausier.markets.models import Lot, Market
@@ -189,6 +190,7 @@ def write(
         lot = session.exec(
             select(Lot).where(Lot.market_id == market.id, Lot.number == row.lot)
         ).one()
+        locked(session, Lot, [lot.id])  # a review of the lot at the same time waits for the load
         statement = session.exec(
             select(Statement).where(Statement.lot_id == lot.id, Statement.period == row.period)
         ).first()
@@ -252,9 +254,7 @@ def write(
                 occurrence=statement.amendments,
             )  # fmt: skip
         touched.add(lot.id)
-    session.flush()
-    for lot_id in touched:
-        refresh_validated(session, session.get(Lot, lot_id))
+    recount_validated(session, touched)
     for row in data.outcomes:
         market_id = session.exec(select(Market.id).where(Market.ref == row.market)).one()
         _upsert(

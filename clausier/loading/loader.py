@@ -10,6 +10,7 @@ load of the same file change nothing.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,13 +19,24 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from clausier import clock
+from clausier.auth.writes import MarketWriter, operator_import
 from clausier.config import Settings, get_settings
-from clausier.errors import LoadErrors, LoadProblem, UnknownTerritory
+from clausier.errors import (
+    LoadConflict,
+    LoadErrors,
+    LoadProblem,
+    UnknownTerritory,
+    VersionConflict,
+)
 from clausier.loading import execution, source
 from clausier.loading.rows import ConventionRow, LoadFile, MarketRow, readable
+from clausier.markets import history
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.service import OPEN_STATES
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
@@ -34,6 +46,8 @@ from clausier.referential.service import TerritoryIndex
 from clausier.tasks.service import open_initial_tasks
 from clausier.validation.messages import french_message
 from workflow.lifecycle import STATE_LABELS
+
+log = logging.getLogger(__name__)
 
 KINDS = ("buyers", "structures", "facilitators", "contractors", "conventions", "markets", "lots",
          "beneficiaries", "declarations", "outcomes")  # fmt: skip
@@ -113,6 +127,27 @@ class _Problems:
 
 
 # --- checks against the file and the store --------------------------------------------
+
+
+def _check_writes(session: Session, data: LoadFile, writer: MarketWriter) -> None:
+    """Who may write these markets, before any other check: another buyer's ref is not found
+    (whatever else the row holds, so that nothing about that market is told), a state past
+    identification is an import's, a market past identification changes through the
+    lifecycle. Asked again when the market is written (it may be created meanwhile)."""
+    if not writer.restricted:  # the historical import: a file of any size, no query
+        return
+    refs = [row.ref for row in data.markets if row.ref is not None]
+    stored = {
+        market.ref: market
+        for market in session.exec(select(Market).where(Market.ref.in_(refs))).all()
+    }
+    for row in data.markets:
+        if row.ref in stored:
+            writer.reach(stored[row.ref])
+    for row in data.markets:
+        writer.may_set_state(row.ref, row.state)
+        if row.ref in stored:
+            writer.may_edit(stored[row.ref])
 
 
 def _check_references(
@@ -219,19 +254,22 @@ def _check_frozen_offer(
 # --- writing ------------------------------------------------------------------------------
 
 
-def _apply(row_obj: Any, values: dict[str, Any]) -> bool:
-    """Set the values that differ; True when something changed."""
-    changed = False
+def _same(current: Any, value: Any) -> bool:
+    if isinstance(current, Decimal) or isinstance(value, Decimal):
+        if current is None or value is None:
+            return current is None and value is None
+        return Decimal(current) == Decimal(value)
+    return current == value
+
+
+def _apply(row_obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Set the values that differ; what changed, ``{column: (before, after)}`` (empty: none)."""
+    changed = {}
     for name, value in values.items():
         current = getattr(row_obj, name)
-        if isinstance(current, Decimal) or isinstance(value, Decimal):
-            same = current is not None and value is not None and Decimal(current) == Decimal(value)
-            same = same or (current is None and value is None)
-        else:
-            same = current == value
-        if not same:
+        if not _same(current, value):
             setattr(row_obj, name, value)
-            changed = True
+            changed[name] = (current, value)
     return changed
 
 
@@ -310,10 +348,50 @@ def _write_convention(
     report.count("conventions", outcome)
 
 
+# the load file's name of each column a market row writes, as the log of an edit names it
+_MARKET_KEYS = {"buyer_id": "buyer", "commune_code": "commune"}
+_LOT_KEYS = {"contractor_id": "contractor"}
+
+
+def _logged(column: str, value: Any, sirets: dict[str, dict[int, str]]) -> Any:
+    """A value as the log keeps it (JSON): a party by its SIRET, an amount or a date as text."""
+    if value is None:
+        return None
+    if column in ("buyer_id", "contractor_id"):
+        return sirets["buyers" if column == "buyer_id" else "contractors"].get(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _bump_version(session: Session, market: Market, now) -> None:
+    """An edit is a change of the market: the version moves, as a transition's does, and one
+    that moved meanwhile (a transition, another edit) refuses this one."""
+    markets = Market.__table__
+    bumped = session.execute(
+        update(markets)
+        .where(
+            markets.c.id == market.id,
+            markets.c.version == market.version,
+            markets.c.state == market.state,
+        )
+        .values(version=market.version + 1, updated_at=now)
+    )
+    if bumped.rowcount != 1:
+        raise VersionConflict(market=market.ref, expected=market.version)
+    set_committed_value(market, "version", market.version + 1)
+    set_committed_value(market, "updated_at", now)
+
+
 def _write_market(
-    session: Session, report: LoadReport, row: MarketRow, ids: dict, actor: str
-) -> Market | None:
-    """Create or update the market and its lots; the market when it is new."""
+    session: Session, report: LoadReport, row: MarketRow, ids: dict, *, actor: str,
+    writer: MarketWriter,
+) -> Market | None:  # fmt: skip
+    """Create or update the market and its lots; the market when it is new. A change of a
+    market that exists is logged (trigger ``edit``), a market created past identification is
+    an import (trigger ``import``)."""
     values = {
         "buyer_id": ids["buyers"][row.buyer],
         "title": row.title,
@@ -325,29 +403,37 @@ def _write_market(
         "execution_starts_on": row.execution_starts_on,
         "execution_ends_on": row.execution_ends_on,
     }
+    writer.may_write_for(values["buyer_id"], row.ref)
     market = session.exec(select(Market).where(Market.ref == row.ref)).first()
     now = clock.now()
+    created = None
     if market is None:
         state = row.state or "identification"
-        market = Market(ref=row.ref, state=state, created_at=now, updated_at=now, **values)
+        writer.may_set_state(row.ref, state)
+        market = created = Market(
+            ref=row.ref, state=state, created_at=now, updated_at=now, **values
+        )
         session.add(market)
         session.flush()
+        trigger = history.IMPORT if state != "identification" else "load"
         session.add(
             TransitionLog(
-                market_id=market.id, from_state=None, to_state=state, trigger="load",
+                market_id=market.id, from_state=None, to_state=state, trigger=trigger,
                 actor=actor, at=now, payload={"file": report.path},
             )
         )  # fmt: skip
         report.count("markets", "created")
-        created = market
-    else:
-        created = None
-        if _apply(market, values):
-            market.updated_at = now
-            session.add(market)
-            report.count("markets", "updated")
-        else:
-            report.count("markets", "unchanged")
+    sirets = ids["sirets"]
+    changes: dict[str, list] = {}
+    if created is None:
+        writer.reach(market)
+        writer.may_edit(market)
+        edited = _apply(market, values)
+        for column, (before, after) in edited.items():
+            key = _MARKET_KEYS.get(column, column)
+            changes[key] = [_logged(column, before, sirets), _logged(column, after, sirets)]
+        session.add(market)
+        report.count("markets", "updated" if edited else "unchanged")
         if row.state and row.state != market.state:
             report.notices.append(
                 f"{row.ref} : état « {row.state} » du fichier ignoré, le marché est à l'état "
@@ -377,14 +463,35 @@ def _write_market(
             values["contractor_id"] = (
                 ids["contractors"].get(lot.contractor) if lot.contractor else None
             )
-        _upsert(
-            session, report, "lots", Lot, {"market_id": market.id, "number": lot.number}, values
-        )
+        if stored is None:
+            session.add(Lot(market_id=market.id, number=lot.number, **values))
+            report.count("lots", "created")
+            edited = {column: (None, value) for column, value in values.items()}
+        else:
+            edited = _apply(stored, values)
+            session.add(stored)
+            report.count("lots", "updated" if edited else "unchanged")
+        for column, (before, after) in edited.items():
+            if before is None and after is None:
+                continue
+            key = history.lot_key(lot.number, _LOT_KEYS.get(column, column))
+            changes[key] = [_logged(column, before, sirets), _logged(column, after, sirets)]
     if not lots:
         has_lots = session.exec(select(Lot.id).where(Lot.market_id == market.id)).first()
         if has_lots is None:  # a market without lots (non alloti) is one lot
             session.add(Lot(market_id=market.id, number=1, title=row.title, amount=row.amount))
             report.count("lots", "created")
+            if created is None:
+                changes[history.lot_key(1, "title")] = [None, row.title]
+                changes[history.lot_key(1, "amount")] = [None, str(row.amount)]
+    if created is None and changes:
+        _bump_version(session, market, now)
+        session.add(
+            TransitionLog(
+                market_id=market.id, from_state=market.state, to_state=market.state,
+                trigger=history.EDIT, actor=actor, at=now, payload={"changes": changes},
+            )
+        )  # fmt: skip
     return created
 
 
@@ -397,10 +504,12 @@ def load(
     path: Path,
     *,
     actor: str | None = None,
+    writer: MarketWriter | None = None,
     today: date | None = None,
     settings: Settings | None = None,
 ) -> LoadReport:
-    """Validate then write the file in the caller's transaction; ``LoadErrors`` if invalid."""
+    """Validate then write the file in the caller's transaction; ``LoadErrors`` if invalid. A
+    file on the machine is its operator's: the historical import unless ``writer`` says less."""
     name = str(path)
     if not path.exists():
         raise LoadErrors(
@@ -412,9 +521,28 @@ def load(
         source.read(path),
         name=name,
         actor=actor or f"load:{path.name}",
+        writer=writer or operator_import(),
         today=today,
         settings=settings,
     )
+
+
+ATTEMPTS = 3
+
+
+def commit_load(session: Session, raw: Any, **options: Any) -> LoadReport:
+    """``load_data``, committed. Two loads of one new record at once (a ref, a SIRET): the
+    second one's insert meets the first one's commit, and starts again on what is now stored
+    (an edit, or another buyer's ref: not found), so that neither fails nor duplicates."""
+    for _attempt in range(ATTEMPTS):
+        try:
+            report = load_data(session, raw, **options)
+            session.commit()
+            return report
+        except IntegrityError:
+            session.rollback()
+            log.info("load %s met a concurrent load, started again", options.get("name"))
+    raise LoadConflict()
 
 
 def load_data(
@@ -423,10 +551,12 @@ def load_data(
     *,
     name: str,
     actor: str,
+    writer: MarketWriter,
     today: date | None = None,
     settings: Settings | None = None,
 ) -> LoadReport:
-    """Validate then write already-read data (a file's, or an API request's), all or nothing."""
+    """Validate then write already-read data (a file's, or an API request's), all or nothing,
+    as far as ``writer`` may (``clausier.auth.writes``)."""
     problems = _Problems(name, raw)
     if not isinstance(raw, dict):
         problems.add(
@@ -440,6 +570,7 @@ def load_data(
         for error in exc.errors():
             problems.add(error["loc"], french_message(error))
         data = readable(LoadFile, raw)  # what could be read is checked against the store too
+    _check_writes(session, data, writer)
     territories = TerritoryIndex(session)
     _check_references(session, data, problems, territories)
     settings = settings or get_settings()
@@ -487,9 +618,12 @@ def load_data(
         "structures": _ids(session, Structure, "ref"),
         "contractors": _ids(session, Contractor, "siret"),
     }
+    ids["sirets"] = {kind: {id_: siret for siret, id_ in ids[kind].items()} for kind in ("buyers", "contractors")}  # fmt: skip
     for row in data.conventions:
         _write_convention(session, report, row, ids, territories)
-    created = [_write_market(session, report, row, ids, actor) for row in data.markets]
+    created = [
+        _write_market(session, report, row, ids, actor=actor, writer=writer) for row in data.markets
+    ]
     session.flush()
 
     touched = {ids["buyers"][row.buyer] for row in data.conventions} | {

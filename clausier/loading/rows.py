@@ -30,6 +30,7 @@ from clausier.beneficiaries.vocabulary import AGE_BANDS, CONTRACT_TYPES, OUTCOME
 from clausier.partners.models import StructureKind
 from clausier.partnerships.models import Renewal, Service
 from clausier.validation.identifiers import siret_problem
+from clausier.validation.texts import Label, LongText, OptionalLabel
 from workflow.lifecycle import STATE_NAMES
 
 
@@ -59,8 +60,10 @@ Siret = Annotated[StrictStr, AfterValidator(_siret)]
 Modality = Literal["direct_hire", "placement", "subcontracting", "training"]
 Ref = Annotated[StrictStr, AfterValidator(_ref)]
 Code = StrictStr
-Text = Annotated[str, Field(min_length=1)]
+Text = Label
 Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+# a lot of a billion euros at a 10 % rate carries about 1.7 million hours: room to spare
+MAX_LOT_HOURS = 10_000_000
 
 
 class Row(BaseModel):
@@ -124,8 +127,8 @@ class LotRow(Row):
     number: Annotated[int, Field(ge=1, le=999)]
     title: Text
     amount: Amount
-    hours: Annotated[int, Field(ge=0)] | None = None
-    clause_text: str | None = None
+    hours: Annotated[int, Field(ge=0, le=MAX_LOT_HOURS)] | None = None
+    clause_text: LongText | None = None
     contractor: Siret | None = None
     modalities: list[Modality] | None = None
 
@@ -181,12 +184,12 @@ class BeneficiaryRow(Row):
     code: BeneficiaryCode
     structure: Ref
     public: Literal[tuple(PUBLICS)]  # type: ignore[valid-type]
-    public_reason: str | None = None
+    public_reason: OptionalLabel | None = None
     sex: Literal[tuple(SEXES)]  # type: ignore[valid-type]
     age_band: Literal[tuple(AGE_BANDS)]  # type: ignore[valid-type]
     checked_by: EmailStr
     checked_on: date
-    name: str | None = None
+    name: OptionalLabel | None = None
 
 
 class DeclarationLineRow(Row):
@@ -195,7 +198,7 @@ class DeclarationLineRow(Row):
     hours: Annotated[Decimal, Field(gt=0, lt=1000, decimal_places=2)]
     contract_type: Literal[tuple(CONTRACT_TYPES)] | None = None  # type: ignore[valid-type]
     status: Literal["submitted", "validated", "rejected"] = "submitted"
-    review_reason: str | None = None
+    review_reason: LongText | None = None
 
     @model_validator(mode="after")
     def _rejection_says_why(self) -> DeclarationLineRow:
@@ -208,7 +211,7 @@ class DeclarationRow(Row):
     """A month of a lot, as the contractor declared it and the facilitator reviewed it."""
 
     market: Ref
-    lot: Annotated[int, Field(ge=1)]
+    lot: Annotated[int, Field(ge=1, le=999)]
     period: Period
     lines: list[DeclarationLineRow] = Field(default_factory=list)
 

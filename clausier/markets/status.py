@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from clausier.config import Settings
 from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.formatting import fr_month
+from clausier.markets import history as log
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.partnerships import periods
@@ -194,6 +195,8 @@ def _status(
                 "trigger": entry.trigger,
                 "actor": entry.actor,
                 "payload": entry.payload,
+                "label": log.label(entry),
+                "changes": log.changes(entry),
             }
             for entry in history
         ],

@@ -4,36 +4,41 @@ from __future__ import annotations
 
 import difflib
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, true
 from sqlmodel import Session, select
 
 from clausier.errors import UnknownRecord
 from clausier.partners.models import Buyer, Contractor, Structure
 
 
-def buyer_named(session: Session, key: str) -> Buyer:
-    """A buyer by SIRET or by name (case-insensitive)."""
+def buyer_named(session: Session, key: str, *, within: ColumnElement | None = None) -> Buyer:
+    """A buyer by SIRET or by name (case-insensitive), among those ``within`` a caller's reach
+    (all by default): one out of reach is not found, and no suggestion names it."""
+    reach = true() if within is None else within
     compact = key.replace(" ", "")
-    buyer = session.exec(select(Buyer).where(Buyer.siret == compact)).first()
+    buyer = session.exec(select(Buyer).where(Buyer.siret == compact, reach)).first()
     if buyer is None:
         buyer = session.exec(
-            select(Buyer).where(func.lower(Buyer.name) == key.strip().lower())
+            select(Buyer).where(func.lower(Buyer.name) == key.strip().lower(), reach)
         ).first()
     if buyer is None:
-        names = session.exec(select(Buyer.name)).all()
+        names = session.exec(select(Buyer.name).where(reach)).all()
         raise UnknownRecord("Acheteur", key, difflib.get_close_matches(key, names, n=3, cutoff=0.5))
     return buyer
 
 
-def structure_named(session: Session, key: str) -> Structure:
-    """A structure by its reference or its name."""
-    structure = session.exec(select(Structure).where(Structure.ref == key)).first()
+def structure_named(
+    session: Session, key: str, *, within: ColumnElement | None = None
+) -> Structure:
+    """A structure by its reference or its name, among those ``within`` reach (as above)."""
+    reach = true() if within is None else within
+    structure = session.exec(select(Structure).where(Structure.ref == key, reach)).first()
     if structure is None:
         structure = session.exec(
-            select(Structure).where(func.lower(Structure.name) == key.strip().lower())
+            select(Structure).where(func.lower(Structure.name) == key.strip().lower(), reach)
         ).first()
     if structure is None:
-        refs = session.exec(select(Structure.ref)).all()
+        refs = session.exec(select(Structure.ref).where(reach)).all()
         raise UnknownRecord("Structure", key, difflib.get_close_matches(key, refs, n=3, cutoff=0.5))
     return structure
 

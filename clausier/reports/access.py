@@ -12,9 +12,14 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session
 
 from clausier.auth.models import Role
-from clausier.auth.scope import market_condition, require, visible_market
+from clausier.auth.scope import (
+    buyer_condition,
+    market_condition,
+    require,
+    structure_condition,
+    visible_market,
+)
 from clausier.auth.tokens import Principal
-from clausier.errors import UnknownRecord
 from clausier.partners.models import Buyer, Structure
 from clausier.reports.indicators import Scope, resolve_scope
 
@@ -28,12 +33,12 @@ def scope_for(
         return resolve_scope(session, kind, key), None, None
     if kind == "market":
         visible_market(session, principal, key.strip())  # 404 out of scope
-    scope = resolve_scope(session, kind, key)
+    # a buyer or a structure out of reach is not found either, and no suggestion names one
+    reach = {"buyer": buyer_condition, "structure": structure_condition}.get(kind)
+    scope = resolve_scope(session, kind, key, reach=reach(principal) if reach else None)
     own = (principal.role == Role.buyer and kind == "buyer") or (
         principal.role == Role.facilitator and kind == "structure"
     )
-    if own and scope.id != principal.org_id:
-        raise UnknownRecord(scope.kind_label, key)
     if own or kind == "market":
         return scope, market_condition(principal), None
     return scope, market_condition(principal), narrowing_note(session, principal)

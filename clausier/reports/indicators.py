@@ -119,15 +119,18 @@ class Scope:
                 "territory_kind": self.territory_kind}  # fmt: skip
 
 
-def resolve_scope(session: Session, kind: str, key: str) -> Scope:
+def resolve_scope(
+    session: Session, kind: str, key: str, *, reach: ColumnElement | None = None
+) -> Scope:
     """The scope named by a person: a buyer by SIRET or name, a structure by ref or name, a
-    territory by INSEE code, a market by ref. Unknown: ``UnknownRecord`` / ``UnknownTerritory``."""
+    territory by INSEE code, a market by ref. Unknown: ``UnknownRecord`` / ``UnknownTerritory``.
+    ``reach`` (a condition on the buyer or the structure) leaves out those a person may not name."""
     key = key.strip()
     if kind == "buyer":
-        buyer = buyer_named(session, key)
+        buyer = buyer_named(session, key, within=reach)
         return Scope("buyer", buyer.siret, buyer.name, buyer.id)
     if kind == "structure":
-        structure = structure_named(session, key)
+        structure = structure_named(session, key, within=reach)
         return Scope("structure", structure.ref, structure.name, structure.id)
     if kind == "market":
         market = market_by_ref(session, key)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from clausier.config import Settings
+from clausier.db.locks import locked
 from clausier.markets.models import Market
 from clausier.referential.service import place_of
 from clausier.tasks.models import PRIORITIES, Task, TaskStatus
@@ -98,11 +99,13 @@ def settle_for_event(
     names = [name for name, k in settings.tasks.kinds.items() if k.opened_by == event]
     if not names:
         return
-    tasks = [
-        task
+    ids = [
+        task.id
         for task in _tasks_of(session, market_id, names)
         if task.status == TaskStatus.open and _about(task.key, names, subject)
     ]
+    # locked and read again: a facilitator may have marked one done meanwhile
+    tasks = [task for task in locked(session, Task, ids).values() if task.status == TaskStatus.open]
     for task in tasks:
         task.status, task.closed_at, task.closed_by = TaskStatus.done, now, actor
         session.add(task)

@@ -17,7 +17,7 @@ def task_calendar(
     calendar = Calendar()
     calendar.add("prodid", "-//Clausier//Tâches des facilitateurs//FR")
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", " ".join(name.split()))  # an X- property is not escaped: one line
     calendar.add("x-wr-timezone", "Europe/Paris")
     for row in rows:
         task, market = row.task, row.market

@@ -1,4 +1,8 @@
-"""The task queue and what a facilitator does with a task: take, assign, complete, cancel."""
+"""The task queue and what a facilitator does with a task: take, assign, complete, cancel.
+
+Each action locks the task and reads it afresh (``clausier.db.locks``) before it checks it:
+of many « fait » sent at once one wins and the others read « déjà faite », a task is taken by
+one facilitator, and nothing is handed over once the task is closed."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from clausier.config import Settings
+from clausier.db.locks import locked
 from clausier.errors import Refused, UnknownRecord
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Facilitator, Structure
@@ -162,10 +167,17 @@ def task_by_id(session: Session, task_id: int) -> Task:
     return task
 
 
-def facilitator_by_email(session: Session, email: str) -> Facilitator:
-    person = session.exec(
-        select(Facilitator).where(func.lower(Facilitator.email) == email.strip().lower())
-    ).first()
+def _locked_task(session: Session, task_id: int) -> Task:
+    task = locked(session, Task, [task_id]).get(task_id)
+    if task is None:
+        raise UnknownRecord("Tâche", str(task_id))
+    return task
+
+
+def facilitator_by_email(session: Session, email: str, *, within=None) -> Facilitator:
+    """A facilitator by e-mail, among those ``within`` a caller's reach (all by default)."""
+    query = select(Facilitator).where(func.lower(Facilitator.email) == email.strip().lower())
+    person = session.exec(query if within is None else query.where(within)).first()
     if person is None:
         raise UnknownRecord("Facilitateur", email)
     return person
@@ -193,7 +205,7 @@ def _check_can_touch(session: Session, task: Task, actor: str) -> Facilitator | 
 
 
 def assign(session: Session, task_id: int, *, to: str, actor: str) -> Task:
-    task = task_by_id(session, task_id)
+    task = _locked_task(session, task_id)
     _check_can_touch(session, task, actor)
     person = facilitator_by_email(session, to)
     if person.structure_id != task.structure_id:
@@ -206,13 +218,23 @@ def assign(session: Session, task_id: int, *, to: str, actor: str) -> Task:
 
 
 def take(session: Session, task_id: int, *, actor: str) -> Task:
+    """Take a task nobody has taken (taking one's own again changes nothing); a colleague's is
+    handed over with ``assign``."""
+    task = _locked_task(session, task_id)
+    _check_can_touch(session, task, actor)
+    holder = session.get(Facilitator, task.assignee_id) if task.assignee_id else None
+    if holder is not None and holder.email.lower() != actor.strip().lower():
+        raise TaskRefused(
+            f"La tâche {task.id} est déjà prise par {holder.name} ({holder.email}) : "
+            "demandez-lui de vous la confier."
+        )
     return assign(session, task_id, to=actor, actor=actor)
 
 
 def complete(
     session: Session, task_id: int, *, actor: str, now: datetime, comment: str | None = None
 ) -> Task:
-    task = task_by_id(session, task_id)
+    task = _locked_task(session, task_id)
     _check_can_touch(session, task, actor)
     task.status, task.closed_at, task.closed_by = TaskStatus.done, now, actor
     task.comment = comment
@@ -224,7 +246,7 @@ def complete(
 def cancel(session: Session, task_id: int, *, actor: str, now: datetime, reason: str) -> Task:
     if len(reason.strip()) < 3:
         raise TaskRefused("Indiquez pourquoi la tâche est annulée (--reason).")
-    task = task_by_id(session, task_id)
+    task = _locked_task(session, task_id)
     _check_can_touch(session, task, actor)
     task.status, task.closed_at, task.closed_by = TaskStatus.cancelled, now, actor
     task.cancel_reason = reason.strip()

@@ -62,7 +62,10 @@ def french_message(error: ErrorDetails) -> str:
     if kind == "string_too_long":
         return f"attendu : au plus {ctx.get('max_length')} caractères"
     if kind == "string_pattern_mismatch":
-        return f"format inattendu (motif {ctx.get('pattern')})"
+        from clausier.validation.texts import PATTERN_MESSAGES
+
+        known = PATTERN_MESSAGES.get(ctx.get("pattern", ""))
+        return known or f"format inattendu (motif {ctx.get('pattern')})"
     if kind == "too_short":
         count = ctx.get("min_length")
         return f"attendu : au moins {count} élément{'s' if count != 1 else ''}"

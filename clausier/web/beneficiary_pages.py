@@ -123,7 +123,7 @@ def _day(raw: str) -> date | None:
     for parse in (date.fromisoformat, lambda text: date(*map(int, reversed(text.split("/"))))):
         try:
             return parse(raw.strip())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # 1/1/99999999999999999999 too
             continue
     return None
 

@@ -20,15 +20,16 @@ from starlette.datastructures import FormData, UploadFile
 from clausier import clock
 from clausier.api.deps import RowId
 from clausier.auth.models import Role
-from clausier.auth.scope import lot_in_scope
+from clausier.auth.scope import lot_in_scope, sees_other_lots
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries.models import Beneficiary
 from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LABELS
+from clausier.config import LimitSettings
 from clausier.declarations import csv_upload, pace, periods
 from clausier.declarations.models import LINE_STATUS_LABELS, DeclarationLine, Statement
 from clausier.declarations.service import Declared, LineInput, check_lot_open, declare
 from clausier.errors import ClausierError, LoadErrors, LoadProblem, NotFound
-from clausier.formatting import fr_number
+from clausier.formatting import fr_number, fr_size
 from clausier.markets.models import Lot, Market
 from clausier.offers.clause import MODALITIES
 from clausier.partners.models import Contractor
@@ -48,7 +49,6 @@ from workflow.lifecycle import STATE_LABELS
 
 router = APIRouter(include_in_schema=False)
 
-MAX_CSV_BYTES = 2_000_000
 ROW_FIELDS = ("beneficiary", "modality", "hours", "contract_type")
 FIELD_LABELS = {
     "beneficiary": "bénéficiaire",
@@ -193,6 +193,7 @@ def _month_page(
     *,
     rows: list[dict] | None = None,
     problems: list[LoadProblem] = (),
+    total: int = 0,  # of the problems, when they are only the first ones
     from_file: bool = False,
     saved: str | None = None,
     focus: str | None = None,
@@ -249,6 +250,7 @@ def _month_page(
         request, "declaration.html", web, status=status, lot=lot, market=market, period=period,
         month=periods.label(period), statement=statement, rows=rows, editable=editable,
         blocked=blocked, errors=errors, field_errors=field_errors, from_file=from_file,
+        errors_total=max(total, len(errors)),
         contractor=_contractor_name(session, lot), deadline=deadline, modalities=allowed,
         saved=_saved_message(periods.label(period), saved), modality_labels=MODALITY_SHORT_LABELS,
         contract_types=CONTRACT_TYPES, focus=focus, declared_lines=len(existing),
@@ -318,16 +320,19 @@ def _lines_of(rows: list[dict], source: str) -> tuple[list[LineInput], list[Load
     return lines, problems
 
 
-def _uploaded(upload, period: str) -> tuple[str, list[LineInput]]:
+def _uploaded(upload, period: str, limits: LimitSettings) -> tuple[str, list[LineInput]]:
+    """The file's lines, read as a stream from where the form parser spooled it."""
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise LoadErrors("fichier", [LoadProblem(path="fichier", line=None, field="fichier",
                                                  message="choisissez un fichier CSV")])  # fmt: skip
     source = upload.filename
-    data = upload.file.read(MAX_CSV_BYTES + 1)
-    if len(data) > MAX_CSV_BYTES:
+    if (upload.size or 0) > limits.statement_csv_bytes:
         raise LoadErrors(source, [LoadProblem(path=source, line=None, field="fichier",
-                                              message="fichier trop volumineux (2 Mo au plus)")])  # fmt: skip
-    lines = csv_upload.by_period(csv_upload.decode(data), source=source, period=period)[period]
+                                              message=f"fichier trop volumineux ({fr_size(limits.statement_csv_bytes)} au plus)")])  # fmt: skip
+    months = csv_upload.by_period(
+        upload.file, source=source, period=period, max_lines=limits.statement_lines
+    )
+    lines = months[period]
     if not lines:
         raise LoadErrors(source, [LoadProblem(path=source, line=None, field="fichier", message=(
             "le fichier ne contient aucune ligne d'heures : pour un mois sans heures "
@@ -345,12 +350,12 @@ def _record(
         result = declare(
             session, lot=lot, period=period, lines=lines, actor=actor_of(web),
             settings=request.app.state.settings, today=clock.today(), now=clock.now(),
-            source=source,
+            source=source, show_other_lots=sees_other_lots(auth.principal_of(web)),
         )  # fmt: skip
     except LoadErrors as refused:
         session.rollback()
         problems = sorted([*found_before, *refused.errors], key=lambda p: p.line or 0)
-        raise LoadErrors(source, problems) from None
+        raise LoadErrors(source, problems, total=len(found_before) + refused.total) from None
     if found_before:
         session.rollback()
         raise LoadErrors(source, found_before)
@@ -382,14 +387,17 @@ def declare_month(
         if action == "rien":
             lines = []
         elif action == "fichier":
-            source, lines = _uploaded(form.get("fichier"), period)
+            source, lines = _uploaded(
+                form.get("fichier"), period, request.app.state.settings.limits
+            )
         else:
             lines, found_before = _lines_of(rows, source)
         result = _record(request, session, web, lot, period, lines, found_before, source)
     except LoadErrors as refused:
         return _month_page(request, web, session, lot, market, period,
                            rows=rows if action not in ("rien", "fichier") else None,
-                           problems=refused.errors, from_file=action == "fichier", status=422)  # fmt: skip
+                           problems=refused.errors, total=refused.total,
+                           from_file=action == "fichier", status=422)  # fmt: skip
     except ClausierError as error:
         session.rollback()
         return message_page(request, web, 409, "Déclaration refusée", str(error))

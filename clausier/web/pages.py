@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import defaultdict
 from datetime import datetime
@@ -14,7 +15,8 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, select
 
 from clausier import clock
-from clausier.api.deps import get_session
+from clausier.api.deps import RowId, get_session
+from clausier.auth import throttle
 from clausier.auth.models import ROLE_LABELS, Role
 from clausier.auth.scope import (
     market_condition,
@@ -24,7 +26,7 @@ from clausier.auth.scope import (
     task_in_scope,
     visible_market,
 )
-from clausier.auth.tokens import NotAuthenticated, authenticate
+from clausier.auth.tokens import NotAuthenticated, Principal, authenticate
 from clausier.errors import ClausierError
 from clausier.formatting import fr_date, fr_moment, fr_number
 from clausier.markets.models import Market
@@ -34,7 +36,8 @@ from clausier.partnerships.report import coverage_report
 from clausier.referential.service import place_of
 from clausier.tasks import service as tasks
 from clausier.web import auth
-from clausier.web.models import WebSession
+from clausier.web.client import client_address
+from clausier.web.models import LoginLink, WebSession
 from notifications import sweep
 from workflow.lifecycle import STATE_LABELS, STATES
 
@@ -42,6 +45,17 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(fr_date=fr_date, fr_moment=fr_moment, fr_number=fr_number)
 MAP_SVG = (HERE / "static" / "france-departements.svg").read_text(encoding="utf-8")
+_DEPARTEMENT = re.compile(r'<path\s+id="([^"]+)"')
+
+
+def coloured_map(colours: dict[str, str]) -> str:
+    """The map with each département's class (covered, partial, uncovered), which the style
+    sheet colours: the pages' CSP allows no inline style."""
+    return _DEPARTEMENT.sub(
+        lambda m: f'{m[0]} class="{colours[m[1]]}"' if m[1] in colours else m[0], MAP_SVG
+    )
+
+
 OVERSEAS = [
     ("971", "Guadeloupe"),
     ("972", "Martinique"),
@@ -163,9 +177,15 @@ def send_link(
 ) -> Response:  # fmt: skip
     _pre_session_csrf(request, csrf)
     settings = request.app.state.settings
-    if auth.send_link(session, email, settings=settings, now=clock.now()):
+    engine, now = request.app.state.engine, clock.now()
+    counts = [
+        throttle.count(engine, throttle.links_per_client(settings.sign_in), client_address(request), now=now),
+        throttle.count(engine, throttle.links_per_address(settings.sign_in), email.strip().lower(), now=now),
+    ]  # fmt: skip
+    # over a limit nothing is sent, and the answer is the same: addresses do not leak
+    within = not any(c.over for c in counts)
+    if within and auth.send_link(session, email, settings=settings, now=now):
         session.commit()
-        engine = request.app.state.engine
         background.add_task(
             lambda: sweep.deliver(
                 engine, settings, worker="web", now=clock.now(), report=sweep.SweepReport()
@@ -187,10 +207,12 @@ def _local(path: str | None) -> str | None:
 
 
 def _signed_in(
-    session: Session, principal, *, person_email: str | None = None, wanted: str | None = None
-) -> Response:
-    secret = auth.open_session(session, principal, now=clock.now(), person_email=person_email)
+    request: Request, session: Session, principal: Principal, spent: throttle.Count, *,
+    link: LoginLink | None = None, wanted: str | None = None,
+) -> Response:  # fmt: skip
+    secret = auth.open_session(session, principal, now=clock.now(), link=link)
     session.commit()
+    throttle.give_back(request.app.state.engine, spent)  # a right credential is no guess
     home = _local(wanted) or HOMES.get(principal.role, "/marches")
     response = RedirectResponse(home, status_code=303)
     response.delete_cookie(NEXT_COOKIE)
@@ -200,19 +222,24 @@ def _signed_in(
     return response
 
 
-@router.get("/connexion/{secret}")
-def follow_link(request: Request, secret: str, session: SessionDep) -> Response:
-    link = auth.use_link(session, secret, now=clock.now())
-    if link is None:
-        return _page(request, "message.html", None, status=400, title="Lien invalide",
-                     message="Ce lien de connexion est invalide, déjà utilisé ou expiré : demandez-en un autre.")  # fmt: skip
-    from clausier.auth.tokens import Principal
+def _attempt(request: Request) -> throttle.Count:
+    """A token or a link tried: counted for the client, refused over its limit before anything
+    is checked (a guess over the limit learns nothing)."""
+    now = clock.now()
+    spent = throttle.count(
+        request.app.state.engine,
+        throttle.attempts_per_client(request.app.state.settings.sign_in),
+        client_address(request),
+        now=now,
+    )
+    if spent.over:
+        raise spent.refusal(now)
+    return spent
 
-    principal = Principal(role=Role(link.role), org_id=link.org_id, label=link.label)
-    return _signed_in(
-        session, principal, person_email=link.email if link.role == "facilitator" else None,
-        wanted=request.cookies.get(NEXT_COOKIE),
-    )  # fmt: skip
+
+def _bad_link(request: Request) -> Response:
+    return _page(request, "message.html", None, status=400, title="Lien invalide",
+                 message="Ce lien de connexion est invalide, déjà utilisé ou expiré : demandez-en un autre.")  # fmt: skip
 
 
 @router.post("/connexion/jeton")
@@ -223,12 +250,45 @@ def sign_in_with_token(
     csrf: Annotated[str, Form()],
 ) -> Response:
     _pre_session_csrf(request, csrf)
+    spent = _attempt(request)
     try:
         principal = authenticate(session, token.strip(), now=clock.now())
     except NotAuthenticated:
         return _page(request, "connexion.html", None, status=401, csrf=csrf, sent=False,
                      error="Jeton inconnu, expiré ou révoqué.")  # fmt: skip
-    return _signed_in(session, principal, wanted=request.cookies.get(NEXT_COOKIE))
+    return _signed_in(request, session, principal, spent, wanted=request.cookies.get(NEXT_COOKIE))
+
+
+# after the fixed addresses above: /connexion/jeton is no link
+@router.get("/connexion/{secret}")
+def link_page(request: Request, secret: str, session: SessionDep) -> Response:
+    """Opening a link signs nobody in: a mail scanner may open it first. The page's button
+    does."""
+    spent = _attempt(request)
+    link = auth.usable_link(session, secret, now=clock.now())
+    if link is None:
+        return _bad_link(request)
+    throttle.give_back(request.app.state.engine, spent)
+    csrf = secrets.token_urlsafe(24)
+    response = _page(request, "connexion_lien.html", None, csrf=csrf, secret=secret,
+                     label=link.label, as_role=ROLE_LABELS[Role(link.role)])  # fmt: skip
+    response.set_cookie("clausier_csrf", csrf, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@router.post("/connexion/{secret}")
+def follow_link(
+    request: Request, secret: str, session: SessionDep, csrf: Annotated[str, Form()]
+) -> Response:
+    _pre_session_csrf(request, csrf)
+    spent = _attempt(request)
+    link = auth.use_link(session, secret, now=clock.now())
+    if link is None:
+        session.commit()  # a link whose holder has changed is used up all the same
+        return _bad_link(request)
+    principal = Principal(role=Role(link.role), org_id=link.org_id, label=link.label)
+    return _signed_in(request, session, principal, spent, link=link,
+                      wanted=request.cookies.get(NEXT_COOKIE))  # fmt: skip
 
 
 @router.post("/deconnexion")
@@ -295,7 +355,7 @@ def market_page(
                           reminder_scope=reminder_condition(principal))  # fmt: skip
     own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
     doc = redact_status(doc, principal, own.siret if own else None)
-    passed = {entry["to"] for entry in doc["history"]}
+    passed = {entry["to"] for entry in doc["history"] if entry["from"] != entry["to"]}  # not edits
     return _page(
         request,
         "marche.html",
@@ -362,7 +422,7 @@ def _task_action(
 
 @router.post("/taches/{task_id}/fait")
 def task_done(
-    request: Request, task_id: int, web: WebDep, session: SessionDep, csrf: Annotated[str, Form()]
+    request: Request, task_id: RowId, web: WebDep, session: SessionDep, csrf: Annotated[str, Form()]
 ) -> Response:
     return _task_action(request, web, session, task_id, csrf,
                         lambda actor: tasks.complete(session, task_id, actor=actor, now=clock.now()))  # fmt: skip
@@ -370,7 +430,7 @@ def task_done(
 
 @router.post("/taches/{task_id}/prendre")
 def task_take(
-    request: Request, task_id: int, web: WebDep, session: SessionDep, csrf: Annotated[str, Form()]
+    request: Request, task_id: RowId, web: WebDep, session: SessionDep, csrf: Annotated[str, Form()]
 ) -> Response:
     if not web.person_email:
         return _page(request, "message.html", web, status=409, title="Action refusée",
@@ -422,6 +482,6 @@ def coverage(request: Request, web: WebDep, session: SessionDep) -> Response:
         report=report,
         by_dep=by_dep,
         colours=colours,
-        svg=MAP_SVG,
+        svg=coloured_map(colours),
         expiring=expiring,
     )

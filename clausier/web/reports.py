@@ -3,6 +3,8 @@ operator), with its charts and the same report to download as XLSX, CSV or HTML.
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -28,7 +30,7 @@ def _year(raw: str | None) -> int | None:
     if raw is None or not raw.strip():
         return clock.today().year
     text = raw.strip()
-    if not text.isdigit() or not FIRST_YEAR <= int(text) <= LAST_YEAR:
+    if not re.fullmatch(r"[0-9]{4}", text) or not FIRST_YEAR <= int(text) <= LAST_YEAR:  # not ²⁰²⁶
         return None
     return int(text)
 

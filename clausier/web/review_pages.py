@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import Field
 from sqlmodel import Session, select
 
 from clausier import clock
@@ -171,7 +172,7 @@ def validate_statement(
     web: WebDep,
     session: SessionDep,
     csrf: Annotated[str, Form()] = "",
-    ligne: Annotated[list[int] | None, Form()] = None,
+    ligne: Annotated[list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None, Form()] = None,
 ) -> Response:
     """« Tout valider »: the lines of the statement that were on the page."""
     _check_csrf(web, csrf)

@@ -59,6 +59,11 @@ def test_a_csv_with_one_bad_line_writes_nothing_and_names_the_line(cli, tmp_path
         "statements"
     ]
     assert [line["hours"] for line in november["lines"]] == ["35.00"]
+    # the operator, who sees every lot, is told what the other lots hold (a contractor is not)
+    sheet.write_text("beneficiaire;modalite;heures\nB-2W6Y8Z3D;direct_hire;150\n", encoding="utf-8")
+    too_many = cli("declare", "MKT-2026-019", "--lot", "1", "--period", "2026-11",
+                   "--file", str(sheet), expect=2).err  # fmt: skip
+    assert "185,00 h en novembre 2026, dont 35,00 h déjà déclarées sur d'autres lots" in too_many
 
 
 def test_evaluation_close_then_purge_erases_names_and_keeps_statistics(cli, store, clock):  # noqa: F811

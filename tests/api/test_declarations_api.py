@@ -91,3 +91,48 @@ def test_a_beneficiary_is_registered_with_a_code_the_product_issues(world):
     stranger = world.call(F, "POST", "/api/beneficiaries",
                           json={**body, "public": "deld", "checked_by": "f0@mde-b.example"})  # fmt: skip
     assert stranger.status_code == 422 and "n'est pas un facilitateur" in stranger.text
+
+
+def test_a_contractor_past_the_monthly_maximum_learns_no_other_contractors_hours(world, store):
+    """Another company declared 140 h for the same person in October on lot 2: the contractor of
+    lot 1, declaring 50 h more, is told the monthly maximum is passed, not the 140 h nor the
+    190 h total; an operator is told the detail, and the facilitator reads both lots."""
+    from sqlmodel import select
+
+    from clausier import clock
+    from clausier.config import get_settings
+    from clausier.declarations.service import LineInput, declare
+    from clausier.markets.models import Lot
+
+    own = world.own
+    with store.session() as session:
+        lot_2 = session.exec(
+            select(Lot).where(Lot.market_id == own.market.id, Lot.number == 2)
+        ).one()
+        lot_2.contractor_id = world.other.contractor.id
+        declare(session, lot=lot_2, period="2026-10", actor="contractor:autre",
+                lines=[LineInput(own.beneficiary, "direct_hire", 140)], settings=get_settings(),
+                today=clock.today(), now=clock.now())  # fmt: skip
+        session.commit()
+    url = f"/api/lots/{own.lot.id}/declarations"
+    line = {"beneficiary": own.beneficiary, "modality": "direct_hire", "hours": 50}
+    by_json = world.call(C, "PUT", f"{url}/2026-10", json={"lines": [line]})
+    by_csv = world.call(C, "POST", f"{url}.csv?period=2026-10",
+                        content=f"beneficiaire;modalite;heures\n{own.beneficiary};direct_hire;50\n",
+                        headers={"Content-Type": "text/csv"})  # fmt: skip
+    for refused in (by_json, by_csv):
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["error"]["problems"]
+        assert problem["message"] == (
+            f"{own.beneficiary} : en octobre 2026, avec ce relevé (50,00 h), ses heures dépassent "
+            "le maximum plausible de 180 h par personne et par mois, tous lots confondus"
+        )
+        assert "140" not in refused.text and "190" not in refused.text
+    operator = world.call(A, "PUT", f"{url}/2026-10", json={"lines": [line]})
+    assert operator.status_code == 422
+    assert (
+        "190,00 h en octobre 2026, dont 140,00 h déjà déclarées sur d'autres lots"
+        in (operator.json()["error"]["problems"][0]["message"])
+    )
+    seen = world.call(F, "GET", f"/api/lots/{lot_2.id}/declarations").json()
+    assert [line["hours"] for s in seen["statements"] for line in s["lines"]] == ["140.00"]

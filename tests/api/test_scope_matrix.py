@@ -32,7 +32,7 @@ MATRIX = {
         lambda s: (f"{market_url(s)}/transitions/publish", {"json": {}}),
         {A: (409, 409), B: (409, 404), F: (403, 404), C: (403, 404)},
     ),
-    ("GET", "/api/tasks"): (lambda s: (f"/api/tasks?market={s.market.ref}", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (403, 403)}),
+    ("GET", "/api/tasks"): (lambda s: (f"/api/tasks?market={s.market.ref}", {}), {A: (200, 200), B: (200, 404), F: (200, 404), C: (403, 403)}),
     ("POST", "/api/tasks/{task_id}/done"): (lambda s: (f"/api/tasks/{s.task.id}/done", {"json": {}}), {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)}),
     ("POST", "/api/tasks/{task_id}/assign"): (
         lambda s: (f"/api/tasks/{s.task.id}/assign", {"json": {"to": s.facilitator_email}}),
@@ -54,8 +54,8 @@ MATRIX = {
     ("GET", "/api/conventions"): (lambda s: ("/api/conventions", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (403, 403)}),
     ("POST", "/api/load"): (lambda s: ("/api/load", {"json": {}}), {A: (201, 201), B: (403, 403), F: (403, 403), C: (403, 403)}),
     ("GET", "/api/coverage"): (lambda s: ("/api/coverage", {}), {A: (200, 200), B: (200, 200), F: (403, 403), C: (403, 403)}),
-    # reports: a buyer reads its own (another buyer is not found), a facilitator its structure's markets
-    ("GET", "/api/reports"): (lambda s: (f"/api/reports?buyer={s.buyer.siret}&year=2026", {}), {A: (200, 200), B: (200, 404), F: (200, 200), C: (403, 403)}),
+    # reports: a buyer reads its own, a facilitator the buyers its structure works with (others are not found)
+    ("GET", "/api/reports"): (lambda s: (f"/api/reports?buyer={s.buyer.siret}&year=2026", {}), {A: (200, 200), B: (200, 404), F: (200, 404), C: (403, 403)}),
     # beneficiaries and declarations: names stay with the structure, lots with their contractor
     ("GET", "/api/beneficiaries"): (
         lambda s: (f"/api/beneficiaries?structure={s.structure.ref}", {}), {A: (200, 200), B: (403, 403), F: (200, 404), C: (403, 403)},
@@ -118,6 +118,22 @@ def test_each_role_reads_its_own_data_and_nothing_else(world, endpoint):
 @pytest.mark.parametrize("endpoint", WRITES, ids=lambda e: f"{e[0]} {e[1]}")
 def test_each_role_writes_its_own_data_and_nothing_else(world, endpoint, role):
     _reaches_own_data_only(world, endpoint, role)  # a fresh world each: writes change it
+
+
+# the upsert by ref, on a ref that exists: one's own market (in execution: only an admin
+# corrects it), another buyer's (not found, as on a read)
+UPSERT_EXISTING = {A: (201, 201), B: (409, 404), F: (403, 403), C: (403, 403)}
+
+
+def test_a_write_to_another_buyers_market_is_not_found(world):
+    for role in (B, F, C, A):  # the refused first: one world serves the four roles
+        for side, status in zip((world.own, world.other), UPSERT_EXISTING[role], strict=True):
+            body = {"ref": side.market.ref, "buyer": side.buyer.siret, "title": f"Repris {role}",
+                    "commune": side.market.commune_code, "cpv": "45233140", "amount": 1}  # fmt: skip
+            response = world.call(role, "POST", "/api/markets", json=body)
+            assert response.status_code == status, (role, side is world.own, response.text)
+            if status in (403, 404, 409):
+                assert world.call(A, "GET", market_url(side)).json()["title"] != body["title"]
 
 
 def _reaches_own_data_only(world, endpoint, role) -> None:
@@ -190,3 +206,50 @@ def test_a_beneficiarys_name_reaches_only_the_facilitators_of_their_structure(wo
     assert seen == (role == F), (role, texts[:2])
     assert "Personne a" not in "".join(texts[2:])
     assert "Personne b" not in "".join(texts)
+
+
+def _oracle_cases(world, role: Role) -> list[tuple[str, str, str, str]]:
+    """(url with {key}, a key of one's own, the other organisation's, one nobody has): every
+    filter and path that names a market, a structure, a buyer or a person."""
+    own, other = world.own, world.other
+    market = (own.market.ref, other.market.ref, "MKT-2099-001")
+    structure = (own.structure.ref, other.structure.ref, "mde-z")
+    person = (own.facilitator_email, other.facilitator_email, "f0@mde-z.example")
+    buyer = (own.buyer.siret, other.buyer.siret, "21000000000099")
+    cases = [
+        ("/api/tasks?market={key}", *market),
+        ("/api/tasks?structure={key}", *structure),
+        ("/api/tasks?facilitator={key}", *person),
+        ("/api/reports?year=2026&market={key}", *market),
+        ("/api/reports?year=2026&structure={key}", *structure),
+        ("/api/reports?year=2026&buyer={key}", *buyer),
+        ("/api/markets/{key}", *market),
+        ("/api/markets/{key}/evaluation", *market),
+    ]
+    if role == F:
+        cases += [
+            ("/api/beneficiaries?structure={key}", *structure),
+            ("/api/structures/{key}/facilitators", *structure),
+            ("/api/facilitators/{key}/tasks.ics", *person),
+        ]
+    return cases
+
+
+def test_what_is_out_of_reach_answers_as_what_does_not_exist(world):
+    """No existence oracle: another organisation's market, structure, buyer or facilitator is
+    answered exactly as a key nobody has (404, the same message), and no « Vouliez-vous dire »
+    names what is out of reach; one's own still answers. (Reads: one world serves both roles.)"""
+    other = world.other
+    secrets = (other.market.ref, other.structure.ref, other.buyer.siret, other.buyer.name,
+               other.facilitator_email)  # fmt: skip
+    cases = [(role, *case) for role in (B, F) for case in _oracle_cases(world, role)]
+    for role, url, own_key, other_key, unknown in cases:
+        mine = world.call(role, "GET", url.format(key=own_key))
+        assert mine.status_code == 200, (role, url, mine.text)
+        theirs = world.call(role, "GET", url.format(key=other_key))
+        nobodys = world.call(role, "GET", url.format(key=unknown))
+        assert (theirs.status_code, nobodys.status_code) == (404, 404), (role, url, theirs.text)
+        told_theirs = theirs.json()["error"]["message"].replace(other_key, "…")
+        told_nobodys = nobodys.json()["error"]["message"].replace(unknown, "…")
+        assert told_theirs == told_nobodys, (role, url)
+        assert not [secret for secret in secrets if secret in told_nobodys], (role, told_nobodys)

@@ -171,16 +171,29 @@ def test_more_hours_than_a_plausible_month_for_one_person_are_refused(store, sit
         session.commit()
         other_id = other.id
     _declare(store, site, "2027-01", [LineInput(site["alice"], "direct_hire", 120)])
-    with store.session() as session, pytest.raises(LoadErrors) as refused:
-        declare(
-            session, lot=session.get(Lot, other_id), period="2027-01",
-            lines=[LineInput(site["alice"], "direct_hire", 61)], actor="c",
-            settings=get_settings(), today=date(2027, 2, 5), now=clock_now(),
-        )  # fmt: skip
+
+    def refusal(*, show_other_lots: bool) -> str:
+        with store.session() as session, pytest.raises(LoadErrors) as refused:
+            declare(
+                session, lot=session.get(Lot, other_id), period="2027-01",
+                lines=[LineInput(site["alice"], "direct_hire", 61)], actor="c",
+                settings=get_settings(), today=date(2027, 2, 5), now=clock_now(),
+                show_other_lots=show_other_lots,
+            )  # fmt: skip
+        return str(refused.value).replace("\u202f", " ")
+
+    # an operator is told what the other lots hold
     assert (
         f"{site['alice']} : 181,00 h en janvier 2027, dont 120,00 h déjà déclarées sur d'autres "
         "lots, au-delà du maximum plausible de 180 h par personne et par mois"
-    ) in str(refused.value).replace("\u202f", " ")
+    ) in refusal(show_other_lots=True)
+    # a contractor, that the maximum is passed: neither the other lots' hours nor the total
+    told = refusal(show_other_lots=False)
+    assert (
+        f"{site['alice']} : en janvier 2027, avec ce relevé (61,00 h), ses heures dépassent le "
+        "maximum plausible de 180 h par personne et par mois, tous lots confondus"
+    ) in told
+    assert "120" not in told and "181" not in told
 
 
 def test_a_contractor_behind_pace_is_reminded_and_the_facilitator_gets_a_task(

@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -401,3 +402,144 @@ def test_a_bad_rule_is_refused_at_start_while_running_workers_go_on(
     finally:
         running.stop()
     assert set(smtp_server.message_ids().values()) == {1}
+
+
+# --- the worker's database out of reach while it plans --------------------------------------
+
+WORKER_CONFIG = (
+    "outbox:\n  sweep_seconds: 1\n  reconnect_seconds: 1\n  reconnect_max_seconds: 4\n"
+    "logging:\n  level: INFO\n"
+)
+
+
+def _worker_env(url: str) -> dict[str, str]:
+    return {**os.environ, "CLAUSIER_DATABASE_URL": stores.env_url(url),
+            "CLAUSIER_NOW": "2026-11-25T10:05"}  # fmt: skip
+
+
+@contextlib.contextmanager
+def _unmigrated_postgres_schema():
+    """A PostgreSQL schema of its own with no table in it: the URL that reaches it."""
+    reason = stores.postgres_unreachable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    name = f"clausier_empty_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(stores.POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    try:
+        url = make_url(stores.POSTGRES_URL).update_query_dict({"options": f"-csearch_path={name}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        admin.dispose()
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+)
+def test_a_worker_on_a_database_without_tables_stops_at_once_saying_to_run_init(kind, tmp_path):
+    """No retry there: waiting would not create the tables."""
+    (tmp_path / "config.yaml").write_text(WORKER_CONFIG, encoding="utf-8")
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / 'vide.db'}"
+        else:
+            url = stack.enter_context(_unmigrated_postgres_schema())
+        stopped = subprocess.run(
+            [sys.executable, "-m", "clausier", "worker"], cwd=tmp_path, env=_worker_env(url),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    errors = stopped.stderr
+    assert stopped.returncode == 2, errors
+    shown = make_url(url).render_as_string(hide_password=True)
+    assert (
+        f"Erreur : La base de données {shown} n'a pas de tables : lancez « clausier init » pour "
+        "la créer."
+    ) in errors
+    assert "injoignable" not in errors and "Traceback" not in errors
+
+
+def test_a_worker_whose_sqlite_file_is_out_of_reach_waits_for_it_then_delivers(
+    sqlite_store, clock, tmp_path
+):
+    """The database's folder is away (a volume not mounted yet) when the worker starts: it says
+    so and tries again, instead of exiting with « lancez clausier init »; back, it plans and
+    sends."""
+    clock.move_to(MORNING)
+    expected = uncovered_markets(sqlite_store, 3)
+    sqlite_store.engine.dispose()
+    base, away = tmp_path / "base", tmp_path / "base-absente"
+    base.mkdir()
+    for part in tmp_path.glob("clausier.db*"):
+        part.rename(base / part.name)
+    base.rename(away)
+    home = tmp_path / "worker"
+    home.mkdir()
+    (home / "config.yaml").write_text(WORKER_CONFIG, encoding="utf-8")
+    worker = WorkerProcess(home, _worker_env(f"sqlite:///{base / 'clausier.db'}"))
+    try:
+        said = worker.wait_said("base de données injoignable")
+        assert said is not None, "".join(worker.lines)
+        assert "(OperationalError : unable to open database file) : nouvel essai dans 1 s" in said
+        away.rename(base)
+        assert worker.wait_delivered(expected), "".join(worker.lines)
+        assert worker.running()
+    finally:
+        log = worker.stop()
+    assert "clausier init" not in log and "Traceback" not in log
+    assert len(list((home / "outbox" / "new").iterdir())) == expected
+
+
+@pytest.mark.postgresql
+def test_a_worker_whose_connection_drops_during_its_first_planning_pass_retries_then_delivers(
+    postgres_store, clock, tmp_path
+):
+    """The planner's first read waits on a lock; its backend is terminated there. The worker
+    says the database did not answer and tries again a second later, then plans and sends."""
+    clock.move_to(MORNING)
+    expected = uncovered_markets(postgres_store, 3)
+    name = f"clausier-worker-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "config.yaml").write_text(WORKER_CONFIG, encoding="utf-8")
+    holder = sa.create_engine(postgres_store.url)
+    lock = holder.connect()
+    lock.exec_driver_sql("LOCK TABLE convention IN ACCESS EXCLUSIVE MODE")
+    worker = WorkerProcess(tmp_path, _worker_env(tagged_url(postgres_store, name)))
+    try:
+        assert _waits_on_a_lock(name), "".join(worker.lines)
+        assert terminate(name) >= 1
+        said = worker.wait_said("base de données injoignable")
+        assert said is not None, "".join(worker.lines)
+        assert (
+            "(AdminShutdown : terminating connection due to administrator command) : "
+            "nouvel essai dans 1 s"
+        ) in said
+        lock.rollback()
+        assert worker.wait_delivered(expected), "".join(worker.lines)
+        assert worker.running()
+    finally:
+        lock.close()
+        holder.dispose()
+        log = worker.stop()
+    assert "clausier init" not in log and "Traceback" not in log
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == expected
+
+
+def _waits_on_a_lock(application: str, timeout: float = 30) -> bool:
+    """Until a backend of ``application`` waits on a lock, as PostgreSQL reports it."""
+    admin = sa.create_engine(stores.POSTGRES_URL)
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name "
+        "AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with admin.connect() as connection:
+                if connection.execute(query, {"name": application}).scalar():
+                    return True
+            time.sleep(0.05)  # polling what the server reports, not guessing how long it takes
+        return False
+    finally:
+        admin.dispose()

@@ -120,7 +120,8 @@ def test_a_territory_is_loaded_and_its_markets_assigned(session, tmp_path, clock
     assert (uncovered.state, uncovered.coverage_flag) == ("consultation", "uncovered")
     assert report.notices == ["MKT-2 : aucune convention en vigueur ne couvre son lieu d'exécution"]
     log = session.exec(select(TransitionLog).where(TransitionLog.market_id == uncovered.id)).one()
-    assert (log.from_state, log.to_state, log.trigger) == (None, "consultation", "load")
+    # a market loaded past identification is the operator's historical import, logged as such
+    assert (log.from_state, log.to_state, log.trigger) == (None, "consultation", "import")
 
 
 def test_loading_the_same_file_twice_changes_nothing(session, tmp_path, clock):

@@ -18,6 +18,7 @@ from notifications.models import OutboxMessage, Reminder
 from notifications.settings import OutboxSettings, SmtpSettings
 from notifications.transports import SmtpTransport
 from tests import factories as make
+from tests.acceptance.test_cli_stories import cli  # noqa: F401  (the fixture)
 
 
 def settings_for(server, **outbox) -> Settings:
@@ -125,6 +126,58 @@ def test_an_overdue_task_is_repeated_then_escalated(store, smtp_server, clock):
     ]
     escalated = smtp_server.messages()[-1].get_body(("plain",)).get_content()
     assert "malgré les rappels adressés à" in escalated
+
+
+def test_an_overdue_task_of_a_market_no_structure_follows_is_escalated_to_its_buyer(
+    store,
+    smtp_server,
+    clock,
+    cli,  # noqa: F811
+):
+    """Nobody covers the market: its overdue task has no facilitator nor structure to remind,
+    and those steps are cancelled saying so; the buyer's escalation still leaves, and reads
+    well without a structure."""
+    clock.move_to(paris(date(2026, 11, 25)))
+    settings = settings_for(smtp_server)
+    with store.session() as session:
+        buyer = make.buyer(session)
+        market = make.market(session, buyer=buyer, state="consultation")  # no convention
+        assert market.structure_id is None
+        [task] = session.exec(select(Task).where(Task.market_id == market.id)).all()
+        session.commit()
+        buyer_email, ref = buyer.email, market.ref
+    day = date(2026, 11, 26)
+    while day <= date(2026, 12, 22):
+        sweep_at(store, settings, paris(day), clock)
+        day += timedelta(days=1)
+    [escalated] = smtp_server.messages()
+    assert escalated["To"].addresses[0].addr_spec == buyer_email
+    assert escalated["Subject"].startswith("En retard depuis le 02/12/2026")
+    body = escalated.get_body(("plain",)).get_content()
+    assert "aucune structure ne suit ce marché" in body and "None" not in body
+    with store.session() as session:
+        chain = session.exec(
+            select(Reminder)
+            .where(Reminder.task_id == task.id)
+            .order_by(Reminder.due_at, Reminder.id)
+        ).all()
+    steps = [(r.rule, r.recipient_role, r.status) for r in chain]
+    assert steps == [
+        ("task_due_soon", "facilitator", "cancelled"),
+        ("task_overdue", "facilitator", "cancelled"),
+        ("task_overdue", "facilitator", "cancelled"),
+        ("task_overdue", "facilitator", "cancelled"),
+        ("task_overdue", "structure", "cancelled"),
+        ("task_overdue", "buyer", "sent"),
+    ]
+    reasons = {r.cancel_reason for r in chain if r.status == "cancelled"}
+    why = (
+        f"aucune structure n'est assignée au marché {ref} : ni facilitateur ni structure à prévenir"
+    )
+    assert reasons == {why}
+    listed = cli("reminders", "list", "--market", ref).out.splitlines()
+    assert [line.endswith(f"annulé — {why}") for line in listed] == [True] * 5 + [False]
+    assert "envoyé" in listed[-1] and buyer_email in listed[-1]
 
 
 def test_a_done_task_stops_its_reminders(store, smtp_server, clock):

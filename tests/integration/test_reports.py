@@ -203,7 +203,7 @@ def test_the_html_file_stands_alone_with_its_charts(sqlite_store, sqlite_world):
     report = report_of(sqlite_store, "buyer", "Région Normandie")
     page = html.render_file(report)
     assert page.startswith("<!doctype html>") and ".kpis" in page and "/static/" not in page
-    assert page.count("<svg") == 3 and 'id="graphique-heures"' in page
+    assert page.count('<svg class="chart') == 3 and 'id="graphique-heures"' in page
     assert '<title id="graphique-heures-titre">' in page and "<desc id=" in page
     assert "=HYPERLINK(&#34;http://evil&#34;)" in page  # escaped, as any text
     assert "293,25" in page.replace("\u202f", " ")

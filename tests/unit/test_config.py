@@ -39,6 +39,15 @@ def test_the_shipped_config_is_valid_and_matches_the_defaults():
             "clé « web.base_url » : « ftp://clausier.example.fr » : attendu une adresse http(s)",
         ),
         ("web:\n  base_url: clausier.example.fr\n", "attendu une adresse http(s) du site"),
+        (  # a proxy is trusted by its address: a name or « * » would trust anyone
+            "web:\n  trusted_proxies: [10.0.0.5, proxy.example.fr]\n",
+            "clé « web.trusted_proxies » : « proxy.example.fr » : attendu une adresse IP ou un réseau",
+        ),
+        ("web:\n  trusted_proxies: ['10.0.0.1/8']\n", "« 10.0.0.1/8 » : attendu une adresse IP"),
+        (
+            "web:\n  trusted_proxies: 10.0.0.5\n",
+            "clé « web.trusted_proxies » : attendu : une liste",
+        ),
         (
             "notifications:\n  base_url: https://clausier.example.fr\n",
             "clé « notifications » : « base_url » a été déplacée dans « web.base_url »",
@@ -133,6 +142,24 @@ def test_a_reminder_template_with_an_unknown_variable_refuses_to_start(tmp_path)
     assert "clé « reminders.relance »" in message
     assert "variable inconnue ('dict object' has no attribute 'intitule')" in message
     assert "variables d'un rappel qui suit « task »" in message
+
+
+def test_a_template_that_assumes_a_structure_refuses_to_start(tmp_path):
+    """An escalation about a market no structure follows still has to render: found at start-up,
+    not at the first send (it failed every buyer escalation of such markets)."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "reminders:\n  relance:\n    label: Relance\n    follows: task\n    to: facilitator\n    after_business_days: 1\n"
+        "    escalate: [buyer]\n    template: task_overdue\n"
+        "    subject: 'Retard{% if escalated %} (rappels à {{ structure.name }}){% endif %}'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as failure:
+        load_settings(path)
+    assert (
+        "clé « reminders.relance » : modèle « task_overdue », ligne 1 (rappel escaladé, marché "
+        "qu'aucune structure ne suit) : variable inconnue ('None' has no attribute 'name')"
+    ) in str(failure.value)
 
 
 def test_a_reminder_template_that_does_not_exist_is_named(tmp_path):

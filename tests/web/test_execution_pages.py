@@ -93,6 +93,29 @@ def test_a_contractor_cannot_reach_another_contractors_lot(world):
         assert session.exec(select(Statement).where(Statement.lot_id == world.other_lot_id)).all() == []  # fmt: skip
 
 
+def test_a_contractor_past_the_monthly_maximum_is_not_told_the_other_lots_hours(world):
+    """Lot 2's contractor declared 140 h for Alice this month; lot 1's, typing 50 h more in the
+    form, reads that the monthly maximum is passed, and not the 140 h nor the 190 h."""
+    alice = world.codes["alice"]
+    with signed_in(world, "other_contractor") as client:
+        other = client.post(_month_url(world, world.other_lot_id), data={
+            "csrf": csrf_of(client), "beneficiary-1": alice, "modality-1": "direct_hire",
+            "hours-1": "140"})  # fmt: skip
+        assert other.status_code == 303
+    with signed_in(world, "contractor") as client:
+        refused = client.post(_month_url(world), data={
+            "csrf": csrf_of(client), "beneficiary-1": alice, "modality-1": "direct_hire",
+            "hours-1": "50"})  # fmt: skip
+    assert refused.status_code == 422
+    text = unescape(refused.text).replace("\u202f", " ")
+    assert (
+        f"{alice} : en novembre 2026, avec ce relevé (50,00 h), ses heures dépassent le maximum "
+        "plausible de 180 h par personne et par mois, tous lots confondus"
+    ) in text
+    assert "140" not in text and "190" not in text
+    assert world.lines() == []
+
+
 def test_a_contractor_reads_codes_never_names_and_a_facilitator_reads_both(world):
     alice = world.codes["alice"]
     with signed_in(world, "contractor") as client:
