@@ -100,7 +100,7 @@ def replaced(document: Any, path: tuple, value: Any) -> Any:
 
 def market_sample(world) -> dict:
     return {
-        "ref": "MKT-2027-900", "title": "Réfection de la toiture", "commune": "50129",
+        "ref": "MKT-2027-NEUF", "title": "Réfection de la toiture", "commune": "50129",
         "cpv": "45261000", "amount": 300000, "consultation_on": "2027-03-01",
         "award_on": "2027-05-01", "execution_starts_on": "2027-06-01",
         "execution_ends_on": "2028-05-31",

@@ -25,7 +25,7 @@ from tests.serving import serving
 A, B = Role.admin, Role.buyer
 
 
-def new_market(world, ref: str = "MKT-2027-900", **fields) -> dict:
+def new_market(world, ref: str = "MKT-2027-NEUF", **fields) -> dict:
     """A market of the own buyer's territory, as a buyer posts it."""
     return {
         "ref": ref, "title": "Voirie", "commune": world.own.market.commune_code, "cpv": "45233140",
@@ -80,9 +80,9 @@ def test_a_buyer_posting_another_buyers_ref_is_told_it_does_not_exist(world, sto
 
 
 DUPLICATES = {
-    "buyer": '{"ref": "MKT-2027-901", "buyer": "{other}", "title": "Voirie", "commune": "{commune}", '
+    "buyer": '{"ref": "MKT-2027-NEUF-2", "buyer": "{other}", "title": "Voirie", "commune": "{commune}", '
     '"cpv": "45233140", "amount": 100000, "buyer": "{own}"}',
-    "contractor": '{"ref": "MKT-2027-901", "title": "Voirie", "commune": "{commune}", "cpv": "45233140", '
+    "contractor": '{"ref": "MKT-2027-NEUF-2", "title": "Voirie", "commune": "{commune}", "cpv": "45233140", '
     '"amount": 100000, "lots": [{"number": 1, "title": "Lot", "amount": 1, "contractor": "{contractor}", '
     '"contractor": null}]}',
 }  # fmt: skip
@@ -109,7 +109,7 @@ def test_a_body_with_a_key_twice_is_refused_whole(world, store):
                 "message": f"Données invalides : la clé « {key} » figure deux fois dans un même "
                 "objet JSON ; envoyez-la une seule fois (rien n'a été enregistré).",
             }
-    assert refs_named(store, "MKT-2027-901") == 0
+    assert refs_named(store, "MKT-2027-NEUF-2") == 0
     # not only the market upsert: a careful API reads one value per key everywhere
     response = world.call(
         Role.facilitator, "PUT", f"/api/markets/{world.own.market.ref}/evaluation",
@@ -134,17 +134,17 @@ def test_a_buyer_cannot_bring_a_market_past_identification(world, store):
         assert response.status_code == 403, response.text
         message = response.json()["error"]["message"]
         assert message.startswith(
-            "Un acheteur ne peut pas mettre le marché MKT-2027-900 à l'état « "
+            "Un acheteur ne peut pas mettre le marché MKT-2027-NEUF à l'état « "
         ), message
         assert "il crée ses marchés à l'état « Identification », puis le cycle de vie" in message
         assert "Seul l'import historique d'un administrateur" in message
-    assert refs_named(store, "MKT-2027-900") == 0
+    assert refs_named(store, "MKT-2027-NEUF") == 0
     # nor move one of its own by posting it again with a state
     world.call(B, "POST", "/api/markets", json=new_market(world))
-    before = snapshot(store, "MKT-2027-900")
+    before = snapshot(store, "MKT-2027-NEUF")
     response = world.call(B, "POST", "/api/markets", json=new_market(world, state="execution"))
     assert response.status_code == 403
-    assert snapshot(store, "MKT-2027-900") == before
+    assert snapshot(store, "MKT-2027-NEUF") == before
 
 
 def test_an_admins_historical_import_may_set_any_state_and_is_logged_as_such(world, store):
@@ -152,7 +152,7 @@ def test_an_admins_historical_import_may_set_any_state_and_is_logged_as_such(wor
     row["lots"][0] |= {"hours": 700, "contractor": world.own.contractor.siret}
     response = world.call(A, "POST", "/api/markets", json=row)
     assert response.status_code == 201, response.text
-    status = world.call(B, "GET", "/api/markets/MKT-2027-900").json()
+    status = world.call(B, "GET", "/api/markets/MKT-2027-NEUF").json()
     assert status["state"] == "execution"
     assert len(status["history"]) == 1, status["history"]
     (entry,) = status["history"]
@@ -197,7 +197,7 @@ def test_editing_an_own_market_in_identification_logs_each_change_before_and_aft
     assert response.status_code == 201, response.text
     assert response.json()["counts"] == {"markets": {"updated": 1}, "lots": {"updated": 1}}
 
-    status = world.call(B, "GET", "/api/markets/MKT-2027-900").json()
+    status = world.call(B, "GET", "/api/markets/MKT-2027-NEUF").json()
     assert status["version"] == 2  # an edit moves the version, as a transition does
     created, edit = status["history"]
     assert (created["trigger"], created["label"]) == ("load", "Création")
@@ -222,10 +222,10 @@ def test_editing_an_own_market_in_identification_logs_each_change_before_and_aft
     # posting the same again changes nothing, and logs nothing
     again = world.call(B, "POST", "/api/markets", json=edited)
     assert again.json()["counts"] == {"markets": {"unchanged": 1}, "lots": {"unchanged": 1}}
-    assert len(world.call(B, "GET", "/api/markets/MKT-2027-900").json()["history"]) == 2
+    assert len(world.call(B, "GET", "/api/markets/MKT-2027-NEUF").json()["history"]) == 2
 
     # the contractor reads that the market changed, not what (the log names contractors)
-    seen = world.call(Role.contractor, "GET", "/api/markets/MKT-2027-900").json()
+    seen = world.call(Role.contractor, "GET", "/api/markets/MKT-2027-NEUF").json()
     assert [(e["label"], e["changes"], e["payload"]) for e in seen["history"]][-1] == (
         "Modification",
         [],
@@ -233,7 +233,7 @@ def test_editing_an_own_market_in_identification_logs_each_change_before_and_aft
     )
 
     # the market page says it in French, and its timeline is not fooled by the edit
-    page = _page_as(world, world.tokens[B], "/marches/MKT-2027-900")
+    page = _page_as(world, world.tokens[B], "/marches/MKT-2027-NEUF")
     assert (
         "Modification : titre « Voirie » → « Voirie communale » ; montant 100\u202f000 € HT → "
         "120\u202f000 € HT" in page
@@ -299,7 +299,7 @@ def _race(url: str, requests: list[tuple[str, str, dict]]) -> list[httpx.Respons
 
 def test_two_buyers_racing_for_one_new_ref_make_one_market_with_one_owner(world, store):
     issued = _buyer_tokens(world, store)
-    ref = "MKT-2027-950"
+    ref = "MKT-2027-COURSE"
     bodies = {side: new_market(world, ref=ref, title=f"Voirie {side}") for side in issued}
     requests = [
         ("POST", "/api/markets", {"json": bodies[side],
@@ -343,7 +343,7 @@ def test_racing_edits_of_one_market_each_apply_whole_or_are_told_of_the_conflict
     for answer in answers:
         if answer.status_code == 409:
             assert "modifié par quelqu'un d'autre" in answer.json()["error"]["message"]
-    status = world.call(B, "GET", "/api/markets/MKT-2027-900").json()
+    status = world.call(B, "GET", "/api/markets/MKT-2027-NEUF").json()
     edits = [entry for entry in status["history"] if entry["trigger"] == "edit"]
     assert status["version"] == 1 + len(edits) == 1 + statuses[201]
     # the market holds the last applied edit whole: its title and its lot 2 go together
@@ -357,7 +357,7 @@ def test_racing_loads_of_one_new_file_make_each_record_once(world, store):
     body = {
         "buyers": [{"siret": buyer, "name": "Commune de Cherbourg", "email": "achats@cherbourg.example"}],
         "contractors": [{"siret": contractor, "name": "Bâtiments du Cotentin", "email": "contact@bc.example"}],
-        "markets": [new_market(world, ref="MKT-2027-960", buyer=buyer)],
+        "markets": [new_market(world, ref="MKT-2027-LOT", buyer=buyer)],
     }  # fmt: skip
     auth = {"Authorization": f"Bearer {world.tokens[A]}"}
     with serving(create_app(store.engine, get_settings())) as url:
@@ -370,4 +370,4 @@ def test_racing_loads_of_one_new_file_make_each_record_once(world, store):
         for kind, counts in answer.json()["counts"].items():
             created[kind] += counts.get("created", 0)
     assert created == {"buyers": 1, "contractors": 1, "markets": 1, "lots": 1}
-    assert refs_named(store, "MKT-2027-960") == 1
+    assert refs_named(store, "MKT-2027-LOT") == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from playwright.sync_api import expect
+
 from tests.web.conftest import screenshot
 
 
@@ -47,7 +49,7 @@ def test_the_coverage_report_lists_the_uncovered_epci(page, site):
 
     sign_in(page, site, Role.buyer)
     page.get_by_role("link", name="Couverture").click()
-    assert page.get_by_role("heading", name="CA Saint-Lô Agglo").is_visible()
+    expect(page.get_by_role("heading", name="CA Saint-Lô Agglo")).to_be_visible()  # waits
     assert page.get_by_text("Non couvert : Saint-Lô (50502)").is_visible()
     fill = page.locator('.map path[id="50"]').evaluate("p => getComputedStyle(p).fill")
     assert fill == "rgb(179, 64, 0)", "the Manche is partly covered"
