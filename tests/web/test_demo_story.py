@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from tests.processes import demo_server
 from tests.web.conftest import screenshot
@@ -67,7 +68,9 @@ def test_on_the_demo_hours_go_from_the_contractor_to_the_buyers_report(page, dem
     page.get_by_role("link", name=MARKET).click()
     lot = page.locator(".lot", has_text="Lot 1")
     # 480 h validated in the example, plus October's 120 and November's 35
-    assert lot.get_by_text("635 heures validées sur 1\u202f200 requises").is_visible()
+    expect(
+        lot.get_by_text("635 heures validées sur 1\u202f200 requises")
+    ).to_be_visible()  # waits for the page the click opened
     screenshot(page, "demo-marche-acheteur")
     page.get_by_role("link", name="Rapports").click()
     page.get_by_label("Année", exact=True).select_option("2026")

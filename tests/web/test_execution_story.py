@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from clausier.formatting import fr_number
 from tests.web.conftest import screenshot
@@ -36,7 +37,9 @@ def test_a_month_declared_reviewed_and_counted_on_the_buyers_page(page, world):
     sign_in(page, world, "contractor")
     page.get_by_role("link", name="Mes déclarations").click()
     page.get_by_role("link", name=f"Relevés du lot 1 de {MARKET}").click()
-    assert page.locator("#mois-2026-10").get_by_text("déclaré").is_visible()
+    expect(
+        page.locator("#mois-2026-10").get_by_text("déclaré")
+    ).to_be_visible()  # waits for the page the click opened
     screenshot(page, "declarations-mois")
     page.get_by_role("link", name="Déclarer le relevé de novembre 2026").click()
     assert (
@@ -86,7 +89,9 @@ def test_a_month_declared_reviewed_and_counted_on_the_buyers_page(page, world):
     assert page.locator("tr", has_text=alice).count() == 0
     assert {line.status for line in world.lines()} == {"validated", "rejected"}
     page.get_by_role("link", name="Bénéficiaires").click()
-    assert page.locator("tr", has_text=alice).get_by_text(NAMES["alice"]).is_visible()
+    expect(
+        page.locator("tr", has_text=alice).get_by_text(NAMES["alice"])
+    ).to_be_visible()  # waits for the page the click opened
     screenshot(page, "beneficiaires")
     sign_out(page)
 
@@ -95,7 +100,9 @@ def test_a_month_declared_reviewed_and_counted_on_the_buyers_page(page, world):
     validated = world.validated_before + 35
     assert world.lot().hours_validated == validated
     lot = page.locator(".lot", has_text="Lot 1")
-    assert lot.get_by_text(f"{fr_number(validated)} heures validées sur 490 requises").is_visible()
+    expect(
+        lot.get_by_text(f"{fr_number(validated)} heures validées sur 490 requises")
+    ).to_be_visible()  # waits for the page the click opened
     figures = lot.locator(".pace-figures").inner_text()
     assert f"Validées : {fr_number(validated)} h" in figures
     assert f"À contrôler : {fr_number(world.submitted_before)} h" in figures
