@@ -19,7 +19,10 @@ def serving(app) -> Iterator[str]:
     """The base URL of ``app`` while the block runs."""
     sock = socket.create_server(("127.0.0.1", 0))
     # as clausier serve: the app, not uvicorn, decides whose X-Forwarded-* headers to believe
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", proxy_headers=False))
+    # a kept-alive connection outlives a loaded machine's pauses: uvicorn's 5 s would close it
+    # just as a client reuses it (« connection reset by peer », seen in CI)
+    config = uvicorn.Config(app, log_level="warning", proxy_headers=False, timeout_keep_alive=120)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -1,6 +1,6 @@
 """``.venv/bin/python -m tests.benchmarks [--store sqlite|postgresql|both] [--transitions N]
 [--reminders 10000,100000,1000000] [--profile]
-[--only transitions|claim|delivery|sweep|http|planner|uploads]
+[--only transitions|claim|delivery|sweep|http|planner|uploads|throughput]
 [--messages 10000] [--workers 1,2,4] [--sweep-messages 2000] [--pending 1000000] [--batch 500]
 [--database URL]
 [--markets 20000]``: every benchmark, its medians, p99 and ratios."""
@@ -11,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from tests.benchmarks import claim, delivery, http, planner, transitions, uploads
+from tests.benchmarks import claim, delivery, http, planner, throughput, transitions, uploads
 
 
 def main() -> None:
@@ -22,7 +22,16 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the engine's side")
     parser.add_argument(
         "--only",
-        choices=("transitions", "claim", "delivery", "sweep", "http", "planner", "uploads"),
+        choices=(
+            "transitions",
+            "claim",
+            "delivery",
+            "sweep",
+            "http",
+            "planner",
+            "uploads",
+            "throughput",
+        ),
         default=None,
         help="sweep: delivery's sweep against raw smtplib only, without the workers",
     )
@@ -55,6 +64,8 @@ def main() -> None:
             planner.run(kind, markets=args.markets, database=args.database)
         if args.only in (None, "uploads"):
             uploads.run(kind)
+        if args.only in (None, "throughput"):
+            throughput.run(kind)
         if args.only in (None, "delivery", "sweep"):
             delivery.sweep_vs_raw(
                 kind, messages=args.sweep_messages, batch=args.batch, pending=args.pending
