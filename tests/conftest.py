@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 import pytest
@@ -9,7 +8,7 @@ import time_machine
 from clausier.clock import PARIS
 from tests import stores
 
-REQUIRE_POSTGRES = os.environ.get("CLAUSIER_REQUIRE_POSTGRES") == "1"
+REQUIRE_POSTGRES = stores.REQUIRE_POSTGRES
 TODAY = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
 
 

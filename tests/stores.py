@@ -23,6 +23,8 @@ from clausier.config import DatabaseSettings, Settings
 from clausier.db import migrate
 from clausier.db.engine import make_engine
 
+REQUIRE_POSTGRES = os.environ.get("CLAUSIER_REQUIRE_POSTGRES") == "1"  # CI: no skip
+
 POSTGRES_URL = os.environ.get(
     "CLAUSIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -131,7 +131,7 @@ def _watched(receive: Receive, bound: Bound, limit: int) -> Receive:
             seam = tail + chunk[:_OVERLAP]  # a form split between the last chunk and this one
             if any(form in chunk or form in seam for form in NUL_FORMS):
                 raise NulCharacter()
-            tail = (tail + chunk)[-_OVERLAP:] if len(chunk) < _OVERLAP else chunk[-_OVERLAP:]
+            tail = (tail + chunk)[-_OVERLAP:]
         return message
 
     return watched

@@ -157,16 +157,24 @@ def install(app) -> None:
 # --- signing in -------------------------------------------------------------------------------
 
 
-@router.get("/connexion")
-def sign_in_page(request: Request, sent: bool = False) -> Response:
+PRE_SESSION_CSRF = "clausier_csrf"
+
+
+def _pre_session_page(request: Request, name: str, **context) -> Response:
+    """A page whose form is sent before any session exists: its CSRF token in a cookie too."""
     csrf = secrets.token_urlsafe(24)
-    response = _page(request, "connexion.html", None, csrf=csrf, sent=sent)
-    response.set_cookie("clausier_csrf", csrf, httponly=True, samesite="strict", max_age=3600)
+    response = _page(request, name, None, csrf=csrf, **context)
+    response.set_cookie(PRE_SESSION_CSRF, csrf, httponly=True, samesite="strict", max_age=3600)
     return response
 
 
+@router.get("/connexion")
+def sign_in_page(request: Request, sent: bool = False) -> Response:
+    return _pre_session_page(request, "connexion.html", sent=sent)
+
+
 def _pre_session_csrf(request: Request, token: str) -> None:
-    if not secrets.compare_digest(request.cookies.get("clausier_csrf", ""), token or "x"):
+    if not secrets.compare_digest(request.cookies.get(PRE_SESSION_CSRF, ""), token or "x"):
         raise BadCsrf
 
 
@@ -269,11 +277,8 @@ def link_page(request: Request, secret: str, session: SessionDep) -> Response:
     if link is None:
         return _bad_link(request)
     throttle.give_back(request.app.state.engine, spent)
-    csrf = secrets.token_urlsafe(24)
-    response = _page(request, "connexion_lien.html", None, csrf=csrf, secret=secret,
-                     label=link.label, as_role=ROLE_LABELS[Role(link.role)])  # fmt: skip
-    response.set_cookie("clausier_csrf", csrf, httponly=True, samesite="strict", max_age=3600)
-    return response
+    return _pre_session_page(request, "connexion_lien.html", secret=secret, label=link.label,
+                             as_role=ROLE_LABELS[Role(link.role)])  # fmt: skip
 
 
 @router.post("/connexion/{secret}")

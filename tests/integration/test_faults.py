@@ -422,6 +422,8 @@ def _unmigrated_postgres_schema():
     """A PostgreSQL schema of its own with no table in it: the URL that reaches it."""
     reason = stores.postgres_unreachable_reason()
     if reason is not None:
+        if stores.REQUIRE_POSTGRES:  # CI: a missing server is a failure, not a skip
+            pytest.fail(f"CLAUSIER_REQUIRE_POSTGRES=1 mais {reason}")
         pytest.skip(reason)
     name = f"clausier_empty_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(stores.POSTGRES_URL)

@@ -20,6 +20,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
+from watchfiles import watch
 
 from tests.clones import fresh_clone, user_env
 
@@ -62,13 +63,18 @@ def messages(maildir: Path) -> list:
     return [parse(box.get_file(key)) for key in box.iterkeys()]
 
 
-def until(found, what: str, timeout: float = 30):
-    """Wait for another process's work (a message it writes), at most ``timeout`` seconds."""
+def until(found, folder: Path, what: str, timeout: float = 30):
+    """Wait for another process's work (a message it writes under ``folder``): ``found`` is
+    asked again each time the file system says something changed there (inotify), and once a
+    second in case the change came before the watch began; ``timeout`` seconds at most."""
     deadline = time.monotonic() + timeout
-    while not (result := found()):
+    if result := found():
+        return result
+    for _changes in watch(folder, debounce=20, step=10, rust_timeout=1000, yield_on_timeout=True):
+        if result := found():
+            return result
         assert time.monotonic() < deadline, f"{what} : rien après {timeout} s"
-        time.sleep(0.05)
-    return result
+    raise AssertionError(what)
 
 
 def clausier(clone: Path, *args: str, now: str | None = None) -> subprocess.CompletedProcess:
@@ -114,7 +120,7 @@ def test_on_a_fresh_clone_a_new_user_signs_in_by_e_mail_and_reminders_reach_the_
                 m for m in messages(maildir) if m["Subject"] == "Votre lien de connexion à Clausier"
             ]
 
-        [message] = until(sign_in_message, "le lien de connexion dans outbox/new")
+        [message] = until(sign_in_message, clone, "le lien de connexion dans outbox/new")
         assert message["To"] == BUYER
         text = message.get_body(preferencelist=("plain",)).get_content()
         link = re.search(r"https?://\S+/connexion/\S+", text).group(0)
