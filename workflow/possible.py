@@ -79,13 +79,18 @@ def missing_outcomes_for(session: Session, market: Market, triggers: Iterable[st
 
 
 def triggers_now(
-    session: Session, market: Market, lots: Sequence[Lot], *, today: date, coverage: Coverage
+    session: Session,
+    market: Market,
+    lots: Sequence[Lot],
+    *,
+    today: date,
+    coverage: Coverage,
+    missing_outcomes: Sequence[str] | None = None,
 ) -> TriggersNow:
-    """``weigh`` with what the guards read from the store besides the market and its lots."""
+    """``weigh`` with what the guards read from the store besides the market and its lots (the
+    outcomes still missing: read here unless the caller has read them already)."""
+    if missing_outcomes is None:
+        missing_outcomes = missing_outcomes_for(session, market, triggers_from(market.state))
     return weigh(
-        market=market,
-        lots=lots,
-        today=today,
-        coverage=coverage,
-        missing_outcomes=missing_outcomes_for(session, market, triggers_from(market.state)),
+        market=market, lots=lots, today=today, coverage=coverage, missing_outcomes=missing_outcomes
     )

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from clausier import __version__
-from clausier.api import declarations, directory, errors, markets, reports, tasks
+from clausier.api import declarations, description, directory, errors, markets, reports, tasks
 from clausier.api.deps import refuse_duplicate_keys
 from clausier.api.limits import BoundedRequests
 from clausier.config import Settings
@@ -27,6 +27,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine, app.state.settings = engine, settings
+    app.openapi = description.documented(app.openapi)  # it says what the API refuses
     # the last added runs first: the proxy's word (if trusted) is read before headers are chosen
     app.add_middleware(BoundedRequests, limits=settings.limits)  # its refusals get the headers
     app.add_middleware(SecurityHeaders, https_site=settings.web.base_url.startswith("https://"))

@@ -8,11 +8,10 @@ buyer reads. A name is returned only to the facilitators of the registering stru
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from clausier import clock
 from clausier.api.deps import BodyFileDep, PrincipalDep, RowId, SessionDep, SettingsDep
@@ -21,29 +20,45 @@ from clausier.auth.models import Role
 from clausier.auth.scope import lot_in_scope, require, sees_other_lots, visible_market
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import outcomes, service
-from clausier.beneficiaries.vocabulary import OUTCOMES
+from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, OUTCOMES, PUBLICS
 from clausier.declarations import csv_upload, views
 from clausier.declarations.service import Decision, LineInput, declare, declare_months, review
 from clausier.errors import InvalidInput, UnknownRecord
+from clausier.offers.clause import MODALITIES
 from clausier.partners.lookup import structure_named
 from clausier.partners.models import Facilitator, Structure
-from clausier.validation.texts import LongText, OptionalLabel
+from clausier.validation.identifiers import BENEFICIARY_CODE_PATTERN
+from clausier.validation.numbers import MONTH_HOURS
+from clausier.validation.texts import LongText, OptionalLabel, reason_required
 
 router = APIRouter(prefix="/api", tags=["déclarations d'heures"], responses=DOCUMENTED)
 
-Period = Annotated[
-    str,
-    Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Le mois, AAAA-MM", examples=["2027-03"]),
-]
+PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+Period = Annotated[str, Path(pattern=PERIOD, description="Le mois, AAAA-MM", examples=["2027-03"])]
 
 
 def _actor(principal: Principal) -> str:
     return f"{principal.role.value}:{principal.label}"
 
 
+def _one_of(vocabulary) -> dict:
+    """The description's list of the codes a service checks a field against."""
+    return {"type": "string", "enum": list(vocabulary)}
+
+
+# the services check the codes and the hours (of a form and a CSV file too), the schema says them
+Public = Annotated[str, WithJsonSchema(_one_of(PUBLICS))]
+Modality = Annotated[str, WithJsonSchema(_one_of(MODALITIES))]
+ContractType = Annotated[str, WithJsonSchema(_one_of(CONTRACT_TYPES))]
+BeneficiaryCode = Annotated[str, WithJsonSchema({"type": "string", "pattern": BENEFICIARY_CODE_PATTERN})]  # fmt: skip
+MonthHours = MONTH_HOURS.described()
+
+
 class NewBeneficiary(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    public: str = Field(
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=reason_required("public_reason", when=("public", "other"))
+    )
+    public: Public = Field(
         description="Public éligible : deld, minima_sociaux, jeune, rqth, senior, siae, plie, qpv, other"
     )
     public_reason: OptionalLabel | None = Field(
@@ -63,12 +78,12 @@ class NewBeneficiary(BaseModel):
 
 class LineBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    beneficiary: str = Field(max_length=20, description="Code du bénéficiaire, B-XXXXXXXX")
-    modality: str = Field(
+    beneficiary: BeneficiaryCode = Field(max_length=20, description="Code du bénéficiaire, B-XXXXXXXX")  # fmt: skip
+    modality: Modality = Field(
         max_length=20, description="direct_hire, placement, subcontracting ou training"
     )
-    hours: Decimal = Field(description="Heures du mois (deux décimales au plus)")
-    contract_type: str | None = Field(default=None, max_length=20)  # fmt: skip
+    hours: MonthHours = Field(description="Heures du mois (deux décimales au plus)")
+    contract_type: ContractType | None = Field(default=None, max_length=20)  # fmt: skip
 
 
 class StatementBody(BaseModel):
@@ -77,7 +92,9 @@ class StatementBody(BaseModel):
 
 
 class DecisionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=reason_required("reason", when=("decision", "reject"))
+    )
     line: int = Field(ge=1, le=2_147_483_647, description="Numéro de la ligne")
     decision: Literal["validate", "reject"]
     reason: LongText | None = Field(
@@ -90,10 +107,17 @@ class ReviewBody(BaseModel):
     decisions: list[DecisionBody] = Field(min_length=1, max_length=500)
 
 
+# the beneficiaries' codes and their outcomes, which the service checks
+Outcomes = Annotated[dict[str, str], WithJsonSchema({
+    "type": "object", "propertyNames": {"pattern": BENEFICIARY_CODE_PATTERN},
+    "additionalProperties": _one_of(OUTCOMES),
+})]  # fmt: skip
+
+
 class EvaluationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     summary: LongText | None = Field(default=None, description="Le bilan de la clause")
-    outcomes: dict[str, str] = Field(default_factory=dict, description=f"Sortie à six mois par code : {', '.join(OUTCOMES)}")  # fmt: skip
+    outcomes: Outcomes = Field(default_factory=dict, description=f"Sortie à six mois par code : {', '.join(OUTCOMES)}")  # fmt: skip
 
 
 def _own_structure(session, principal: Principal, requested: str | None) -> Structure:
@@ -198,7 +222,7 @@ def put_declaration(
 )
 def post_declarations_csv(
     lot_id: RowId, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
-    body: BodyFileDep, period: str | None = None,
+    body: BodyFileDep, period: Annotated[str | None, Query(json_schema_extra={"pattern": PERIOD})] = None,
 ) -> dict:  # fmt: skip
     require(principal, Role.contractor)
     lot, market = lot_in_scope(session, principal, lot_id)

@@ -7,6 +7,7 @@ from sqlalchemy import false, func, true
 from sqlmodel import select
 
 from clausier import clock
+from clausier.api import description
 from clausier.api.deps import JsonBodyDep, PageDep, PrincipalDep, SessionDep, SettingsDep
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
@@ -14,6 +15,7 @@ from clausier.auth.scope import require
 from clausier.auth.writes import load_writer
 from clausier.errors import UnknownRecord
 from clausier.loading.loader import commit_load
+from clausier.loading.rows import LoadFile
 from clausier.partners.lookup import buyer_named
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships import periods
@@ -115,9 +117,8 @@ def conventions(session: SessionDep, principal: PrincipalDep, page: PageDep) -> 
     summary="Charger des données (même format que clausier load), tout ou rien",
     description="Un objet JSON, lu une fois l'appelant authentifié : limits.load_bytes au plus "
     "(413 au-delà).",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object", "additionalProperties": True}}}}},
-)  # fmt: skip
+    openapi_extra=description.body(LoadFile),  # what the loader checks it against
+)
 def load(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: JsonBodyDep
 ) -> dict:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import func
 from sqlmodel import select
 
 from clausier import clock
-from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep
+from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep, read_as_caller
+from clausier.api.description import schema_ref
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
 from clausier.auth.scope import (
@@ -24,19 +25,33 @@ from clausier.auth.scope import (
 )
 from clausier.auth.writes import market_writer
 from clausier.loading.loader import commit_load
+from clausier.loading.rows import MarketRow
 from clausier.markets.models import Market
 from clausier.markets.status import market_overview
 from clausier.partners.models import Buyer, Contractor
 from workflow.engine import fire
-from workflow.lifecycle import STATE_LABELS
+from workflow.lifecycle import STATE_LABELS, TRIGGERS
+from workflow.payloads import PAYLOADS
 
 router = APIRouter(prefix="/api/markets", tags=["marchés"], responses=DOCUMENTED)
+
+
+# a market as the loader reads it (clausier load): the loader checks it, after who may write it
+MarketBody = Annotated[dict[str, Any], WithJsonSchema(schema_ref(MarketRow))]
+Trigger = Annotated[str, WithJsonSchema({"type": "string", "enum": list(TRIGGERS)})]
+# the data of one of the triggers, whose payload model checks it (clausier fire --data)
+TriggerData = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"anyOf": [schema_ref(model) for model in dict.fromkeys(PAYLOADS.values())]}),
+]
 
 
 class Transition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    data: dict[str, Any] = Field(default_factory=dict, description="Les données du déclencheur")
+    data: TriggerData = Field(
+        default_factory=dict, description="Les données du déclencheur (selon le déclencheur)"
+    )
     expected_version: int | None = Field(
         default=None, description="Refusé (409) si le marché a changé depuis"
     )
@@ -97,10 +112,12 @@ def list_markets(
     summary="Créer ou mettre à jour un marché et ses lots",
     description="Un acheteur crée ses marchés à l'état « identification » et ne les modifie "
     "qu'à cet état ; le marché d'un autre acheteur est introuvable (404). Seul l'import "
-    "historique d'un administrateur fixe un état ultérieur. Chaque modification est historisée.",
+    "historique d'un administrateur fixe un état ultérieur. Chaque modification est historisée. "
+    "Le marché a la forme d'un marché de clausier load ; `buyer` est celui de l'acheteur qui "
+    "l'envoie (un administrateur le donne).",
 )
 def create_market(
-    body: dict[str, Any], session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    body: MarketBody, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> dict:
     writer = market_writer(principal)
     if principal.role == Role.buyer:  # its markets are filed under its own SIRET
@@ -120,14 +137,17 @@ def create_market(
 @router.get(
     "/{ref}", summary="Le suivi d'un marché : état, historique, lots et heures, tâches, rappels"
 )
-def get_market(
-    ref: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> dict:
-    """Answered as a ready response: the document is JSON already (plain texts, numbers, lists),
-    and FastAPI would validate its 10 kB against ``dict`` and copy it, in a thread hop of its
-    own, for the same bytes (docs/performance.md, throughput)."""
-    market = visible_market(session, principal, ref)
-    return JSONResponse(_status(session, principal, market, settings))
+async def get_market(ref: str, request: Request, settings: SettingsDep) -> dict:
+    """The buyers' most frequent read, in one thread hop (``read_as_caller``), answered as a
+    ready response: the document is JSON already (plain texts, numbers, lists), and FastAPI
+    would validate its 10 kB against ``dict`` and copy it, in a thread hop of its own, for the
+    same bytes (docs/performance.md, throughput)."""
+
+    def read(session, principal) -> JSONResponse:
+        market = visible_market(session, principal, ref)
+        return JSONResponse(_status(session, principal, market, settings))
+
+    return await read_as_caller(request, read)
 
 
 @router.post(
@@ -135,7 +155,7 @@ def get_market(
 )
 def fire_trigger(
     ref: str,
-    trigger: str,
+    trigger: Trigger,
     body: Transition,
     session: SessionDep,
     principal: PrincipalDep,

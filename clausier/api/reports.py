@@ -18,6 +18,7 @@ from clausier.reports.access import scope_for
 from clausier.reports.exports import XLSX_TYPE
 from clausier.reports.files import report_file
 from clausier.reports.indicators import SCOPE_KINDS, indicators
+from clausier.validation.identifiers import TERRITORY_PATTERN
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=DOCUMENTED)
 
@@ -35,6 +36,10 @@ FILES = {
     "text/html": {"schema": {"type": "string"}},
 }
 ScopeKey = Annotated[str | None, Query(max_length=200)]
+# a code of the official table: its shape (whether it is in the table is the store's to say)
+TerritoryKey = Annotated[
+    str | None, Query(max_length=200, json_schema_extra={"pattern": TERRITORY_PATTERN})
+]
 
 
 @router.get(
@@ -56,7 +61,7 @@ def get_report(
     year: Annotated[int, Query(ge=2000, le=2100, description="Année civile")],
     buyer: ScopeKey = None,
     structure: ScopeKey = None,
-    territory: ScopeKey = None,
+    territory: TerritoryKey = None,
     market: ScopeKey = None,
     format: ReportFormat = ReportFormat.json,
 ) -> dict:

@@ -7,11 +7,14 @@ scope is reported as not found, so that ids don't leak.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlalchemy import bindparam, false, true
 from sqlmodel import Session, select
 
 from clausier.auth.models import Role
 from clausier.auth.tokens import Principal
+from clausier.db.statements import narrowed
 from clausier.errors import ClausierError, UnknownRecord
 from clausier.markets.models import Lot, Market
 from clausier.partners.lookup import buyer_named, structure_named
@@ -42,15 +45,25 @@ TRIGGER_ROLES: dict[str, frozenset[Role]] = {
 _MARKET_BY_REF = select(Market).where(Market.ref == bindparam("ref"))
 
 
+# A caller's conditions are built once per role and organisation: the same object comes back
+# on each of its requests, and so do the statements narrowed by it (``db.statements``).
+_per_caller = lru_cache(maxsize=1024)
+
+
 def market_condition(principal: Principal):
-    if principal.role == Role.admin:
+    return _market_condition(principal.role, principal.org_id)
+
+
+@_per_caller
+def _market_condition(role: Role, org_id: int | None):
+    if role == Role.admin:
         return true()
-    if principal.role == Role.buyer:
-        return Market.buyer_id == principal.org_id
-    if principal.role == Role.facilitator:
-        return Market.structure_id == principal.org_id
-    if principal.role == Role.contractor:
-        return Market.id.in_(select(Lot.market_id).where(Lot.contractor_id == principal.org_id))
+    if role == Role.buyer:
+        return Market.buyer_id == org_id
+    if role == Role.facilitator:
+        return Market.structure_id == org_id
+    if role == Role.contractor:
+        return Market.id.in_(select(Lot.market_id).where(Lot.contractor_id == org_id))
     return false()
 
 
@@ -58,7 +71,7 @@ def visible_market(session: Session, principal: Principal, ref: str) -> Market:
     """The market by its ref, read with the caller's reach in one statement: one out of reach
     is not found, as one that does not exist."""
     market = session.exec(
-        _MARKET_BY_REF.where(market_condition(principal)), params={"ref": ref}
+        narrowed(_MARKET_BY_REF, market_condition(principal)), params={"ref": ref}
     ).first()
     if market is None:
         raise UnknownRecord("Marché", ref)
@@ -112,12 +125,17 @@ def visible_facilitator(session: Session, principal: Principal, email: str) -> F
 
 
 def task_condition(principal: Principal):
-    if principal.role == Role.admin:
+    return _task_condition(principal.role, principal.org_id)
+
+
+@_per_caller
+def _task_condition(role: Role, org_id: int | None):
+    if role == Role.admin:
         return true()
-    if principal.role == Role.facilitator:
-        return Task.structure_id == principal.org_id
-    if principal.role == Role.buyer:
-        return Task.market_id.in_(select(Market.id).where(Market.buyer_id == principal.org_id))
+    if role == Role.facilitator:
+        return Task.structure_id == org_id
+    if role == Role.buyer:
+        return Task.market_id.in_(select(Market.id).where(Market.buyer_id == org_id))
     return false()
 
 
@@ -125,11 +143,16 @@ def reminder_condition(principal: Principal):
     """Which of a market's reminders the caller reads. A contractor reads those it receives
     about its own lots: not the facilitator's task reminders, not another lot's, not the
     buyer's; the buyer and the structure follow the whole market."""
-    if principal.role in (Role.admin, Role.buyer, Role.facilitator):
+    return _reminder_condition(principal.role, principal.org_id)
+
+
+@_per_caller
+def _reminder_condition(role: Role, org_id: int | None):
+    if role in (Role.admin, Role.buyer, Role.facilitator):
         return true()
-    if principal.role == Role.contractor:
+    if role == Role.contractor:
         # not correlated with a lot the caller's query may join (the reminder's own lot)
-        own_lots = select(Lot.id).where(Lot.contractor_id == principal.org_id).correlate(None)
+        own_lots = select(Lot.id).where(Lot.contractor_id == org_id).correlate(None)
         return (Reminder.recipient_role == "contractor") & Reminder.lot_id.in_(own_lots)
     return false()
 

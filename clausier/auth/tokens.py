@@ -16,7 +16,11 @@ from clausier.partners.lookup import buyer_named, contractor_by_siret, structure
 
 PREFIX = "clz_"
 # every API request runs it: built once
-_BY_HASH = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+# Columns, not an object: every API call reads it, and nothing writes it back.
+_BY_HASH = select(
+    ApiToken.id, ApiToken.role, ApiToken.org_id, ApiToken.label, ApiToken.revoked_at,
+    ApiToken.expires_at,
+).where(ApiToken.token_hash == bindparam("token_hash"))  # fmt: skip
 
 
 class NotAuthenticated(ClausierError):
@@ -93,7 +97,7 @@ def authenticate(session: Session, token: str | None, *, now: datetime) -> Princ
         raise NotAuthenticated(
             "Authentification requise : en-tête « Authorization: Bearer <jeton> »."
         )
-    row = session.exec(_BY_HASH, params={"token_hash": digest(token)}).first()
+    row = session.connection().execute(_BY_HASH, {"token_hash": digest(token)}).first()
     if not in_force(row, now=now):
         raise NotAuthenticated("Jeton inconnu, expiré ou révoqué.")
     return Principal(role=Role(row.role), org_id=row.org_id, token_id=row.id, label=row.label)

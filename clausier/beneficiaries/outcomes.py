@@ -6,8 +6,11 @@ outcome (``unknown`` is an answer: the facilitator tried and could not learn it)
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, select
 
 from clausier.beneficiaries.models import Beneficiary, Outcome
@@ -15,6 +18,7 @@ from clausier.beneficiaries.vocabulary import OUTCOMES, choices
 from clausier.db.locks import locked
 from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.errors import InvalidInput, Refused
+from clausier.markets import history
 from clausier.markets.models import Lot, Market
 
 
@@ -38,9 +42,54 @@ def outcomes_of(session: Session, market: Market) -> dict[int, Outcome]:
     return {row.beneficiary_id: row for row in rows}
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where the market's evaluation stands: each person whose validated hours count on it, in
+    code order, with the outcome recorded for them (``None``: not yet), and every outcome
+    recorded on the market by outcome."""
+
+    people: list[tuple[str, str | None]]
+    by_outcome: Counter
+
+    @property
+    def missing(self) -> list[str]:
+        return [code for code, outcome in self.people if outcome is None]
+
+    @property
+    def recorded(self) -> int:
+        return sum(1 for _code, outcome in self.people if outcome is not None)
+
+
+# One round trip, built once: the status lookup of a market in evaluation reads it on every
+# request, and ``close`` weighs it (the people, their outcomes, and outcomes kept for a person
+# whose hours no longer count, which the summary still tells).
+_VALIDATED = (
+    select(DeclarationLine.beneficiary_id)
+    .join(Lot, Lot.id == DeclarationLine.lot_id)
+    .where(Lot.market_id == bindparam("market_id"), DeclarationLine.status == LineStatus.validated)
+)
+_STANDING = (
+    select(Beneficiary.code, Outcome.outcome, Beneficiary.id.in_(_VALIDATED).label("counts"))
+    .select_from(Beneficiary)
+    .outerjoin(
+        Outcome,
+        and_(Outcome.beneficiary_id == Beneficiary.id, Outcome.market_id == bindparam("market_id")),
+    )
+    .where(or_(Beneficiary.id.in_(_VALIDATED), Outcome.id.is_not(None)))
+    .order_by(Beneficiary.code)
+)
+
+
+def standing(session: Session, market: Market) -> Standing:
+    rows = session.connection().execute(_STANDING, {"market_id": market.id}).all()
+    return Standing(
+        people=[(code, outcome) for code, outcome, counts in rows if counts],
+        by_outcome=Counter(outcome for _code, outcome, _counts in rows if outcome is not None),
+    )
+
+
 def missing_outcomes(session: Session, market: Market) -> list[str]:
-    recorded = outcomes_of(session, market)
-    return [b.code for b in beneficiaries_of(session, market) if b.id not in recorded]
+    return standing(session, market).missing
 
 
 def record(
@@ -54,7 +103,8 @@ def record(
 ) -> list[str]:
     """Record outcomes (by beneficiary code) and the summary; returns the codes still missing.
     Two facilitators recording at once take turns on the market's lock: the second updates the
-    outcomes the first wrote (one per person) instead of writing them again."""
+    outcomes the first wrote (one per person) instead of writing them again. The market's log
+    keeps the summary's change and how many outcomes changed, never whose."""
     locked(session, Market, [market.id])  # ``market`` is read afresh
     if market.state != "evaluation":
         raise EvaluationRefused(
@@ -75,13 +125,21 @@ def record(
     if problems:
         raise InvalidInput("Évaluation non enregistrée : " + " ; ".join(problems) + ".")
     recorded = outcomes_of(session, market)
+    written = set()
     for code, outcome in outcomes.items():
         person = people[code.strip().upper()]
+        if person.id not in recorded or recorded[person.id].outcome != outcome:
+            written.add(person.id)
         row = recorded.get(person.id) or Outcome(market_id=market.id, beneficiary_id=person.id)
         row.outcome, row.recorded_by, row.recorded_at = outcome, actor, now
         session.add(row)
+    changes: dict[str, list] = {}
     if summary is not None:
+        history.note(changes, "evaluation", market.evaluation, summary.strip())
         market.evaluation, market.evaluated_at = summary.strip(), now
         session.add(market)
+    if written:
+        changes["outcomes"] = [None, len(written)]
+    history.record_edit(session, market, changes, actor=actor, at=now)
     session.flush()
     return missing_outcomes(session, market)

@@ -179,13 +179,16 @@ def assign(
     structure: Annotated[
         str, typer.Option("--structure", help="Référence de la structure choisie.")
     ],
+    actor: Annotated[str | None, typer.Option("--actor", help="Qui agit (e-mail).")] = None,
 ) -> None:
     """Assigne explicitement une structure à un marché (choix de l'acheteur en cas d'ambiguïté)."""
     today = clock.today()
     with session_scope(runtime.engine()) as session:
         market = market_by_ref(session, ref)
         chosen = structure_named(session, structure)
-        convention = assignment.assign_explicitly(session, market, structure=chosen, today=today)
+        convention = assignment.assign_explicitly(
+            session, market, structure=chosen, today=today, actor=actor or runtime.default_actor()
+        )
         until = last_day_in_force(convention, today)
     runtime.say(
         f"{ref} : suivi par {chosen.name} au titre de la convention {convention.ref} "
@@ -217,7 +220,7 @@ def convention_renew(
     """Renouvelle pour une période une convention à reconduction expresse."""
     today = clock.today()
     with session_scope(runtime.engine()) as session:
-        convention = conventions.renew(session, ref, today=today)
+        convention = conventions.renew(session, ref, today=today, actor=runtime.default_actor())
         until = last_day_in_force(convention, today)
     runtime.say(f"Convention {ref} renouvelée : en vigueur jusqu'au {until:%d/%m/%Y}.")
 
@@ -233,7 +236,9 @@ def convention_terminate(
     except ValueError as exc:
         raise InvalidInput(f"--on « {on} » : attendu une date AAAA-MM-JJ.") from exc
     with session_scope(runtime.engine()) as session:
-        changes = conventions.terminate(session, ref, on=day, today=clock.today())
+        changes = conventions.terminate(
+            session, ref, on=day, today=clock.today(), actor=runtime.default_actor()
+        )
     runtime.say(f"Convention {ref} résiliée à compter du {day:%d/%m/%Y}.")
     for change in changes:
         flag = {"uncovered": "n'est plus couvert", "ambiguous": "est couvert de façon ambiguë"}.get(

@@ -70,12 +70,11 @@ def offer(
     Sur un marché encore en identification, ouvre d'abord l'offre d'insertion (prepare_offer).
     """
     settings = runtime.settings().offer
+    actor = actor or runtime.default_actor()
     with session_scope(runtime.engine()) as session:
         market = market_by_ref(session, ref)
         if market.state == "identification":
-            fired = fire(
-                session, ref=ref, trigger="prepare_offer", actor=actor or runtime.default_actor()
-            )
+            fired = fire(session, ref=ref, trigger="prepare_offer", actor=actor)
             runtime.say(
                 f"{ref} : Identification → Offre d'insertion (prepare_offer, version {fired.version})."
             )
@@ -83,6 +82,7 @@ def offer(
             session,
             market,
             settings=settings,
+            actor=actor,
             lot_number=lot,
             insertion_rate=parse_share(rate, "Taux d'insertion") if rate else None,
             labour_share=parse_share(labour_share, "Part de main-d'œuvre")

@@ -39,6 +39,8 @@ from clausier.formatting import fr_number
 from clausier.markets.models import Lot, Market
 from clausier.offers.clause import MODALITIES
 from clausier.tasks import events
+from clausier.validation.numbers import MONTH_HOURS
+from clausier.validation.texts import REASON_MIN
 from notifications import schedule
 
 
@@ -91,11 +93,11 @@ def _hours(raw, problems: list, where: dict) -> Decimal | None:
         problems.append(
             LoadProblem(**where, field="hours", message="0 heure : retirez la ligne plutôt")
         )
-    elif value >= 1000:
+    elif value >= MONTH_HOURS.lt:
         problems.append(
             LoadProblem(**where, field="hours", message=f"{raw} heures en un mois : impossible")
         )
-    elif value != value.quantize(Decimal("0.01")):
+    elif value != value.quantize(MONTH_HOURS.step):
         problems.append(
             LoadProblem(**where, field="hours", message=f"{raw} : deux décimales au plus")
         )
@@ -359,7 +361,7 @@ def review(
                 "ses déclarations ne se contrôlent plus."
             )
         reason = (decision.reason or "").strip() or None
-        if not decision.validate and (reason is None or len(reason) < 3):
+        if not decision.validate and (reason is None or len(reason) < REASON_MIN):
             raise InvalidInput(
                 f"Ligne {line.id} : un rejet se motive (par exemple « heures en double »)."
             )

@@ -355,15 +355,9 @@ _LOT_KEYS = {"contractor_id": "contractor"}
 
 def _logged(column: str, value: Any, sirets: dict[str, dict[int, str]]) -> Any:
     """A value as the log keeps it (JSON): a party by its SIRET, an amount or a date as text."""
-    if value is None:
-        return None
-    if column in ("buyer_id", "contractor_id"):
+    if value is not None and column in ("buyer_id", "contractor_id"):
         return sirets["buyers" if column == "buyer_id" else "contractors"].get(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+    return history.logged(value)
 
 
 def _bump_version(session: Session, market: Market, now) -> None:
@@ -431,7 +425,9 @@ def _write_market(
         edited = _apply(market, values)
         for column, (before, after) in edited.items():
             key = _MARKET_KEYS.get(column, column)
-            changes[key] = [_logged(column, before, sirets), _logged(column, after, sirets)]
+            history.note(
+                changes, key, _logged(column, before, sirets), _logged(column, after, sirets)
+            )
         session.add(market)
         report.count("markets", "updated" if edited else "unchanged")
         if row.state and row.state != market.state:
@@ -472,10 +468,10 @@ def _write_market(
             session.add(stored)
             report.count("lots", "updated" if edited else "unchanged")
         for column, (before, after) in edited.items():
-            if before is None and after is None:
-                continue
             key = history.lot_key(lot.number, _LOT_KEYS.get(column, column))
-            changes[key] = [_logged(column, before, sirets), _logged(column, after, sirets)]
+            history.note(
+                changes, key, _logged(column, before, sirets), _logged(column, after, sirets)
+            )
     if not lots:
         has_lots = session.exec(select(Lot.id).where(Lot.market_id == market.id)).first()
         if has_lots is None:  # a market without lots (non alloti) is one lot
@@ -486,12 +482,7 @@ def _write_market(
                 changes[history.lot_key(1, "amount")] = [None, str(row.amount)]
     if created is None and changes:
         _bump_version(session, market, now)
-        session.add(
-            TransitionLog(
-                market_id=market.id, from_state=market.state, to_state=market.state,
-                trigger=history.EDIT, actor=actor, at=now, payload={"changes": changes},
-            )
-        )  # fmt: skip
+        history.record_edit(session, market, changes, actor=actor, at=now)
     return created
 
 
@@ -634,7 +625,9 @@ def load_data(
         "ambiguous": "plusieurs structures le couvrent au même niveau : à assigner (clausier assign)",
     }
     for buyer_id in sorted(touched):
-        changes = refresh_buyer_markets(session, buyer_id=buyer_id, today=today or clock.today())
+        changes = refresh_buyer_markets(
+            session, buyer_id=buyer_id, today=today or clock.today(), actor=actor
+        )
         report.notices.extend(
             f"{change.ref} : {flags[change.coverage_flag]}"
             for change in changes

@@ -10,7 +10,6 @@ import itertools
 import re
 from contextlib import suppress
 from datetime import date
-from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
@@ -23,14 +22,25 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
 from clausier.beneficiaries.vocabulary import AGE_BANDS, CONTRACT_TYPES, OUTCOMES, PUBLICS, SEXES
 from clausier.partners.models import StructureKind
 from clausier.partnerships.models import Renewal, Service
-from clausier.validation.identifiers import siret_problem
-from clausier.validation.texts import Label, LongText, OptionalLabel
+from clausier.validation.identifiers import (
+    BENEFICIARY_CODE_PATTERN,
+    COMMUNE_PATTERN,
+    CPV_PATTERN,
+    EMAIL_PATTERN,
+    REF_PATTERN,
+    SIRET_PATTERN,
+    TERRITORY_PATTERN,
+    siret_problem,
+)
+from clausier.validation.numbers import AMOUNT, HOURLY_COST, INSERTION_RATE, MONTH_HOURS
+from clausier.validation.texts import REASON_MIN, Label, LongText, OptionalLabel, reason_required
 from workflow.lifecycle import STATE_NAMES
 
 
@@ -42,13 +52,13 @@ def _siret(value: str) -> str:
 
 
 def _cpv(value: str) -> str:
-    if not re.fullmatch(r"\d{8}(-\d)?", value):
+    if not re.fullmatch(CPV_PATTERN, value):
         raise ValueError(f"code CPV « {value} » invalide : attendu 8 chiffres (ex. 45454000)")
     return value
 
 
 def _ref(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}", value):
+    if not re.fullmatch(REF_PATTERN, value):
         raise ValueError(
             f"référence « {value} » invalide : lettres, chiffres, « - », « _ », « . » ou « / », "
             "64 caractères au plus"
@@ -56,12 +66,30 @@ def _ref(value: str) -> str:
     return value
 
 
-Siret = Annotated[StrictStr, AfterValidator(_siret)]
+def _text(pattern: str, description: str) -> WithJsonSchema:
+    """What the API's description says of a code the validator checks (or the store knows)."""
+    return WithJsonSchema({"type": "string", "pattern": pattern, "description": description})
+
+
+# the shape only: a SIRET's key (Luhn), a commune or territory of the official table are checked
+# by the validator or against the store, beyond what a pattern says
+Siret = Annotated[StrictStr, AfterValidator(_siret),
+                  _text(SIRET_PATTERN, "SIRET : 14 chiffres, clé de Luhn comprise")]  # fmt: skip
 Modality = Literal["direct_hire", "placement", "subcontracting", "training"]
-Ref = Annotated[StrictStr, AfterValidator(_ref)]
-Code = StrictStr
+Ref = Annotated[StrictStr, AfterValidator(_ref), _text(REF_PATTERN, "Référence")]
+Commune = Annotated[StrictStr, _text(COMMUNE_PATTERN, "Code INSEE d'une commune")]
+Territory = Annotated[
+    StrictStr, _text(TERRITORY_PATTERN, "Code INSEE d'une commune, SIREN d'un EPCI ou département")
+]
+Cpv = Annotated[StrictStr, AfterValidator(_cpv), _text(CPV_PATTERN, "Code CPV, ex. 45454000")]
+Email = Annotated[EmailStr, WithJsonSchema(
+    {"type": "string", "format": "email", "pattern": EMAIL_PATTERN, "description": "Adresse e-mail"}
+)]  # fmt: skip
 Text = Label
-Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Amount = AMOUNT.checked()
+HourlyCost = HOURLY_COST.checked()
+InsertionRate = INSERTION_RATE.checked()
+MonthHours = MONTH_HOURS.checked()
 # a lot of a billion euros at a 10 % rate carries about 1.7 million hours: room to spare
 MAX_LOT_HOURS = 10_000_000
 
@@ -73,15 +101,13 @@ class Row(BaseModel):
 class BuyerRow(Row):
     siret: Siret
     name: Text
-    email: EmailStr
-    hourly_cost: Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=2)] | None = None
-    insertion_rate: Annotated[Decimal, Field(gt=0, le=1, max_digits=5, decimal_places=4)] | None = (
-        None
-    )
+    email: Email
+    hourly_cost: HourlyCost | None = None
+    insertion_rate: InsertionRate | None = None
 
 
 class FacilitatorRow(Row):
-    email: EmailStr
+    email: Email
     name: Text
     active: bool = True
     digest: bool = True  # one e-mail a day gathering the reminders
@@ -91,14 +117,14 @@ class StructureRow(Row):
     ref: Ref
     name: Text
     kind: StructureKind
-    email: EmailStr
+    email: Email
     facilitators: list[FacilitatorRow] = Field(default_factory=list)
 
 
 class ContractorRow(Row):
     siret: Siret
     name: Text
-    email: EmailStr
+    email: Email
 
 
 class ConventionRow(Row):
@@ -108,12 +134,10 @@ class ConventionRow(Row):
     starts_on: date
     ends_on: date
     renewal: Renewal
-    territories: list[Code] = Field(min_length=1)
+    territories: list[Territory] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
-    hourly_cost: Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=2)] | None = None
-    insertion_rate: Annotated[Decimal, Field(gt=0, le=1, max_digits=5, decimal_places=4)] | None = (
-        None
-    )
+    hourly_cost: HourlyCost | None = None
+    insertion_rate: InsertionRate | None = None
     draft: bool = False
 
     @model_validator(mode="after")
@@ -137,8 +161,8 @@ class MarketRow(Row):
     ref: Ref
     buyer: Siret
     title: Text
-    commune: Code
-    cpv: Annotated[StrictStr, AfterValidator(_cpv)]
+    commune: Commune
+    cpv: Cpv
     amount: Amount
     consultation_on: date | None = None
     award_on: date | None = None
@@ -167,19 +191,26 @@ class MarketRow(Row):
 
 
 def _beneficiary_code(value: str) -> str:
-    if not re.fullmatch(r"B-[0-9A-HJKMNP-TV-Z]{8}", value):
+    if not re.fullmatch(BENEFICIARY_CODE_PATTERN, value):
         raise ValueError(
             f"code « {value} » invalide : B- suivi de 8 caractères (chiffres et lettres sauf I, L, O, U)"
         )
     return value
 
 
-BeneficiaryCode = Annotated[StrictStr, AfterValidator(_beneficiary_code)]
+BeneficiaryCode = Annotated[
+    StrictStr, AfterValidator(_beneficiary_code),
+    _text(BENEFICIARY_CODE_PATTERN, "Code pseudonyme du bénéficiaire"),
+]  # fmt: skip
 Period = Annotated[StrictStr, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 class BeneficiaryRow(Row):
     """A person already followed (history from a spreadsheet): pseudonymous, the name optional."""
+
+    model_config = ConfigDict(
+        json_schema_extra=reason_required("public_reason", when=("public", "other"))
+    )
 
     code: BeneficiaryCode
     structure: Ref
@@ -187,22 +218,25 @@ class BeneficiaryRow(Row):
     public_reason: OptionalLabel | None = None
     sex: Literal[tuple(SEXES)]  # type: ignore[valid-type]
     age_band: Literal[tuple(AGE_BANDS)]  # type: ignore[valid-type]
-    checked_by: EmailStr
+    checked_by: Email
     checked_on: date
     name: OptionalLabel | None = None
 
 
 class DeclarationLineRow(Row):
+    model_config = ConfigDict(
+        json_schema_extra=reason_required("review_reason", when=("status", "rejected"))
+    )
     beneficiary: BeneficiaryCode
     modality: Modality
-    hours: Annotated[Decimal, Field(gt=0, lt=1000, decimal_places=2)]
+    hours: MonthHours
     contract_type: Literal[tuple(CONTRACT_TYPES)] | None = None  # type: ignore[valid-type]
     status: Literal["submitted", "validated", "rejected"] = "submitted"
     review_reason: LongText | None = None
 
     @model_validator(mode="after")
     def _rejection_says_why(self) -> DeclarationLineRow:
-        if self.status == "rejected" and len((self.review_reason or "").strip()) < 3:
+        if self.status == "rejected" and len((self.review_reason or "").strip()) < REASON_MIN:
             raise ValueError("une ligne rejetée indique son motif (review_reason)")
         return self
 

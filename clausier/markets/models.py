@@ -68,8 +68,7 @@ class Lot(SQLModel, table=True):
 
     @property
     def designation(self) -> str:
-        """How a list tells one lot's line from another's: lot 2 « Signalisation »."""
-        return f"lot {self.number} « {self.title} »"
+        return designation(self.number, self.title)
 
     @property
     def carries_clause(self) -> bool:
@@ -94,3 +93,8 @@ class TransitionLog(SQLModel, table=True):
     actor: str
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def designation(number: int, title: str) -> str:
+    """How a list tells one lot's line from another's: lot 2 « Signalisation »."""
+    return f"lot {number} « {title} »"

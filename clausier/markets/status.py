@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import Row, bindparam, func
 from sqlmodel import Session, select
 
+from clausier.beneficiaries import outcomes
 from clausier.config import Settings
+from clausier.db.statements import narrowed
 from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.formatting import fr_month
 from clausier.markets import history as log
-from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.markets.models import Lot, Market, TransitionLog, designation
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.partnerships import periods
 from clausier.partnerships.assignment import market_coverage
@@ -43,7 +44,19 @@ _SUBMITTED = (
     .label("submitted")
 )
 _PARTIES_AND_LOTS = (
-    select(Buyer, Structure, Convention, Lot, Contractor, _SUBMITTED)
+    select(
+        Buyer.siret.label("buyer_siret"),
+        Buyer.name.label("buyer_name"),
+        Structure.id.label("structure_id"),
+        Structure.ref.label("structure_ref"),
+        Structure.name.label("structure_name"),
+        Structure.email.label("structure_email"),
+        Convention,
+        Lot,  # objects: the periods and the guards read them
+        Contractor.siret.label("contractor_siret"),
+        Contractor.name.label("contractor_name"),
+        _SUBMITTED,
+    )
     .select_from(Buyer)
     .outerjoin(Structure, Structure.id == bindparam("structure_id"))
     .outerjoin(Convention, Convention.id == bindparam("convention_id"))
@@ -53,14 +66,27 @@ _PARTIES_AND_LOTS = (
     .order_by(Lot.number)
 )
 _HISTORY = (
-    select(TransitionLog)
+    select(*TransitionLog.__table__.columns)  # rows, not objects: the log is only shown
     .where(TransitionLog.market_id == bindparam("market_id"))
     .order_by(TransitionLog.id)
 )
 # The next reminders with what each is about: its task (kind, whoever took it) and its lot, the
-# reminder's own or its task's (a statement to check is a task of one lot).
+# reminder's own or its task's (a statement to check is a task of one lot). Plain columns: they
+# are only shown.
 _UPCOMING = (
-    select(Reminder, Task.kind, Task.assignee_id, Lot)
+    select(
+        Reminder.rule,
+        Reminder.due_at,
+        Reminder.recipient_role,
+        Reminder.task_id,
+        Reminder.period,
+        Reminder.message_id,
+        Reminder.claimed_until,
+        Task.kind,
+        Task.assignee_id,
+        Lot.number.label("lot_number"),
+        Lot.title.label("lot_title"),
+    )
     .select_from(Reminder)
     .outerjoin(Task, Task.id == Reminder.task_id)
     .outerjoin(Lot, Lot.id == func.coalesce(Reminder.lot_id, Task.lot_id))
@@ -76,9 +102,9 @@ def market_status(session: Session, market: Market, *, today: date) -> dict[str,
 
 def _status(
     session: Session, market: Market, *, today: date
-) -> tuple[dict[str, Any], list[Lot], dict[int, Decimal]]:
-    """The status document, the market's lots and the hours submitted on each (read once, for
-    their progress too)."""
+) -> tuple[dict[str, Any], list[Lot], dict[int, Decimal], outcomes.Standing | None]:
+    """The status document, the market's lots, the hours submitted on each and where its
+    evaluation stands (read once, for their progress, the outcomes and ``close`` alike)."""
     rows = session.exec(
         _PARTIES_AND_LOTS,
         params={
@@ -88,28 +114,36 @@ def _status(
             "market_id": market.id,
         },
     ).all()
-    buyer, structure, convention = rows[0].Buyer, rows[0].Structure, rows[0].Convention
+    first, convention = rows[0], rows[0].Convention
     lots = [row.Lot for row in rows if row.Lot is not None]
     contractors = {
-        row.Lot.contractor_id: row.Contractor for row in rows if row.Contractor is not None
+        row.Lot.id: {"siret": row.contractor_siret, "name": row.contractor_name}
+        for row in rows
+        if row.contractor_siret is not None
     }
     submitted = {row.Lot.id: row.submitted for row in rows if row.submitted is not None}
     place = place_of(session, market.commune_code)
     coverage = market_coverage(session, market, today=today)
     # the candidates are most often the market's own structure, already read
-    known = {structure.id: structure} if structure else {}
+    known = {first.structure_id: first.structure_ref} if first.structure_id else {}
     if missing := coverage.candidate_structures - known.keys():
-        known |= {
-            s.id: s for s in session.exec(select(Structure).where(Structure.id.in_(missing))).all()
-        }
-    candidates = [known[i].ref for i in coverage.candidate_structures if i in known]
-    history = session.exec(_HISTORY, params={"market_id": market.id}).all()
+        found = session.execute(
+            select(Structure.id, Structure.ref).where(Structure.id.in_(missing))
+        )
+        known |= {structure_id: ref for structure_id, ref in found}
+    candidates = [known[i] for i in coverage.candidate_structures if i in known]
+    history = session.connection().execute(_HISTORY, {"market_id": market.id}).all()
     # the engine's own answer, so the status never offers a trigger its guard would refuse
-    possible = triggers_now(session, market, lots, today=today, coverage=coverage)
+    evaluated = market.state in ("evaluation", "closed")
+    standing = outcomes.standing(session, market) if evaluated else None
+    possible = triggers_now(
+        session, market, lots, today=today, coverage=coverage,
+        missing_outcomes=standing.missing if standing else None,
+    )  # fmt: skip
     document = {
         "ref": market.ref,
         "title": market.title,
-        "buyer": {"siret": buyer.siret, "name": buyer.name},
+        "buyer": {"siret": first.buyer_siret, "name": first.buyer_name},
         "place": {
             "commune": place.code,
             "name": place.name,
@@ -139,9 +173,9 @@ def _status(
         ],
         "structure": (
             {
-                "ref": structure.ref,
-                "name": structure.name,
-                "email": structure.email,
+                "ref": first.structure_ref,
+                "name": first.structure_name,
+                "email": first.structure_email,
                 "assignment": market.assignment,
                 "convention": convention.ref if convention else None,
                 "convention_renewal": convention.renewal if convention else None,
@@ -149,7 +183,7 @@ def _status(
                     _day(periods.last_day_in_force(convention, coverage.on)) if convention else None
                 ),
             }
-            if structure
+            if first.structure_id
             else None
         ),
         "coverage": {
@@ -174,14 +208,7 @@ def _status(
                 "hours_override_reason": lot.hours_override_reason,
                 "offer": lot.offer,
                 "modalities": lot.modalities,
-                "contractor": (
-                    {
-                        "siret": contractors[lot.contractor_id].siret,
-                        "name": contractors[lot.contractor_id].name,
-                    }
-                    if lot.contractor_id
-                    else None
-                ),
+                "contractor": contractors.get(lot.id),
             }
             for lot in lots
         ],
@@ -201,7 +228,7 @@ def _status(
             for entry in history
         ],
     }
-    return document, lots, submitted
+    return document, lots, submitted, standing
 
 
 def market_overview(
@@ -217,16 +244,14 @@ def market_overview(
     """The status with what comes next: the open tasks (within ``task_scope``) and the next
     reminders (within ``reminder_scope``). One document for the CLI, the API and the market
     page."""
-    # tasks, declarations and outcomes build on markets, not the other way round
-    from clausier.beneficiaries import outcomes
+    # tasks and declarations build on markets, not the other way round
     from clausier.declarations import pace
-    from clausier.tasks.service import queue
+    from clausier.tasks.service import market_queue
 
-    document, lots, submitted = _status(session, market, today=today)
-    document["open_tasks"] = [
-        row.as_dict(settings.tasks.kinds)
-        for row in queue(session, now=now, market=market, scope=task_scope)
-    ]
+    document, lots, submitted, standing = _status(session, market, today=today)
+    document["open_tasks"] = market_queue(
+        session, market, now=now, kinds=settings.tasks.kinds, scope=task_scope
+    )
     progress = pace.lot_progress(
         session, market, lots, today=today, settings=settings,
         departement=document["place"]["departement"], submitted=submitted,
@@ -234,42 +259,34 @@ def market_overview(
     for lot_doc in document["lots"]:
         lot_pace = progress.get(lot_doc["id"])
         lot_doc["progress"] = lot_pace.as_dict() if lot_pace else None
-    if market.state in ("evaluation", "closed"):
-        people = outcomes.beneficiaries_of(session, market)
-        recorded = outcomes.outcomes_of(session, market)
+    if standing is not None:
         document["outcomes"] = {
-            "beneficiaries": len(people),
-            "recorded": sum(1 for b in people if b.id in recorded),
-            "by_outcome": dict(Counter(row.outcome for row in recorded.values())),
+            "beneficiaries": len(standing.people),
+            "recorded": standing.recorded,
+            "by_outcome": dict(standing.by_outcome),
         }
-    query = _UPCOMING if reminder_scope is None else _UPCOMING.where(reminder_scope)
-    rows = session.exec(query, params={"market_id": market.id}).all()
-    document["next_reminders"] = [
-        _next_reminder(reminder, kind, lot, taken=assignee is not None, now=now, settings=settings)
-        for reminder, kind, assignee, lot in rows
-    ]
+    rows = session.connection().execute(
+        narrowed(_UPCOMING, reminder_scope), {"market_id": market.id}
+    )
+    document["next_reminders"] = [_next_reminder(row, now=now, settings=settings) for row in rows]
     return document
 
 
-def _next_reminder(
-    reminder: Reminder,
-    kind: str | None,
-    lot: Lot | None,
-    *,
-    taken: bool,
-    now: datetime,
-    settings: Settings,
-) -> dict[str, Any]:
-    """A reminder as a list shows it: what it is about (its task, its lot, its month), whom it
-    goes to, and where it stands (still to come, waiting for the sweep, being sent)."""
+def _next_reminder(reminder: Row, *, now: datetime, settings: Settings) -> dict[str, Any]:
+    """A reminder as a list shows it (a row of ``_UPCOMING``): what it is about (its task, its
+    lot, its month), whom it goes to, and where it stands (still to come, waiting for the sweep,
+    being sent)."""
+    kind = reminder.kind
     rule = settings.reminders.get(reminder.rule)
     task_kind = settings.tasks.kinds.get(kind) if kind else None
     task_label = (task_kind.label if task_kind else kind) if kind else None
+    has_lot = reminder.lot_number is not None
+    lot = designation(reminder.lot_number, reminder.lot_title) if has_lot else None
     about = []
     if task_label:
-        about.append(f"tâche « {task_label} »" + (f" du {lot.designation}" if lot else ""))
+        about.append(f"tâche « {task_label} »" + (f" du {lot}" if lot else ""))
     elif lot:
-        about.append(lot.designation)
+        about.append(lot)
     if reminder.period and not kind:
         year, month = map(int, reminder.period.split("-"))
         about.append(f"relevé de {fr_month(date(year, month, 1))}")
@@ -279,9 +296,11 @@ def _next_reminder(
         "label": rule.label if rule else reminder.rule,
         "due_at": reminder.due_at.isoformat(),
         "recipient_role": reminder.recipient_role,
-        "recipient_label": upcoming.recipient_label(reminder.recipient_role, taken=taken),
+        "recipient_label": upcoming.recipient_label(
+            reminder.recipient_role, taken=reminder.assignee_id is not None
+        ),
         "task": {"id": reminder.task_id, "kind": kind, "label": task_label} if kind else None,
-        "lot": {"number": lot.number, "title": lot.title} if lot else None,
+        "lot": {"number": reminder.lot_number, "title": reminder.lot_title} if has_lot else None,
         "period": reminder.period,
         "about": ", ".join(about) or None,
         "status": delivery.status.value,

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from clausier.config import OfferSettings
 from clausier.errors import InvalidInput, Refused
+from clausier.markets import history
 from clausier.markets.models import Lot, Market
 from clausier.offers.clause import MODALITIES, clause_context, render_clause
 from clausier.offers.formula import Computation, Factor, compute, labour_share_for
@@ -23,6 +24,9 @@ from clausier.referential.service import place_of
 from workflow.lifecycle import STATE_LABELS
 
 OPEN_STATES = ("identification", "insertion_offer")
+# what the market's log keeps of a lot's offer: the factors it was computed from, then its result
+OFFER_FACTORS = ("insertion_rate", "labour_share", "hourly_cost")
+OFFER_FIELDS = ("hours_computed", "hours", "hours_override_reason", "modalities", "clause_text")
 
 
 class OfferFrozen(Refused):
@@ -48,11 +52,22 @@ def _factor(
     raise AssertionError("config.yaml always provides a value")
 
 
+def _offer_of(lot: Lot) -> dict:
+    """The lot's offer as the log compares it (a factor by value: 0.05 is 0.0500)."""
+    computed = lot.offer or {}
+    factors = {
+        name: Decimal(computed[name]) if computed.get(name) is not None else None
+        for name in OFFER_FACTORS
+    }
+    return factors | history.watch(lot, OFFER_FIELDS)
+
+
 def prepare(
     session: Session,
     market: Market,
     *,
     settings: OfferSettings,
+    actor: str,
     lot_number: int | None = None,
     insertion_rate: Decimal | None = None,
     labour_share: Decimal | None = None,
@@ -62,7 +77,8 @@ def prepare(
     clause_text: str | None = None,
     modalities: list[str] | None = None,
 ) -> list[LotOffer]:
-    """Compute (and store) the offer of one lot or of every lot of the market."""
+    """Compute (and store) the offer of one lot or of every lot of the market; what changed is
+    logged, by ``actor``."""
     if market.state not in OPEN_STATES:
         raise OfferFrozen(
             f"L'offre d'insertion du marché {market.ref} est figée depuis la publication "
@@ -120,8 +136,9 @@ def prepare(
     )  # fmt: skip
     place = place_of(session, market.commune_code)
 
-    offers = []
+    offers, changes = [], {}
     for lot in lots:
+        before = _offer_of(lot)
         computation = compute(
             amount=Decimal(lot.amount),
             labour_share=share,
@@ -162,11 +179,13 @@ def prepare(
         else:
             lot.clause_text, lot.clause_edited = None, False
         session.add(lot)
+        changes |= history.changed(before, _offer_of(lot), lot=lot.number)
         offers.append(
             LotOffer(
                 lot=lot, computation=computation, override=hours, replaced_edited_text=replaced
             )
         )
+    history.record_edit(session, market, changes, actor=actor)
     return offers
 
 

@@ -3,6 +3,10 @@
 A market keeps the structure it was assigned while the convention that assigned it is in force;
 when that convention lapses the market is re-assigned from the conventions then in force, or
 flagged when none covers it any more (the structure stays on record so the history is clear).
+
+A change of the structure that follows a market is logged (``edit``, by the person who chose it,
+or ``history.COVERAGE`` when the conventions decided); its first assignment, on creation, and
+the coverage flag alone (recomputed every day) are not.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import date
 from sqlmodel import Session
 
 from clausier.errors import AssignmentRefused
+from clausier.markets import history
 from clausier.markets.models import Market
 from clausier.partners.models import Structure
 from clausier.partnerships import periods
@@ -53,8 +58,29 @@ def market_coverage(session: Session, market: Market, *, today: date) -> Coverag
     )
 
 
-def refresh(session: Session, market: Market, *, today: date) -> Assignment:
-    """Bring the market's assignment and coverage flag up to date (no commit)."""
+def _assigned(session: Session, structure_id: int | None, convention_id: int | None,
+              how: str | None) -> dict:  # fmt: skip
+    """Who follows the market, as the log names them (by ref)."""
+    structure = session.get(Structure, structure_id) if structure_id else None
+    convention = session.get(Convention, convention_id) if convention_id else None
+    return {
+        "structure": structure.ref if structure else None,
+        "convention": convention.ref if convention else None,
+        "assignment": how,
+    }
+
+
+def _log(session: Session, market: Market, before: tuple, after: tuple, *, actor: str) -> None:
+    changes = history.changed(_assigned(session, *before[:3]), _assigned(session, *after[:3]))
+    history.record_edit(session, market, changes, actor=actor)
+    session.flush()  # logged before whatever follows in the transaction (a transition's row)
+
+
+def refresh(
+    session: Session, market: Market, *, today: date, actor: str = history.COVERAGE
+) -> Assignment:
+    """Bring the market's assignment and coverage flag up to date (no commit); a change of its
+    structure is logged, by ``actor``."""
     coverage = market_coverage(session, market, today=today)
     before = (market.structure_id, market.convention_id, market.assignment, market.coverage_flag)
     after = before
@@ -76,14 +102,17 @@ def refresh(session: Session, market: Market, *, today: date) -> Assignment:
         setattr(market, name, value)
     session.add(market)
     if after[0] != before[0]:
+        if any(value is not None for value in before):  # not its first check, on creation
+            _log(session, market, before, after, actor=actor)
         follow_structure(session, market)
     return Assignment(coverage=coverage, changed=True)
 
 
 def assign_explicitly(
-    session: Session, market: Market, *, structure: Structure, today: date
+    session: Session, market: Market, *, structure: Structure, today: date, actor: str
 ) -> Convention:
-    """The buyer's choice of structure, among those with a convention covering the market."""
+    """The buyer's choice of structure, among those with a convention covering the market,
+    logged by ``actor``."""
     if market.state in SETTLED_STATES:
         raise AssignmentRefused(
             f"Le marché {market.ref} est terminé ({market.state}) : plus aucune structure ne le suit."
@@ -99,10 +128,12 @@ def assign_explicitly(
     chosen = max(
         covers, key=lambda c: (c.level, periods.last_day_in_force(c.convention, coverage.on))
     )
+    before = (market.structure_id, market.convention_id, market.assignment)
     market.structure_id = structure.id
     market.convention_id = chosen.convention.id
     market.assignment = "explicit"
     market.coverage_flag = None
     session.add(market)
+    _log(session, market, before, (structure.id, chosen.convention.id, "explicit"), actor=actor)
     follow_structure(session, market)
     return chosen.convention

@@ -112,7 +112,7 @@ def _covers_query(with_epci: bool):
             and_(ConventionTerritory.kind == TerritoryKind.epci, code == bindparam("epci"))
         )
     return (
-        select(Convention, ConventionTerritory)
+        select(Convention, ConventionTerritory.kind, ConventionTerritory.code)
         .join(ConventionTerritory, ConventionTerritory.convention_id == Convention.id)
         .where(Convention.buyer_id == bindparam("buyer_id"), or_(*clauses))
     )
@@ -131,8 +131,8 @@ def covers_of(
         params["epci"] = place.epci_code
     rows = session.exec(_covers_query(bool(place.epci_code)), params=params).all()
     return [
-        Cover(convention=conv, kind=TerritoryKind(territory.kind), code=territory.code)
-        for conv, territory in rows
+        Cover(convention=conv, kind=TerritoryKind(kind), code=code)
+        for conv, kind, code in rows
         if on is None or periods.in_force(conv, on)
     ]
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from clausier.errors import ConventionRefused, UnknownRecord
 from clausier.formatting import fr_date
+from clausier.markets import history
 from clausier.markets.models import Market
 from clausier.partnerships import assignment, periods
 from clausier.partnerships.models import Convention, ConventionStatus, Renewal
@@ -31,8 +32,11 @@ class MarketChange:
     coverage_flag: str | None
 
 
-def refresh_buyer_markets(session: Session, *, buyer_id: int, today: date) -> list[MarketChange]:
-    """Re-check the assignment of every live market of a buyer; return those that changed."""
+def refresh_buyer_markets(
+    session: Session, *, buyer_id: int, today: date, actor: str = history.COVERAGE
+) -> list[MarketChange]:
+    """Re-check the assignment of every live market of a buyer; return those that changed (a
+    change of structure logged by ``actor``, whose action made it)."""
     changes = []
     markets = session.exec(
         select(Market).where(
@@ -40,12 +44,12 @@ def refresh_buyer_markets(session: Session, *, buyer_id: int, today: date) -> li
         )
     ).all()
     for market in markets:
-        if assignment.refresh(session, market, today=today).changed:
+        if assignment.refresh(session, market, today=today, actor=actor).changed:
             changes.append(MarketChange(market.ref, market.coverage_flag))
     return changes
 
 
-def renew(session: Session, ref: str, *, today: date) -> Convention:
+def renew(session: Session, ref: str, *, today: date, actor: str = history.COVERAGE) -> Convention:
     """Grant one more period to a convention with explicit renewal."""
     convention = convention_by_ref(session, ref)
     status = periods.status_on(convention, today)
@@ -70,11 +74,13 @@ def renew(session: Session, ref: str, *, today: date) -> Convention:
         )
     convention.renewals += 1
     session.add(convention)
-    refresh_buyer_markets(session, buyer_id=convention.buyer_id, today=today)
+    refresh_buyer_markets(session, buyer_id=convention.buyer_id, today=today, actor=actor)
     return convention
 
 
-def terminate(session: Session, ref: str, *, on: date, today: date) -> list[MarketChange]:
+def terminate(
+    session: Session, ref: str, *, on: date, today: date, actor: str = history.COVERAGE
+) -> list[MarketChange]:
     """End a convention from ``on`` (no longer in force that day)."""
     convention = convention_by_ref(session, ref)
     if convention.terminated_on is not None:
@@ -93,4 +99,4 @@ def terminate(session: Session, ref: str, *, on: date, today: date) -> list[Mark
         )
     convention.terminated_on = on
     session.add(convention)
-    return refresh_buyer_markets(session, buyer_id=convention.buyer_id, today=today)
+    return refresh_buyer_markets(session, buyer_id=convention.buyer_id, today=today, actor=actor)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from clausier.config import Settings
 from clausier.db.locks import locked
+from clausier.db.statements import narrowed
 from clausier.errors import Refused, UnknownRecord
-from clausier.markets.models import Lot, Market
+from clausier.markets.models import Lot, Market, designation
 from clausier.partners.models import Facilitator, Structure
 from clausier.referential.service import place_of
 from clausier.tasks.models import PRIORITY_LABELS, Task, TaskStatus
@@ -38,27 +39,49 @@ class QueueRow:
 
     def label(self, kinds: dict) -> str:
         """What the task is, and of which lot: two lots behind pace are two lines that say so."""
-        kind = kinds.get(self.task.kind)
-        label = kind.label if kind else self.task.kind
-        return f"{label} — {self.lot.designation}" if self.lot else label
+        lot = self.lot
+        return task_label(
+            self.task.kind, kinds, lot.number if lot else None, lot.title if lot else None
+        )
 
     def as_dict(self, kinds: dict) -> dict:
         """The task as the CLI, the API and the market page show it."""
         task, lot = self.task, self.lot
-        return {
-            "id": task.id,
-            "kind": task.kind,
-            "label": self.label(kinds),
-            "lot": {"number": lot.number, "title": lot.title} if lot else None,
-            "due_at": task.due_at.isoformat(),
-            "overdue": self.overdue,
-            "priority": PRIORITY_LABELS.get(task.priority, str(task.priority)),
-            "market": self.market.ref,
-            "market_title": self.market.title,
-            "state": task.state,
-            "structure": self.structure.ref if self.structure else None,
-            "assignee": self.assignee.email if self.assignee else None,
-        }
+        return task_document(
+            kinds, id=task.id, kind=task.kind, due_at=task.due_at, overdue=self.overdue,
+            priority=task.priority, state=task.state, market_ref=self.market.ref,
+            market_title=self.market.title, structure_ref=self.structure and self.structure.ref,
+            assignee_email=self.assignee and self.assignee.email,
+            lot_number=lot and lot.number, lot_title=lot and lot.title,
+        )  # fmt: skip
+
+
+def task_label(kind: str, kinds: dict, lot_number: int | None, lot_title: str | None) -> str:
+    spec = kinds.get(kind)
+    label = spec.label if spec else kind
+    return f"{label} — {designation(lot_number, lot_title)}" if lot_number is not None else label
+
+
+def task_document(
+    kinds: dict, *, id: int, kind: str, due_at: datetime, overdue: bool, priority: int,
+    state: str, market_ref: str, market_title: str, structure_ref: str | None,
+    assignee_email: str | None, lot_number: int | None, lot_title: str | None,
+) -> dict:  # fmt: skip
+    """A task as the CLI, the API and the pages show it, from a queue row or plain columns."""
+    return {
+        "id": id,
+        "kind": kind,
+        "label": task_label(kind, kinds, lot_number, lot_title),
+        "lot": {"number": lot_number, "title": lot_title} if lot_number is not None else None,
+        "due_at": due_at.isoformat(),
+        "overdue": overdue,
+        "priority": PRIORITY_LABELS.get(priority, str(priority)),
+        "market": market_ref,
+        "market_title": market_title,
+        "state": state,
+        "structure": structure_ref,
+        "assignee": assignee_email,
+    }
 
 
 # The queue's statements without their filters, built once: the status lookup and the queue
@@ -77,6 +100,29 @@ _QUEUE = (
     .order_by(Task.due_at, Task.priority, Task.id)
 )
 _COUNT = select(func.count()).select_from(Task).where(Task.status == TaskStatus.open)
+# A market's open tasks as plain columns, for its status lookup (no object per row).
+_MARKET_QUEUE = (
+    select(
+        Task.id,
+        Task.kind,
+        Task.due_at,
+        Task.priority,
+        Task.state,
+        Market.ref.label("market_ref"),
+        Market.title.label("market_title"),
+        Structure.ref.label("structure_ref"),
+        Facilitator.email.label("assignee_email"),
+        Lot.number.label("lot_number"),
+        Lot.title.label("lot_title"),
+    )
+    .select_from(Task)
+    .join(Market, Market.id == Task.market_id)
+    .outerjoin(Structure, Structure.id == Task.structure_id)
+    .outerjoin(Facilitator, Facilitator.id == Task.assignee_id)
+    .outerjoin(Lot, Lot.id == Task.lot_id)
+    .where(Task.status == TaskStatus.open, Task.market_id == bindparam("market_id"))
+    .order_by(Task.due_at, Task.priority, Task.id)
+)
 
 
 def _open_tasks(
@@ -137,6 +183,16 @@ def queue(
         QueueRow(task=t, market=m, structure=s, assignee=f, overdue=t.due_at < now, lot=lot)
         for t, m, s, f, lot in session.exec(query).all()
     ]
+
+
+def market_queue(
+    session: Session, market: Market, *, now: datetime, kinds: dict, scope=None
+) -> list[dict]:
+    """The market's open tasks within ``scope``, as ``QueueRow.as_dict`` shows them (the queue
+    with ``market=``, for the status lookup): read as columns, by a statement built once per
+    caller's reach (``db.statements``)."""
+    rows = session.connection().execute(narrowed(_MARKET_QUEUE, scope), {"market_id": market.id})
+    return [task_document(kinds, overdue=row.due_at < now, **row._mapping) for row in rows]
 
 
 def queue_total(

@@ -247,6 +247,25 @@ def test_an_identified_market_gets_its_offer_in_one_command(cli):
     assert "pas de facilitateur, pas de clause" in refused
 
 
+def test_the_structure_chosen_and_the_offer_made_are_in_the_markets_history_by_whom(cli):
+    cli("load", str(EXAMPLE))
+    cli("assign", "MKT-2027-003", "--structure", "mde-orne", "--actor", "achats@region.fr")
+    cli("offer", "MKT-2027-003", "--actor", "facilitateur@mde-orne.fr")
+    cli("offer", "MKT-2027-003", "--lot", "1", "--hours", "100", "--reason", "Chantier court",
+        "--actor", "facilitateur@mde-orne.fr")  # fmt: skip
+    history = json.loads(cli("status", "MKT-2027-003", "--json").out)["history"]
+    assert [(e["trigger"], e["actor"]) for e in history][1:] == [
+        ("edit", "achats@region.fr"),
+        ("prepare_offer", "facilitateur@mde-orne.fr"),
+        ("edit", "facilitateur@mde-orne.fr"),
+        ("edit", "facilitateur@mde-orne.fr"),
+    ]
+    assert history[1]["changes"][0] == "structure (aucune) → « mde-orne »"
+    assert "lot 1, motif de la dérogation (aucun) → « Chantier court »" in history[-1]["changes"]
+    shown = cli("status", "MKT-2027-003").out
+    assert "Modification : structure (aucune) → « mde-orne »" in shown
+
+
 def test_reminders_are_sent_to_the_maildir_and_listed(cli, tmp_path):
     cli("load", str(EXAMPLE))
     done = cli("reminders", "run-once").err

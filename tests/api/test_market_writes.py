@@ -7,6 +7,7 @@ import re
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from html import unescape
 
 import httpx
@@ -17,6 +18,7 @@ from clausier import clock as product_clock
 from clausier.api.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
+from clausier.clock import PARIS
 from clausier.config import get_settings
 from clausier.markets.models import Lot, Market, TransitionLog
 from tests import factories as make
@@ -267,6 +269,37 @@ def _page_as(world, token: str, path: str) -> str:
     page = client.get(path)
     assert page.status_code == 200, page.text
     return unescape(page.text)
+
+
+def test_the_evaluation_is_logged_with_its_summary_and_a_count_of_outcomes_never_whose(
+    world, clock
+):
+    F, ref, code = Role.facilitator, world.own.market.ref, world.own.beneficiary
+    review = {"decisions": [{"line": world.own.line.id, "decision": "validate"}]}
+    assert world.call(F, "POST", "/api/declarations/review", json=review).status_code == 200
+    clock.move_to(datetime(2027, 9, 1, 10, 0, tzinfo=PARIS))  # the execution is over
+    moved = world.call(F, "POST", f"/api/markets/{ref}/transitions/complete", json={})
+    assert moved.status_code == 200, moved.text
+    body = {"summary": "Bilan : une embauche durable", "outcomes": {code: "job_6_months"}}
+    for _ in range(2):  # the same again changes nothing, and logs nothing
+        answer = world.call(F, "PUT", f"/api/markets/{ref}/evaluation", json=body)
+        assert answer.status_code == 200, answer.text
+    body["outcomes"] = {code: "qualifying_training"}
+    assert world.call(F, "PUT", f"/api/markets/{ref}/evaluation", json=body).status_code == 200
+
+    history = world.call(B, "GET", f"/api/markets/{ref}").json()["history"]
+    assert [entry["trigger"] for entry in history][-3:] == ["complete", "edit", "edit"]
+    recorded, corrected = history[-2:]
+    assert recorded["actor"] == f"facilitator:{world.own.structure.name}"
+    assert recorded["payload"]["changes"] == {
+        "evaluation": [None, "Bilan : une embauche durable"],
+        "outcomes": [None, 1],
+    }
+    assert recorded["changes"] == ["bilan ajouté", "1 sortie à six mois enregistrée"]
+    assert corrected["changes"] == ["1 sortie à six mois enregistrée"]
+    assert code not in str(history), "the log names no beneficiary"
+    page = _page_as(world, world.tokens[B], f"/marches/{ref}")
+    assert "Modification : bilan ajouté ; 1 sortie à six mois enregistrée" in page
 
 
 # --- races ----------------------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import event
 
 from clausier.auth.models import Role
+from clausier.clock import PARIS
 
 
 def test_the_status_lookup_has_state_history_lots_tasks_and_reminders(world):
@@ -151,6 +152,31 @@ def test_the_status_lookup_reads_the_store_in_a_few_statements(world, store):
     # contractors and hours submitted, conventions covering the commune, history, open tasks,
     # next reminders
     assert len(seen) == 7, seen
+
+
+def test_a_market_in_evaluation_reads_its_outcomes_once(world, store, clock):
+    """Issue 15, throughput: the people, their outcomes and what ``close`` waits for were read
+    four times (11 statements); one statement now tells all three."""
+    F, ref, code = Role.facilitator, world.own.market.ref, world.own.beneficiary
+    review = {"decisions": [{"line": world.own.line.id, "decision": "validate"}]}
+    assert world.call(F, "POST", "/api/declarations/review", json=review).status_code == 200
+    clock.move_to(datetime(2027, 9, 1, 10, 0, tzinfo=PARIS))  # the execution is over
+    assert world.call(F, "POST", f"/api/markets/{ref}/transitions/complete", json={}).is_success
+    world.call(Role.buyer, "GET", f"/api/markets/{ref}")
+    with statements(store.engine) as seen:
+        document = world.call(Role.buyer, "GET", f"/api/markets/{ref}").json()
+    assert document["outcomes"] == {"beneficiaries": 1, "recorded": 0, "by_outcome": {}}
+    [close] = [t for t in document["blocked_triggers"] if t["trigger"] == "close"]
+    assert any(code in reason for reason in close["reasons"]), close
+    assert len(seen) == 8, seen  # the seven of any market, and the evaluation's standing
+
+    body = {"summary": "Bilan : une embauche durable", "outcomes": {code: "job_6_months"}}
+    assert world.call(F, "PUT", f"/api/markets/{ref}/evaluation", json=body).is_success
+    document = world.call(Role.buyer, "GET", f"/api/markets/{ref}").json()
+    assert document["outcomes"] == {
+        "beneficiaries": 1, "recorded": 1, "by_outcome": {"job_6_months": 1},
+    }  # fmt: skip
+    assert "close" in [t["trigger"] for t in document["allowed_triggers"]]
 
 
 def test_the_queue_is_a_page_and_a_count_without_joins(world, store):

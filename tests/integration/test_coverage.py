@@ -64,7 +64,9 @@ def test_two_structures_at_the_same_level_are_an_ambiguity_the_buyer_resolves(
     market = make.market(session, buyer=region)
     assert (market.structure_id, market.coverage_flag) == (None, "ambiguous")
 
-    assignment.assign_explicitly(session, market, structure=plie, today=date(2026, 11, 25))
+    assignment.assign_explicitly(
+        session, market, structure=plie, today=date(2026, 11, 25), actor="buyer"
+    )
     assert (market.structure_id, market.assignment, market.coverage_flag) == (
         plie.id,
         "explicit",
@@ -103,7 +105,9 @@ def test_a_structure_without_convention_there_cannot_be_assigned(session, region
     stranger = make.structure(session, "ailleurs")
     market = make.market(session, buyer=region)
     with pytest.raises(AssignmentRefused, match="n'a aucune convention en vigueur"):
-        assignment.assign_explicitly(session, market, structure=stranger, today=date(2026, 11, 25))
+        assignment.assign_explicitly(
+            session, market, structure=stranger, today=date(2026, 11, 25), actor="buyer"
+        )
 
 
 def test_coverage_is_checked_on_the_planned_consultation_date(session, region):

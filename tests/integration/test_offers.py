@@ -10,11 +10,17 @@ from sqlmodel import select
 from clausier.config import OfferSettings
 from clausier.errors import GuardRefused, InvalidInput
 from clausier.markets.models import Lot
-from clausier.offers.service import OfferFrozen, prepare
+from clausier.offers import service
+from clausier.offers.service import OfferFrozen
 from tests import factories as make
 from workflow.engine import fire
 
 SETTINGS = OfferSettings()
+
+
+def prepare(session, market, **given):
+    """The facilitator's ``clausier offer``, as a service call."""
+    return service.prepare(session, market, actor="f0@mde-cotentin.example", **given)
 
 
 @pytest.fixture

@@ -204,5 +204,5 @@ def test_tasks_follow_the_market_to_the_structure_the_buyer_assigns(session, clo
     assert task.structure_id is None, "ambiguous: nobody's queue until the buyer chooses"
     from clausier.partnerships.assignment import assign_explicitly
 
-    assign_explicitly(session, market, structure=plie, today=date(2026, 11, 25))
+    assign_explicitly(session, market, structure=plie, today=date(2026, 11, 25), actor="buyer")
     assert task.structure_id == plie.id
