@@ -65,6 +65,7 @@ def main() -> None:
         if args.only in (None, "uploads"):
             uploads.run(kind)
         if args.only in (None, "throughput"):
+            throughput.cpu(kind)
             throughput.run(kind)
         if args.only in (None, "delivery", "sweep"):
             delivery.sweep_vs_raw(

@@ -7,10 +7,15 @@ token in a Lua script. Interleaved, ``repeats`` times: ``GET /api/health`` (the 
 same server, no store, no caller) and the buyer's status lookup of each of its markets,
 ``GET /api/markets/{ref}``. Reported: the median requests/s and the median of the runs' p50 and
 p99, and the ratio lookup/health (goal ≥ 0.3, p99 ≤ 100 ms).
+
+``cpu``: the same two requests without HTTP nor wrk, through the ASGI application in this
+process, in CPU time per request (thread hops included, as a server pays them): steadier than
+requests per second on shared cores, it tells what a change to the lookup itself gained.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -26,11 +31,13 @@ from contextlib import contextmanager
 import httpx
 
 from clausier import clock
+from clausier.api.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.cli.serve import DEMO_ORGS, EXAMPLE
 from clausier.config import Settings
-from clausier.db.engine import session_scope
+from clausier.db.engine import make_engine, session_scope
+from clausier.db.migrate import upgrade
 from clausier.loading.loader import load
 from tests.smtp import free_port
 from tests.stores import PostgresSchema
@@ -168,3 +175,91 @@ def run(kind: str, *, repeats: int = 3, seconds: int = 5) -> dict[str, dict]:
           f"slowest {worst:.0f}/s ({worst / health:.2f}× health, goal ≥ 0.30), worst p99 "
           f"{max(r['p99_ms'] for r in lookups):.1f} ms (goal ≤ 100 ms)")  # fmt: skip
     return rows
+
+
+@contextmanager
+def _loaded_store(kind: str) -> Iterator[tuple[Settings, object]]:
+    """The example loaded in a fresh store: (settings, engine)."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="clausier-bench-") as home:
+            settings = Settings(database={"url": f"sqlite:///{home}/cpu.db"})
+            engine = make_engine(settings)
+            upgrade(engine)
+            yield settings, engine
+            engine.dispose()
+        return
+    schema = PostgresSchema()
+    try:
+        yield Settings(database={"url": schema.url}), schema.engine
+    finally:
+        schema.drop()
+
+
+async def _asgi_get(app, path: str, token: str | None) -> int:
+    headers = [(b"host", b"127.0.0.1")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000), "state": {},
+    }  # fmt: skip
+    status = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    await app(scope, receive, send)
+    return status[0]
+
+
+def cpu(kind: str, *, requests: int = 100, repeats: int = 7) -> dict[str, float]:
+    """CPU milliseconds per request, the minimum of ``repeats`` runs of ``requests`` each."""
+    with _loaded_store(kind) as (settings, engine):
+        with session_scope(engine) as session:
+            load(session, EXAMPLE, today=clock.today(), settings=settings)
+            buyer = tokens.create(session, role=Role.buyer, org=BUYER, expires_at=None,
+                                  now=clock.now())[0]  # fmt: skip
+        app = create_app(engine, settings)
+        paths = {"GET /api/health": ("/api/health", None)}
+
+        async def measure() -> dict[str, float]:
+            listed = await _refs(app, buyer)
+            paths.update({f"GET /api/markets/{ref}": (f"/api/markets/{ref}", buyer)
+                          for ref in listed})  # fmt: skip
+            figures = {}
+            for name, (path, token) in paths.items():
+                assert await _asgi_get(app, path, token) == 200, name  # warm-up, checked
+                runs = []
+                for _ in range(repeats):
+                    started = time.process_time()
+                    for _ in range(requests):
+                        await _asgi_get(app, path, token)
+                    runs.append((time.process_time() - started) * 1000 / requests)
+                figures[name] = min(runs)
+            return figures
+
+        figures = asyncio.run(measure())
+    health = figures["GET /api/health"]
+    print(f"\n[{kind}] CPU per request through the ASGI app, in process, min of {repeats}×"
+          f"{requests}")  # fmt: skip
+    for name, ms in figures.items():
+        print(f"  {name:<34} {ms:7.3f} ms  ratio {health / ms:.2f}× health")
+    lookups = [ms for name, ms in figures.items() if name != "GET /api/health"]
+    print(f"  status lookups: median {statistics.median(lookups):.3f} ms, slowest "
+          f"{max(lookups):.3f} ms ({health / max(lookups):.2f}× health, goal ≥ 0.30)")  # fmt: skip
+    return figures
+
+
+async def _refs(app, token: str) -> list[str]:
+    """The buyer's markets, as the list endpoint gives them."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        listed = await client.get("/api/markets", params={"limit": 200},
+                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    return [item["ref"] for item in listed.json()["items"]]
