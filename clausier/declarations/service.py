@@ -180,6 +180,10 @@ def declare(
         seen.add((code, line.modality))
         if beneficiary is not None and hours is not None:
             parsed.append((line, beneficiary, hours))
+    # One person's month is weighed across lots, each of which has its own writers: they take
+    # turns on the person (after their lot, in id order, as every writer takes locks), so that
+    # each reads what the other lot's statement committed.
+    locked(session, Beneficiary, [beneficiary.id for _line, beneficiary, _hours in parsed])
     statement = session.exec(
         select(Statement).where(Statement.lot_id == lot.id, Statement.period == period)
     ).first()

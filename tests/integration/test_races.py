@@ -359,6 +359,34 @@ def test_first_declarations_of_a_month_by_the_form_make_one_statement(arena):
     assert_one_statement(arena)
 
 
+def test_one_person_declared_on_two_lots_at_once_stays_within_a_month(arena):
+    """Each lot's writers take turns on their lot, so two lots' statements for the same person
+    did not wait for each other: 8 racers on 2 lots, 108 h each (alone under the 180 h maximum),
+    and on PostgreSQL the person had 216 h in the month. The person is locked before the
+    maximum is weighed: one lot's statement counts, the other lot's writers are refused."""
+    maximum = get_settings().declarations.max_hours_per_person_month
+    hours = maximum * Decimal("0.6")
+    person = arena.people[0]
+    answers = arena.race(
+        lambda client, n: client.put(
+            f"/api/lots/{arena.lots[n % 2]}/declarations/{MONTH}",
+            json={"lines": [{"beneficiary": person, "modality": "direct_hire", "hours": str(hours)}]},
+            headers=arena.api(Role.contractor),
+        )
+    )  # fmt: skip
+    with arena.session() as session:
+        declared = session.exec(
+            select(func.sum(DeclarationLine.hours))
+            .join(Beneficiary, Beneficiary.id == DeclarationLine.beneficiary_id)
+            .where(Beneficiary.code == person, DeclarationLine.period == MONTH)
+        ).one()
+    assert Decimal(declared) == hours <= maximum
+    # the first lot to commit counts, its later writers amend it; the other lot's are refused
+    assert statuses(answers) == {200: RACERS // 2, 422: RACERS // 2}
+    refused = {a.json()["error"]["problems"][0]["message"] for a in answers if a.status_code == 422}
+    assert all("dépassent le maximum plausible" in message for message in refused), refused
+
+
 # --- the review -------------------------------------------------------------------------------
 
 
