@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError
 
 from clausier.errors import ConfigError
 from clausier.validation.messages import dotted, french_message
+from clausier.validation.yaml_keys import DuplicateKey, UniqueKeyLoader
 from notifications.settings import (
     DEFAULT_RULES,
     NotificationSettings,
@@ -333,7 +334,9 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     data: dict = {}
     if source.exists():
         try:
-            loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+            loaded = yaml.load(source.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+        except DuplicateKey as exc:
+            raise ConfigError(str(source), [exc.problem]) from exc
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"ligne {mark.line + 1}" if mark else "lecture"

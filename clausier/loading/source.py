@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from clausier.errors import LoadErrors, LoadProblem
+from clausier.validation.yaml_keys import DuplicateKey, UniqueKeyLoader
 
 
 class Located(dict):
@@ -33,7 +34,7 @@ class LocatedList(list):
     item_lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(UniqueKeyLoader):
     def construct_mapping(self, node, deep=False):
         mapping = super().construct_mapping(node, deep=deep)
         key_lines = {}
@@ -77,6 +78,11 @@ def read_yaml(path: Path) -> Any:
         ) from exc
     try:
         return yaml.load(text, Loader=_LineLoader)
+    except DuplicateKey as exc:
+        problem = LoadProblem(
+            path=str(path), line=exc.problem_mark.line + 1, field="syntaxe", message=exc.problem
+        )
+        raise LoadErrors(str(path), [problem]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)

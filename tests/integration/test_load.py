@@ -233,6 +233,16 @@ def test_unknown_top_level_keys_and_broken_yaml_are_named(session, tmp_path, clo
         load(session, write(tmp_path, "buyers:\n  - siret: [\n", "broken.yaml"))
 
 
+def test_a_key_given_twice_in_a_load_file_is_refused_not_the_last_kept(session, tmp_path, clock):
+    """YAML keeps the second ``amount`` of a market silently: the file is refused instead, with
+    both lines, and nothing is written."""
+    twice = GOOD.replace("        amount: 2400000", "        amount: 1\n        amount: 2400000", 1)
+    assert twice != GOOD
+    with pytest.raises(LoadErrors, match=r"champ « syntaxe » : clé « amount » en double \(lignes"):
+        load(session, write(tmp_path, twice, "twice.yaml"))
+    assert session.exec(select(Market)).first() is None
+
+
 def test_markets_and_lots_from_a_french_spreadsheet(session, tmp_path, clock):
     load(session, write(tmp_path, GOOD.split("markets:")[0]))
     csv = write(

@@ -55,6 +55,10 @@ def test_the_shipped_config_is_valid_and_matches_the_defaults():
         ("reminder: {}\n", "clé « reminder » : clé inconnue"),
         ("database: [1, 2]\n", "clé « database » : attendu : un ensemble de clés"),
         ("database:\n  url: [\n", "ligne 3 : YAML illisible"),
+        (  # YAML would keep the second silently: nobody chose which
+            "outbox:\n  transport: smtp\ndatabase: {}\noutbox:\n  transport: maildir\n",
+            "clé « outbox » en double (lignes 1 et 4)",
+        ),
     ],
 )
 def test_invalid_values_are_named(tmp_path, content, expected):
