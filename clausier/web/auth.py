@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlmodel import Session, select
 
 from clausier.auth.models import ApiToken, Role
@@ -25,12 +25,29 @@ from notifications.models import OutboxMessage
 COOKIE = "clausier_session"
 SESSION_HOURS = 12
 LINK_MINUTES = 15
+PRUNED_AT_ONCE = 1000
+
+
+def prune_ended(session: Session, model: type[WebSession] | type[LoginLink], *, now: datetime):
+    """Ended sessions or links go, a batch at a time, whenever a new one is made: the tables
+    hold what may still be used, not every sign-in ever. The newest row stays: SQLite gives the
+    highest deleted id to the next row, and a link's id names its e-mail in the outbox
+    (« login:N »). On PostgreSQL rows another request is pruning are skipped."""
+    newest = select(func.max(model.id)).scalar_subquery()
+    ended = select(model.id).where(model.expires_at <= now, model.id < newest)
+    ended = ended.limit(PRUNED_AT_ONCE)
+    if session.get_bind().dialect.name == "postgresql":
+        ended = ended.with_for_update(skip_locked=True)
+    session.execute(
+        delete(model).where(model.id.in_(ended)).execution_options(synchronize_session=False)
+    )
 
 
 def open_session(
     session: Session, principal: Principal, *, now: datetime, link: LoginLink | None = None
 ) -> str:
     """A session for a token's principal (``principal.token_id``) or for a link's holder."""
+    prune_ended(session, WebSession, now=now)
     secret = secrets.token_urlsafe(32)
     facilitator = link is not None and link.role == Role.facilitator.value
     session.add(
@@ -123,6 +140,7 @@ def send_link(session: Session, email: str, *, settings: Settings, now: datetime
     if found is None:
         return False
     role, org_id, label, facilitator_id = found
+    prune_ended(session, LoginLink, now=now)
     secret = secrets.token_urlsafe(32)
     link = LoginLink(secret_hash=digest(secret), email=email.strip(), role=role.value, org_id=org_id, label=label,
                      facilitator_id=facilitator_id, expires_at=now + timedelta(minutes=LINK_MINUTES))  # fmt: skip

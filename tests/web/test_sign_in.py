@@ -12,8 +12,13 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from clausier import clock as product_clock
 from clausier.auth import tokens
+from clausier.auth.models import Role
+from clausier.config import get_settings
 from clausier.partners.models import Buyer, Facilitator
+from clausier.web import auth
+from clausier.web.models import LoginLink, WebSession
 from notifications.models import OutboxMessage
 from tests import factories as make
 from tests.web.conftest import clock_now
@@ -242,3 +247,35 @@ def test_a_buyer_whose_address_changed_is_signed_out_and_the_old_link_is_void(wo
             session.commit()
         assert client.get("/marches").headers["location"] == "/connexion"
         assert client.get(second).status_code == 400
+
+
+def test_ended_sessions_and_links_are_pruned_and_link_ids_never_come_back(session, clock):
+    """Every sign-in left its link and its session in the store for good; they go once ended
+    (the newest kept, so that SQLite never gives a link's id, the key of its e-mail, again)."""
+    structure = make.structure(session, "mde-purge")
+    email = session.exec(
+        select(Facilitator.email).where(Facilitator.structure_id == structure.id)
+    ).first()
+    link_ids = []
+    for _ in range(3):  # a sign-in a day, each link followed, each session left to expire
+        now = product_clock.now()
+        assert auth.send_link(session, email, settings=get_settings(), now=now)
+        session.flush()
+        link = session.exec(select(LoginLink).order_by(LoginLink.id.desc())).first()
+        link_ids.append(link.id)
+        principal = tokens.Principal(role=Role.facilitator, org_id=structure.id, label="x")
+        auth.open_session(session, principal, now=now, link=link)
+        session.commit()
+        clock.shift(timedelta(days=1))
+    assert link_ids == sorted(set(link_ids))
+    # of three ended links and sessions, the newest of each is kept
+    assert len(session.exec(select(LoginLink)).all()) == 2
+    assert len(session.exec(select(WebSession)).all()) == 2
+    assert auth.send_link(session, email, settings=get_settings(), now=product_clock.now())
+    session.commit()
+    ids = session.exec(select(LoginLink.id).order_by(LoginLink.id)).all()
+    assert ids == [link_ids[-1], link_ids[-1] + 1]  # a new id, never a pruned one's
+    keys = session.exec(
+        select(OutboxMessage.idempotency_key).where(OutboxMessage.to_email == email)
+    ).all()
+    assert len(keys) == len(set(keys)) == 4  # every sign-in got its own message
