@@ -101,28 +101,13 @@ _QUEUE = (
 )
 _COUNT = select(func.count()).select_from(Task).where(Task.status == TaskStatus.open)
 # A market's open tasks as plain columns, for its status lookup (no object per row).
-_MARKET_QUEUE = (
-    select(
-        Task.id,
-        Task.kind,
-        Task.due_at,
-        Task.priority,
-        Task.state,
-        Market.ref.label("market_ref"),
-        Market.title.label("market_title"),
-        Structure.ref.label("structure_ref"),
-        Facilitator.email.label("assignee_email"),
-        Lot.number.label("lot_number"),
-        Lot.title.label("lot_title"),
-    )
-    .select_from(Task)
-    .join(Market, Market.id == Task.market_id)
-    .outerjoin(Structure, Structure.id == Task.structure_id)
-    .outerjoin(Facilitator, Facilitator.id == Task.assignee_id)
-    .outerjoin(Lot, Lot.id == Task.lot_id)
-    .where(Task.status == TaskStatus.open, Task.market_id == bindparam("market_id"))
-    .order_by(Task.due_at, Task.priority, Task.id)
-)
+_MARKET_QUEUE = _QUEUE.with_only_columns(
+    Task.id, Task.kind, Task.due_at, Task.priority, Task.state,
+    Market.ref.label("market_ref"), Market.title.label("market_title"),
+    Structure.ref.label("structure_ref"), Facilitator.email.label("assignee_email"),
+    Lot.number.label("lot_number"), Lot.title.label("lot_title"),
+    maintain_column_froms=False,
+).where(Task.market_id == bindparam("market_id"))  # fmt: skip
 
 
 def _open_tasks(
