@@ -191,13 +191,8 @@ def as_text(value: Any) -> str:
 
 
 def call(world, role: Role, method: str, template: str, sample: dict):
-    path = template
-    for name, value in sample.get("path", {}).items():
-        path = path.replace("{" + name + "}", _quote(as_text(value)[:URL_ROOM]) or "%20")
-    query = {name: as_text(value)[:URL_ROOM] for name, value in sample.get("query", {}).items()}
-    query = {
-        k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in query.items()
-    }
+    path = with_ids(template, {n: as_text(v) for n, v in sample.get("path", {}).items()})
+    query = {n: typed(as_text(v)[:URL_ROOM]) for n, v in sample.get("query", {}).items()}
     kwargs: dict[str, Any] = {"params": query}
     if "json" in sample:
         kwargs["content"] = json.dumps(
@@ -483,11 +478,8 @@ def fuzz_form(world, client, role: Role, csrf: str, path: str, fields: list[str]
     @settings(max_examples=12, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     def check(values, ids):
-        url = path
-        for name, value in ids.items():
-            url = url.replace("{" + name + "}", _quote(value[:URL_ROOM]) or "%20")
-        data = {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-                for k, v in values.items()} | {"csrf": csrf}  # fmt: skip
+        url = with_ids(path, ids)
+        data = {k: typed(v) for k, v in values.items()} | {"csrf": csrf}
         response = client.post(url, data=data, follow_redirects=False)
         assert response.status_code < 500, (
             f"POST {path} as {role.value}: {values!r:.300} → {response.status_code} "
@@ -509,11 +501,8 @@ def fuzz_page(client, role: Role, path: str, names: list[str]) -> None:
     @settings(max_examples=8, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     def check(query, ids):
-        url = path
-        for name, value in ids.items():
-            url = url.replace("{" + name + "}", _quote(value[:URL_ROOM]) or "%20")
-        params = {k: v[:URL_ROOM].encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-                  for k, v in query.items()}  # fmt: skip
+        url = with_ids(path, ids)
+        params = {k: typed(v[:URL_ROOM]) for k, v in query.items()}
         response = client.get(url, params=params, follow_redirects=False)
         assert response.status_code < 500, (
             f"GET {path} as {role.value}: {query!r:.200} {ids!r:.200} → "
