@@ -264,17 +264,16 @@ def post_review(
 
 
 def _evaluation(session, market) -> dict:
-    people = outcomes.beneficiaries_of(session, market)
-    recorded = outcomes.outcomes_of(session, market)
+    standing = outcomes.standing(session, market)
     return {
         "market": market.ref, "state": market.state, "summary": market.evaluation,
         "evaluated_at": market.evaluated_at.isoformat() if market.evaluated_at else None,
         "outcomes": [
-            {"beneficiary": b.code, "outcome": recorded[b.id].outcome if b.id in recorded else None,
-             "outcome_label": OUTCOMES[recorded[b.id].outcome] if b.id in recorded else None}
-            for b in people
+            {"beneficiary": code, "outcome": outcome,
+             "outcome_label": OUTCOMES[outcome] if outcome else None}
+            for code, outcome in standing.people
         ],
-        "missing": [b.code for b in people if b.id not in recorded],
+        "missing": standing.missing,
     }  # fmt: skip
 
 
