@@ -302,6 +302,13 @@ class LimitSettings(_Strict):
     statement_lines: int = Field(default=10_000, ge=1, le=1_000_000)  # of one CSV of hours
 
 
+class CacheSettings(_Strict):
+    """What one server keeps in memory. A status document is about 10 kB: 2,000 of them, 20 MB;
+    0 keeps none (each lookup builds its document)."""
+
+    status_documents: int = Field(default=2_000, ge=0, le=200_000)
+
+
 class Settings(_Strict):
     database: DatabaseSettings = DatabaseSettings()
     logging: LoggingSettings = LoggingSettings()
@@ -312,6 +319,7 @@ class Settings(_Strict):
     reminders: dict[str, ReminderRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     web: WebSettings = WebSettings()
     limits: LimitSettings = LimitSettings()
+    cache: CacheSettings = CacheSettings()
     sign_in: SignInSettings = SignInSettings()
     notifications: NotificationSettings = NotificationSettings()
     outbox: OutboxSettings = OutboxSettings()

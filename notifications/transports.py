@@ -15,6 +15,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from pathlib import Path
+from threading import Lock
 
 from notifications.messages import Composed
 from notifications.settings import SmtpSettings
@@ -30,6 +31,9 @@ class TemporaryFailure(DeliveryFailure):
 
 class PermanentFailure(DeliveryFailure):
     permanent = True
+
+
+_ADDING = Lock()
 
 
 def _nothing() -> None:
@@ -70,16 +74,23 @@ class MaildirTransport:
                 raise _maildir_failure(self.path, exc) from exc
         return mailbox.Maildir(self.path, create=False)
 
+    def _add(self, data: bytes) -> None:
+        """One message at a time in this process: a file's name is the time, the process and a
+        counter that ``mailbox`` shares between threads unguarded, so two threads adding at
+        once may pick the same name and fail (``ExternalClashError``)."""
+        with _ADDING:
+            self.maildir.add(data)
+
     def send(self, message: Composed, before_acceptance: Callable[[], None] = _nothing) -> None:
         before_acceptance()
         if self.maildir is None:
             self.maildir = self._whole()
         try:
-            self.maildir.add(message.data)
+            self._add(message.data)
         except FileNotFoundError:  # removed since the batch began: made whole again, once
             self.maildir = self._whole()
             try:
-                self.maildir.add(message.data)
+                self._add(message.data)
             except OSError as exc:
                 raise _maildir_failure(self.path, exc) from exc
         except OSError as exc:  # disk full, read-only, permissions: may heal, retried

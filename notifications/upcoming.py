@@ -58,6 +58,14 @@ def next_office_opening(moment: datetime, settings: NotificationSettings) -> dat
     return datetime.combine(day, settings.office_start, tzinfo=PARIS)
 
 
+def next_office_change(moment: datetime, settings: NotificationSettings) -> datetime:
+    """When office hours next open or close."""
+    if in_office_hours(moment, settings):
+        local = moment.astimezone(PARIS)
+        return datetime.combine(local.date(), settings.office_end, tzinfo=PARIS)
+    return next_office_opening(moment, settings)
+
+
 @dataclass(frozen=True)
 class Upcoming:
     status: Delivery
@@ -77,3 +85,17 @@ def delivery_of(reminder: Reminder, *, now: datetime, settings: NotificationSett
         return Upcoming(Delivery.waiting, f"{since} (envoi au prochain passage)")
     opening = fr_moment(next_office_opening(now, settings))
     return Upcoming(Delivery.waiting, f"{since} (envoi à la réouverture des bureaux, le {opening})")
+
+
+def delivery_changes_at(
+    reminder, *, now: datetime, settings: NotificationSettings
+) -> datetime | None:
+    """The next instant at which ``delivery_of`` answers otherwise, its row unchanged (None: only
+    a change of its row moves it); a kept status document is served until then."""
+    if reminder.message_id is not None:
+        return None
+    if reminder.claimed_until is not None and reminder.claimed_until > now:
+        return reminder.claimed_until
+    if reminder.due_at > now:
+        return reminder.due_at
+    return next_office_change(now, settings)

@@ -1,4 +1,5 @@
-"""``clausier worker``: APScheduler runs the sweep every few seconds and the planner daily.
+"""``clausier worker``: APScheduler runs the sweep every few seconds, the planner (and the pruning
+of market change marks) daily.
 
 The scheduler only says *when*; what to send lives in the database, so a worker that dies loses
 nothing: its leases expire and another worker takes the rows. A database that stops answering
@@ -18,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from clausier import clock
 from clausier.clock import PARIS
 from clausier.config import Settings
-from clausier.db import migrate
+from clausier.db import changes, migrate
 from clausier.errors import DatabaseNotInitialised
 from notifications import sweep
 
@@ -68,6 +69,8 @@ def plan_until_done(engine: Engine, settings: Settings) -> int:
 def _pass(engine: Engine, settings: Settings, worker: str, planning: bool) -> None:
     try:
         planned = plan_until_done(engine, settings) if planning else 0
+        if planning:  # daily: the marks kept documents no longer need (db.changes)
+            changes.prune(engine)
         report = sweep.run_once(engine, settings, worker=worker, now=clock.now(), planning=False)
         report.planned = planned
     except DBAPIError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import func
 from sqlmodel import select
@@ -27,7 +27,8 @@ from clausier.auth.writes import market_writer
 from clausier.loading.loader import commit_load
 from clausier.loading.rows import MarketRow
 from clausier.markets.models import Market
-from clausier.markets.status import market_overview
+from clausier.markets.status import market_overview_until
+from clausier.markets.status_cache import market_in_reach
 from clausier.partners.models import Buyer, Contractor
 from workflow.engine import fire
 from workflow.lifecycle import STATE_LABELS, TRIGGERS
@@ -71,17 +72,22 @@ def _summary(market: Market, buyer: Buyer) -> dict:
 
 
 def _status(session, principal, market: Market, settings) -> dict:
-    document = market_overview(
+    return _status_until(session, principal, market, settings, now=clock.now())[0]
+
+
+def _status_until(session, principal, market: Market, settings, *, now) -> tuple[dict, Any]:
+    """The caller's status document and its horizon (``market_overview_until``)."""
+    document, stale_at = market_overview_until(
         session,
         market,
-        today=clock.today(),
-        now=clock.now(),
+        today=now.astimezone(clock.PARIS).date(),
+        now=now,
         settings=settings,
         task_scope=task_condition(principal),
         reminder_scope=reminder_condition(principal),
     )
     own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
-    return redact_status(document, principal, own.siret if own else None)
+    return redact_status(document, principal, own.siret if own else None), stale_at
 
 
 @router.get("", summary="Les marchés visibles par l'appelant")
@@ -141,11 +147,23 @@ async def get_market(ref: str, request: Request, settings: SettingsDep) -> dict:
     """The buyers' most frequent read, in one thread hop (``read_as_caller``), answered as a
     ready response: the document is JSON already (plain texts, numbers, lists), and FastAPI
     would validate its 10 kB against ``dict`` and copy it, in a thread hop of its own, for the
-    same bytes (docs/performance.md, throughput)."""
+    same bytes. Read again unchanged, it is served as it was kept (``markets.status_cache``):
+    two statements, the caller's token and the market's fingerprint (docs/performance.md,
+    throughput)."""
+    kept = request.app.state.status_cache
 
-    def read(session, principal) -> JSONResponse:
-        market = visible_market(session, principal, ref)
-        return JSONResponse(_status(session, principal, market, settings))
+    def read(session, principal) -> Response:
+        now = clock.now()
+        market_id, fingerprint = market_in_reach(session, market_condition(principal), ref)
+
+        def build() -> tuple[bytes, Any]:
+            market = visible_market(session, principal, ref)
+            document, stale_at = _status_until(session, principal, market, settings, now=now)
+            return JSONResponse(document).body, stale_at
+
+        key = (market_id, principal.role, principal.org_id, now.astimezone(clock.PARIS).date())
+        body = kept.serve(key, fingerprint, now, build)
+        return Response(body, media_type="application/json")
 
     return await read_as_caller(request, read)
 

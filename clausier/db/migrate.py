@@ -10,6 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from clausier.db import changes
+from clausier.db.tables import metadata
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -34,7 +37,10 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     before = current_revision(engine)
     with engine.begin() as connection:
         command.upgrade(alembic_config(engine, connection), revision)
-    return before, current_revision(engine)
+        at = MigrationContext.configure(connection).get_current_revision()
+        if at == head_revision():  # every table watched, whatever the migrations copied
+            changes.install(connection, metadata)
+    return before, at
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from clausier.auth.models import ApiToken, SignInCounter
 from clausier.beneficiaries.models import Beneficiary, Outcome
+from clausier.db.changes import ChangeMark
 from clausier.declarations.models import DeclarationLine, Statement
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
@@ -19,6 +20,7 @@ __all__ = [
     "ApiToken",
     "Beneficiary",
     "Buyer",
+    "ChangeMark",
     "Commune",
     "Contractor",
     "Convention",

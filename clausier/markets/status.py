@@ -244,6 +244,26 @@ def market_overview(
     """The status with what comes next: the open tasks (within ``task_scope``) and the next
     reminders (within ``reminder_scope``). One document for the CLI, the API and the market
     page."""
+    return market_overview_until(
+        session, market, today=today, now=now, settings=settings, task_scope=task_scope,
+        reminder_scope=reminder_scope,
+    )[0]  # fmt: skip
+
+
+def market_overview_until(
+    session: Session,
+    market: Market,
+    *,
+    today: date,
+    now: datetime,
+    settings: Settings,
+    task_scope=None,
+    reminder_scope=None,
+) -> tuple[dict[str, Any], datetime | None]:
+    """The overview, and the first instant after ``now`` at which time alone would change it
+    (within ``today``; None: none that day): a task falls overdue, a reminder falls due or its
+    lease ends, office hours open or close on a reminder waiting for them. Until then, and as
+    long as the market's data stay the same (``db.changes``), the document may be kept."""
     # tasks and declarations build on markets, not the other way round
     from clausier.declarations import pace
     from clausier.tasks.service import market_queue
@@ -265,11 +285,21 @@ def market_overview(
             "recorded": standing.recorded,
             "by_outcome": dict(standing.by_outcome),
         }
-    rows = session.connection().execute(
-        narrowed(_UPCOMING, reminder_scope), {"market_id": market.id}
+    rows = (
+        session.connection()
+        .execute(narrowed(_UPCOMING, reminder_scope), {"market_id": market.id})
+        .all()
     )
     document["next_reminders"] = [_next_reminder(row, now=now, settings=settings) for row in rows]
-    return document
+    moments = [
+        datetime.fromisoformat(task["due_at"])
+        for task in document["open_tasks"]
+        if not task["overdue"]  # ``overdue`` is ``due_at < now``
+    ]
+    moments += [
+        upcoming.delivery_changes_at(row, now=now, settings=settings.notifications) for row in rows
+    ]
+    return document, min((moment for moment in moments if moment is not None), default=None)
 
 
 def _next_reminder(reminder: Row, *, now: datetime, settings: Settings) -> dict[str, Any]:

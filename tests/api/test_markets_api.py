@@ -9,6 +9,7 @@ from sqlalchemy import event
 
 from clausier.auth.models import Role
 from clausier.clock import PARIS
+from clausier.markets.status_cache import StatusCache
 
 
 def test_the_status_lookup_has_state_history_lots_tasks_and_reminders(world):
@@ -145,13 +146,25 @@ def test_the_status_lookup_reads_the_store_in_a_few_statements(world, store):
     """Issue 8: one per part of the document, none per lot, task or reminder (it was 15)."""
     path = f"/api/markets/{world.own.market.ref}"
     world.call(Role.buyer, "GET", path)  # the commune's place is read once, then kept
+    world.client.app.state.status_cache = StatusCache(0)  # each lookup builds its document
     with statements(store.engine) as seen:
         response = world.call(Role.buyer, "GET", path)
     assert response.status_code == 200
-    # token, market in the caller's reach, buyer/structure/convention with the lots, their
-    # contractors and hours submitted, conventions covering the commune, history, open tasks,
-    # next reminders
-    assert len(seen) == 7, seen
+    # token, the market's id and fingerprint in the caller's reach, the market, buyer/structure/
+    # convention with the lots, their contractors and hours submitted, conventions covering the
+    # commune, history, open tasks, next reminders
+    assert len(seen) == 8, seen
+
+
+def test_a_status_read_again_unchanged_is_served_as_kept(world, store):
+    """Issue 15, throughput: the token and the market's fingerprint, and the same bytes."""
+    path = f"/api/markets/{world.own.market.ref}"
+    built = world.call(Role.buyer, "GET", path)
+    with statements(store.engine) as seen:
+        kept = world.call(Role.buyer, "GET", path)
+    assert kept.status_code == 200 and kept.content == built.content
+    assert len(seen) == 2, seen
+    assert "market_change" in seen[1]
 
 
 def test_a_market_in_evaluation_reads_its_outcomes_once(world, store, clock):
@@ -163,12 +176,13 @@ def test_a_market_in_evaluation_reads_its_outcomes_once(world, store, clock):
     clock.move_to(datetime(2027, 9, 1, 10, 0, tzinfo=PARIS))  # the execution is over
     assert world.call(F, "POST", f"/api/markets/{ref}/transitions/complete", json={}).is_success
     world.call(Role.buyer, "GET", f"/api/markets/{ref}")
+    world.client.app.state.status_cache = StatusCache(0)  # each lookup builds its document
     with statements(store.engine) as seen:
         document = world.call(Role.buyer, "GET", f"/api/markets/{ref}").json()
     assert document["outcomes"] == {"beneficiaries": 1, "recorded": 0, "by_outcome": {}}
     [close] = [t for t in document["blocked_triggers"] if t["trigger"] == "close"]
     assert any(code in reason for reason in close["reasons"]), close
-    assert len(seen) == 8, seen  # the seven of any market, and the evaluation's standing
+    assert len(seen) == 9, seen  # the eight of any market, and the evaluation's standing
 
     body = {"summary": "Bilan : une embauche durable", "outcomes": {code: "job_6_months"}}
     assert world.call(F, "PUT", f"/api/markets/{ref}/evaluation", json=body).is_success

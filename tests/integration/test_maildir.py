@@ -7,6 +7,7 @@ import logging
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from threading import Thread
 
 import pytest
 from sqlmodel import select
@@ -116,3 +117,27 @@ def message(number: int) -> Composed:
         subject=f"Essai {number}", message_id=f"<essai-{number}@localhost>",
         created_at=MORNING, text="Bonjour", html="<p>Bonjour</p>",
     )  # fmt: skip
+
+
+def test_threads_of_one_server_handing_messages_over_at_once_lose_none(tmp_path, clock):
+    """Two page requests of one server deliver their sign-in links in two threads: the maildir's
+    file names (time, process, a counter the standard library shares between threads unguarded)
+    clashed under a stopped clock (« Name clash prevented file creation »)."""
+    maildir, threads, each = tmp_path / "outbox", 8, 150
+    failures: list[BaseException] = []
+
+    def hand_over(first: int) -> None:
+        try:
+            with MaildirTransport(maildir) as transport:
+                for number in range(first, first + each):
+                    transport.send(message(number))
+        except BaseException as error:
+            failures.append(error)
+
+    workers = [Thread(target=hand_over, args=(n * each,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    assert len(list((maildir / "new").iterdir())) == threads * each
