@@ -14,6 +14,7 @@ from clausier.api import declarations, description, directory, errors, markets, 
 from clausier.api.deps import refuse_duplicate_keys
 from clausier.api.limits import BoundedRequests
 from clausier.config import Settings
+from clausier.db.engine import reader
 from clausier.markets.status_cache import StatusCache
 from clausier.web import pages
 from clausier.web.common_http import SecurityHeaders
@@ -28,6 +29,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine, app.state.settings = engine, settings
+    app.state.reader = reader(engine)
     app.state.status_cache = StatusCache(settings.cache.status_documents)
     app.openapi = description.documented(app.openapi)  # it says what the API refuses
     # the last added runs first: the proxy's word (if trusted) is read before headers are chosen

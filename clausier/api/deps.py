@@ -64,6 +64,12 @@ def caller(request: Request, session: Session) -> Principal:
     return principal
 
 
+def _authenticate(request: Request) -> Principal:
+    """The caller, on a session of its own (the route's comes later, and finds it known)."""
+    with Session(request.app.state.reader) as session:
+        return caller(request, session)
+
+
 def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
     return caller(request, session)
 
@@ -71,10 +77,11 @@ def get_principal(request: Request, session: Annotated[Session, Depends(get_sess
 async def read_as_caller(request: Request, read: Callable[[Session, Principal], T]) -> T:
     """``read(session, caller)`` in one thread hop, the caller authenticated in it and the session
     closed in it: a hot read (the status lookup) pays one hop where the dependencies pay three
-    (the caller, the route, the closing; docs/performance.md, throughput)."""
+    (the caller, the route, the closing; docs/performance.md, throughput). It only reads
+    (``db.engine.reader``)."""
 
     def work() -> T:
-        with Session(request.app.state.engine, expire_on_commit=False) as session:
+        with Session(request.app.state.reader, expire_on_commit=False) as session:
             return read(session, caller(request, session))
 
     return await run_in_threadpool(work)
@@ -107,15 +114,15 @@ def _has_lone_surrogate(value: object) -> bool:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-async def refuse_duplicate_keys(request: Request, session: SessionDep) -> None:
+async def refuse_duplicate_keys(request: Request) -> None:
     """A JSON object with one key twice is refused, whole: FastAPI would keep the last one
     ({"buyer": A, …, "buyer": B} is B), a proxy or a log reader may keep the first. Checked once
     the caller is known (the caller comes first: the route then finds it authenticated), on the
     body FastAPI has already read (a route that reads its own body, as a stream, is left to do
     so). A read has no body to check and authenticates in its route."""
     if request.method not in ("POST", "PUT", "PATCH"):
-        return
-    await run_in_threadpool(caller, request, session)
+        return  # no session made for a read: the lookups are the API's most frequent requests
+    await run_in_threadpool(_authenticate, request)
     if getattr(request.scope.get("route"), "body_field", None) is None:
         return
     if "json" not in request.headers.get("content-type", "json"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import tempfile
 from datetime import UTC, date, datetime
@@ -145,6 +146,12 @@ def serve(
             create_app(engine, settings), log_level=settings.logging.level.lower(),
             proxy_headers=False,
         )  # fmt: skip
+        # Everything loaded so far (the libraries, the app) lives as long as the server: out of
+        # the collector's reach, a full collection no longer walks it. Those walks stopped every
+        # request for ~100 ms now and then: the p99 of /api/health fell from 108 to 20 ms under
+        # wrk, the status lookup's from 200 to 80 ms (docs/performance.md, throughput).
+        gc.collect()
+        gc.freeze()
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import DisconnectionError, SAWarning
 from sqlmodel import Session, create_engine
 
 from clausier.config import Settings
@@ -50,6 +51,16 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_WRITES: True})
 
 
+def reader(engine: Engine) -> Engine:
+    """The engine for a unit of work that only reads. On PostgreSQL its statements run in
+    autocommit, each on its own snapshot, as READ COMMITTED gives each statement anyway: that
+    spares the BEGIN and the ROLLBACK around them, two of a kept status lookup's four round
+    trips (docs/performance.md, throughput). SQLite opens no transaction for a read."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def make_engine(settings: Settings) -> Engine:
     db = settings.database
     url = make_url(db.url)
@@ -62,9 +73,42 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine, db.sqlite_busy_timeout_seconds)
         return engine
-    return create_engine(
-        url, echo=db.echo, hide_parameters=True, pool_size=db.pool_size, pool_pre_ping=True
-    )
+    engine = create_engine(
+        url, echo=db.echo, hide_parameters=True, pool_size=db.pool_size, max_overflow=0
+    )  # at most pool_size connections, each kept: none opened and closed per request
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_BEFORE_PING_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A pooled connection idle for a second or more is pinged before it is handed out, and
+    replaced if dead (a server restarted, a backend terminated): what ``pool_pre_ping`` does on
+    every checkout, which cost one round trip per request, 15 % of the status lookups a server
+    answers under load (docs/performance.md, throughput). One busy enough to come back within
+    the second has just worked; if it died meanwhile, the failing statement invalidates it and
+    every connection opened before (SQLAlchemy's disconnect handling), so the next request gets
+    a fresh one."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_connection, record, _proxy):
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_BEFORE_PING_SECONDS:
+            return  # new, or back within the second
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if not engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:  # the pool discards it and checks out another (up to three times)
+            raise DisconnectionError()
 
 
 @contextmanager

@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from clausier.clock import PARIS
 from clausier.config import Settings
+from clausier.db import engine as engine_module
 from clausier.markets.models import Market, TransitionLog
 from clausier.tasks.models import Task
 from notifications import sweep
@@ -161,6 +162,32 @@ class KillingSmtpServer(SmtpServer):
 
 
 @pytest.mark.postgresql
+def test_a_pooled_connection_is_pinged_only_after_a_second_idle(postgres_store, monkeypatch):
+    """Issue 15, throughput: ``pool_pre_ping`` pinged the server on every checkout, one round
+    trip per request; a connection back within the second is handed out as it is, one idle
+    longer is pinged, and replaced if its backend was terminated meanwhile."""
+    name = f"clausier-idle-{uuid.uuid4().hex[:8]}"
+    engine = stores.engine_for(tagged_url(postgres_store, name))
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(1) or real_ping(c))
+    backend = "SELECT pg_backend_pid()"
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(sa.text(backend)).scalar_one()
+        for _ in range(20):  # a busy server: back within the second, never pinged
+            with engine.connect() as connection:
+                assert connection.execute(sa.text(backend)).scalar_one() == first
+        assert pings == []
+        assert terminate(name) == 1  # the server drops it while it waits in the pool
+        monkeypatch.setattr(engine_module, "IDLE_BEFORE_PING_SECONDS", 0.0)  # idle long enough
+        with engine.connect() as connection:
+            replaced = connection.execute(sa.text(backend)).scalar_one()
+        assert pings and replaced != first
+    finally:
+        engine.dispose()
+
+
 def test_a_worker_whose_connections_are_killed_reconnects_and_delivers_each_once(
     postgres_store, clock, tmp_path
 ):
