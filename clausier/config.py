@@ -48,9 +48,10 @@ class _Strict(BaseModel):
 class DatabaseSettings(_Strict):
     url: str = "sqlite:///clausier.db"
     echo: bool = False
-    # at most this many PostgreSQL connections per process, opened as needed and kept: as many
-    # as the requests one server answers at once (16 under wrk; a new connection per request
-    # beyond the pool cost 2.5x the p99, docs/performance.md, throughput)
+    # at most this many PostgreSQL connections per pool, opened as needed and kept: as many as
+    # the requests one server answers at once (16 under wrk; a new connection per request beyond
+    # the pool cost 2.5x the p99, docs/performance.md, throughput). clausier serve has two: its
+    # requests' and the kept status lookups' (async, on the event loop).
     pool_size: int = Field(default=20, ge=1, le=200)
     sqlite_busy_timeout_seconds: float = Field(default=30, gt=0, le=600)
 

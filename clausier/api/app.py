@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -14,14 +16,28 @@ from clausier.api import declarations, description, directory, errors, markets, 
 from clausier.api.deps import refuse_duplicate_keys
 from clausier.api.limits import BoundedRequests
 from clausier.config import Settings
-from clausier.db.engine import reader
+from clausier.db.engine import async_loop_reader, loop_reader, reader
 from clausier.markets.status_cache import StatusCache
 from clausier.web import pages
 from clausier.web.common_http import SecurityHeaders
 
 
 def create_app(engine: Engine, settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        """The async reads of kept lookups (PostgreSQL) belong to the serving loop: made here,
+        disposed at shutdown. A client that runs no lifespan reads in the threadpool."""
+        reads = async_loop_reader(engine, settings.database.pool_size)
+        app.state.async_reader = (reads, asyncio.get_running_loop()) if reads else None
+        try:
+            yield
+        finally:
+            app.state.async_reader = None
+            if reads is not None:
+                await reads.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Clausier",
         version=__version__,
         description="Les marchés publics à clause sociale d'insertion, de l'identification au bilan.",
@@ -29,7 +45,8 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine, app.state.settings = engine, settings
-    app.state.reader = reader(engine)
+    app.state.reader, app.state.loop_reader = reader(engine), loop_reader(engine)
+    app.state.async_reader = None
     app.state.status_cache = StatusCache(settings.cache.status_documents)
     app.openapi = description.documented(app.openapi)  # it says what the API refuses
     # the last added runs first: the proxy's word (if trusted) is read before headers are chosen

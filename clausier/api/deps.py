@@ -11,12 +11,13 @@ from typing import Annotated, Any, BinaryIO, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from clausier import clock
-from clausier.auth.tokens import Principal, authenticate
+from clausier.auth.tokens import Principal, authenticate, authenticate_async
 from clausier.config import Settings
 from clausier.db.engine import writer
 from clausier.errors import DuplicateKey, LoneSurrogate
@@ -68,6 +69,15 @@ def _authenticate(request: Request) -> Principal:
     """The caller, on a session of its own (the route's comes later, and finds it known)."""
     with Session(request.app.state.reader) as session:
         return caller(request, session)
+
+
+async def caller_async(request: Request, connection: AsyncConnection) -> Principal:
+    """``caller`` on an async connection: the caller found is the request's from then on."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await authenticate_async(connection, bearer_token(request), now=clock.now())
+        request.state.principal = principal
+    return principal
 
 
 def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session, select
 
 from clausier import clock
-from clausier.api.deps import PageDep, PrincipalDep, SessionDep, SettingsDep, read_as_caller
+from clausier.api.deps import (
+    PageDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    caller,
+    caller_async,
+    read_as_caller,
+)
 from clausier.api.description import schema_ref
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
@@ -28,7 +38,7 @@ from clausier.loading.loader import commit_load
 from clausier.loading.rows import MarketRow
 from clausier.markets.models import Market
 from clausier.markets.status import market_overview_until
-from clausier.markets.status_cache import market_in_reach
+from clausier.markets.status_cache import market_in_reach, market_in_reach_async
 from clausier.partners.models import Buyer, Contractor
 from workflow.engine import fire
 from workflow.lifecycle import STATE_LABELS, TRIGGERS
@@ -151,6 +161,9 @@ async def get_market(ref: str, request: Request, settings: SettingsDep) -> dict:
     two statements, the caller's token and the market's fingerprint (docs/performance.md,
     throughput)."""
     kept = request.app.state.status_cache
+    body = await _kept_on_the_loop(request, ref, kept)
+    if body is not None:
+        return Response(body, media_type="application/json")
 
     def read(session, principal) -> Response:
         now = clock.now()
@@ -161,11 +174,47 @@ async def get_market(ref: str, request: Request, settings: SettingsDep) -> dict:
             document, stale_at = _status_until(session, principal, market, settings, now=now)
             return JSONResponse(document).body, stale_at
 
-        key = (market_id, principal.role, principal.org_id, now.astimezone(clock.PARIS).date())
-        body = kept.serve(key, fingerprint, now, build)
+        body = kept.serve(_kept_as(market_id, principal, now), fingerprint, now, build)
         return Response(body, media_type="application/json")
 
     return await read_as_caller(request, read)
+
+
+def _kept_as(market_id: int, principal, now) -> tuple:
+    """What a kept document is kept for: the market, the caller's reach (its role and
+    organisation, as ``auth.scope`` narrows and redacts), the day."""
+    return market_id, principal.role, principal.org_id, now.astimezone(clock.PARIS).date()
+
+
+async def _kept_on_the_loop(request: Request, ref: str, kept) -> bytes | None:
+    """A kept document found without leaving the event loop: the caller and the market's
+    fingerprint, two reads. On SQLite, of a local file, on the loop's own connection
+    (``db.engine.loop_reader``); on PostgreSQL, on an async connection, the loop serving others
+    meanwhile (``db.engine.async_loop_reader``). None when it is to be built, when the SQLite
+    file is locked, or without async reads: the threadpool then does it all."""
+    if not kept.keeps:
+        return None
+    now = clock.now()
+    reads, on_loop = request.app.state.async_reader or (None, None)
+    if reads is not None and on_loop is asyncio.get_running_loop():
+        try:
+            async with reads.connect() as connection:
+                principal = await caller_async(request, connection)
+                reach = market_condition(principal)
+                market_id, fingerprint = await market_in_reach_async(connection, reach, ref)
+        except DBAPIError:  # the server gone: the threadpool's reads say what it is
+            return None
+        return kept.get(_kept_as(market_id, principal, now), fingerprint, now)
+    engine = request.app.state.loop_reader
+    if engine is None:
+        return None
+    try:
+        with Session(engine) as session:
+            principal = caller(request, session)
+            market_id, fingerprint = market_in_reach(session, market_condition(principal), ref)
+    except OperationalError:  # locked: read again in the threadpool, which waits for it
+        return None
+    return kept.get(_kept_as(market_id, principal, now), fingerprint, now)
 
 
 @router.post(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session, select
 
 from clausier.auth.models import ApiToken, Role
@@ -93,11 +94,25 @@ def in_force(row: ApiToken | None, *, now: datetime) -> bool:
 
 
 def authenticate(session: Session, token: str | None, *, now: datetime) -> Principal:
+    row = session.connection().execute(_BY_HASH, _looked_up(token)).first()
+    return _principal_of(row, now=now)
+
+
+async def authenticate_async(connection: AsyncConnection, token: str | None, *, now: datetime):
+    """``authenticate`` on an async connection (a kept status lookup on the event loop)."""
+    row = (await connection.execute(_BY_HASH, _looked_up(token))).first()
+    return _principal_of(row, now=now)
+
+
+def _looked_up(token: str | None) -> dict:
     if not token:
         raise NotAuthenticated(
             "Authentification requise : en-tête « Authorization: Bearer <jeton> »."
         )
-    row = session.connection().execute(_BY_HASH, {"token_hash": digest(token)}).first()
+    return {"token_hash": digest(token)}
+
+
+def _principal_of(row, *, now: datetime) -> Principal:
     if not in_force(row, now=now):
         raise NotAuthenticated("Jeton inconnu, expiré ou révoqué.")
     return Principal(role=Role(row.role), org_id=row.org_id, token_id=row.id, label=row.label)

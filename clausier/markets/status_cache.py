@@ -25,6 +25,7 @@ from threading import Lock
 
 from cachetools import LRUCache
 from sqlalchemy import bindparam
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session, select
 
 from clausier.db import changes
@@ -41,6 +42,18 @@ def market_in_reach(session: Session, reach, ref: str) -> tuple[int, Fingerprint
     """The market's id and fingerprint, found within ``reach`` (``auth.scope.market_condition``):
     one out of reach is not found, as one that does not exist (as ``visible_market``)."""
     row = session.connection().execute(narrowed(_IN_REACH, reach), {"ref": ref}).first()
+    return _found(row, ref)
+
+
+async def market_in_reach_async(
+    connection: AsyncConnection, reach, ref: str
+) -> tuple[int, Fingerprint]:
+    """``market_in_reach`` on an async connection (on the event loop, PostgreSQL)."""
+    row = (await connection.execute(narrowed(_IN_REACH, reach), {"ref": ref})).first()
+    return _found(row, ref)
+
+
+def _found(row, ref: str) -> tuple[int, Fingerprint]:
     if row is None:
         raise UnknownRecord("Marché", ref)
     return row.id, (row.changes, int(row.change_sum))
@@ -69,8 +82,19 @@ class StatusCache:
         build: Callable[[], tuple[bytes, datetime | None]],
     ) -> bytes:
         """The kept body for ``key`` if still good at ``now``, else ``build()``'s, kept."""
+        body = self.get(key, fingerprint, now)
+        if body is not None:
+            return body
+        body, stale_at = build()
+        if self._kept is not None:
+            with self._lock:
+                self._kept[key] = _Kept(fingerprint, stale_at, body)
+        return body
+
+    def get(self, key: Hashable, fingerprint: Fingerprint, now: datetime) -> bytes | None:
+        """The kept body for ``key`` if still good at ``now``."""
         if self._kept is None:
-            return build()[0]
+            return None
         with self._lock:
             kept = self._kept.get(key)
         if (
@@ -79,10 +103,11 @@ class StatusCache:
             and (kept.stale_at is None or now < kept.stale_at)
         ):
             return kept.body
-        body, stale_at = build()
-        with self._lock:
-            self._kept[key] = _Kept(fingerprint, stale_at, body)
-        return body
+        return None
+
+    @property
+    def keeps(self) -> bool:
+        return self._kept is not None
 
     def __len__(self) -> int:
         if self._kept is None:

@@ -160,11 +160,19 @@ def test_a_status_read_again_unchanged_is_served_as_kept(world, store):
     """Issue 15, throughput: the token and the market's fingerprint, and the same bytes."""
     path = f"/api/markets/{world.own.market.ref}"
     built = world.call(Role.buyer, "GET", path)
-    with statements(store.engine) as seen:
+    with statements(store.engine) as in_threads, statements(on_the_loop(world)) as seen:
         kept = world.call(Role.buyer, "GET", path)
     assert kept.status_code == 200 and kept.content == built.content
+    assert in_threads == []  # read on the event loop
     assert len(seen) == 2, seen
     assert "market_change" in seen[1]
+
+
+def on_the_loop(world):
+    """The engine a kept lookup reads on, on the event loop: SQLite's loop connection, or the
+    async engine (PostgreSQL) the app made at start-up."""
+    state = world.client.app.state
+    return state.loop_reader or state.async_reader[0].sync_engine
 
 
 def test_a_market_in_evaluation_reads_its_outcomes_once(world, store, clock):

@@ -6,8 +6,12 @@ a server keeping none builds afresh, on the same store, as each role, after each
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from datetime import date, datetime, timedelta
+from threading import Thread
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -28,7 +32,8 @@ from clausier.partnerships.models import Convention
 from clausier.tasks.models import Task, TaskStatus
 from notifications import sweep
 from notifications.models import Reminder, ReminderStatus
-from tests.api.test_markets_api import statements
+from tests.api.test_markets_api import on_the_loop, statements
+from tests.serving import serving
 
 ROLES = (Role.buyer, Role.facilitator, Role.contractor, Role.admin)
 
@@ -281,3 +286,56 @@ def test_the_cache_size_is_checked_at_start_up():
     with pytest.raises(ValueError, match="status_documents"):
         Settings.model_validate({"cache": {"status_documents": -1}})
     assert Settings().cache.status_documents == 2_000
+
+
+def test_a_kept_lookup_never_leaves_the_event_loop(world, store):
+    """Issue 15, throughput: in the threadpool, sixteen kept lookups at once took turns on the
+    GIL with the event loop. A kept lookup reads its two rows on the loop: on SQLite on the
+    loop's own connection, on PostgreSQL on an async one; none in the threadpool."""
+    path = f"/api/markets/{world.own.market.ref}"
+    state = world.client.app.state
+    assert (state.loop_reader is not None) == (store.kind == "sqlite")
+    assert (state.async_reader is not None) == (store.kind == "postgresql")
+    built = world.call(Role.buyer, "GET", path)
+    with statements(store.engine) as in_threads, statements(on_the_loop(world)) as on_loop:
+        kept = world.call(Role.buyer, "GET", path)
+    assert kept.content == built.content
+    assert (len(on_loop), len(in_threads)) == (2, 0), (on_loop, in_threads)
+    # out of reach or unknown on the loop: the same 404 as a built lookup
+    other = world.call(Role.buyer, "GET", f"/api/markets/{world.other.market.ref}")
+    unknown = world.call(Role.buyer, "GET", "/api/markets/MKT-0000-000")
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["error"]["message"].replace(world.other.market.ref, "R") == (
+        unknown.json()["error"]["message"].replace("MKT-0000-000", "R")
+    )
+    assert world.call(None, "GET", path).status_code == 401
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)  # a file that can be locked
+def test_a_locked_sqlite_file_never_stalls_the_event_loop(world, store):
+    """A kept lookup that finds the file locked (a backup tool, a person with the sqlite3 shell)
+    reads it in the threadpool, which waits; meanwhile the server answers the others."""
+    path = f"/api/markets/{world.own.market.ref}"
+    headers = {"Authorization": f"Bearer {world.tokens[Role.buyer]}"}
+    with serving(world.client.app) as url:
+        assert httpx.get(url + path, headers=headers).status_code == 200  # kept from now on
+        store.engine.dispose()  # the pools' connections closed: the file is for the holder
+        world.client.app.state.loop_reader.dispose()
+        holder = sqlite3.connect(store.engine.url.database, isolation_level=None, timeout=5)
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("UPDATE market SET title = title WHERE id = -1")
+        answers = []
+        lookup = Thread(target=lambda: answers.append(httpx.get(url + path, headers=headers,
+                                                                timeout=30)))  # fmt: skip
+        lookup.start()
+        try:
+            started = time.monotonic()
+            health = httpx.get(url + "/api/health", timeout=5)
+            assert health.status_code == 200 and time.monotonic() - started < 2
+            assert lookup.is_alive()  # still waiting for the file, in its thread
+        finally:
+            holder.execute("COMMIT")
+            holder.close()
+        lookup.join(30)
+    assert [answer.status_code for answer in answers] == [200]
