@@ -231,23 +231,11 @@ def _status(
     return document, lots, submitted, standing
 
 
-def market_overview(
-    session: Session,
-    market: Market,
-    *,
-    today: date,
-    now: datetime,
-    settings: Settings,
-    task_scope=None,
-    reminder_scope=None,
-) -> dict[str, Any]:
+def market_overview(session: Session, market: Market, **options) -> dict[str, Any]:
     """The status with what comes next: the open tasks (within ``task_scope``) and the next
     reminders (within ``reminder_scope``). One document for the CLI, the API and the market
-    page."""
-    return market_overview_until(
-        session, market, today=today, now=now, settings=settings, task_scope=task_scope,
-        reminder_scope=reminder_scope,
-    )[0]  # fmt: skip
+    page (``market_overview_until`` says which options)."""
+    return market_overview_until(session, market, **options)[0]
 
 
 def market_overview_until(
