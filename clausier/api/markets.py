@@ -154,11 +154,11 @@ def create_market(
     "/{ref}", summary="Le suivi d'un marché : état, historique, lots et heures, tâches, rappels"
 )
 async def get_market(ref: str, request: Request, settings: SettingsDep) -> dict:
-    """The buyers' most frequent read, in one thread hop (``read_as_caller``), answered as a
-    ready response: the document is JSON already (plain texts, numbers, lists), and FastAPI
-    would validate its 10 kB against ``dict`` and copy it, in a thread hop of its own, for the
-    same bytes. Read again unchanged, it is served as it was kept (``markets.status_cache``):
-    two statements, the caller's token and the market's fingerprint (docs/performance.md,
+    """The buyers' most frequent read. Read again unchanged, it is served as it was kept
+    (``markets.status_cache``), found on the event loop in two reads, the caller's token and the
+    market's fingerprint. Otherwise it is built in one thread hop (``read_as_caller``). Either
+    way it is answered as ready bytes: the document is JSON already, and FastAPI would validate
+    its 10 kB against ``dict`` and copy it, in a thread hop of its own (docs/performance.md,
     throughput)."""
     kept = request.app.state.status_cache
     body = await _kept_on_the_loop(request, ref, kept)
