@@ -70,32 +70,23 @@ def next_office_change(moment: datetime, settings: NotificationSettings) -> date
 class Upcoming:
     status: Delivery
     label: str  # French, for the page and the CLI
+    # the next instant at which the answer changes, the row unchanged (None: only a change of
+    # the row moves it); a kept status document is served until then
+    changes_at: datetime | None
 
 
 def delivery_of(reminder: Reminder, *, now: datetime, settings: NotificationSettings) -> Upcoming:
-    """Where a pending reminder stands at ``now``."""
-    if reminder.message_id is not None or (
-        reminder.claimed_until is not None and reminder.claimed_until > now
-    ):
-        return Upcoming(Delivery.sending, "en cours d'envoi")
-    if reminder.due_at > now:
-        return Upcoming(Delivery.planned, f"prévu le {fr_moment(reminder.due_at)}")
-    since = f"en attente d'envoi depuis le {fr_moment(reminder.due_at)}"
-    if in_office_hours(now, settings):
-        return Upcoming(Delivery.waiting, f"{since} (envoi au prochain passage)")
-    opening = fr_moment(next_office_opening(now, settings))
-    return Upcoming(Delivery.waiting, f"{since} (envoi à la réouverture des bureaux, le {opening})")
-
-
-def delivery_changes_at(
-    reminder, *, now: datetime, settings: NotificationSettings
-) -> datetime | None:
-    """The next instant at which ``delivery_of`` answers otherwise, its row unchanged (None: only
-    a change of its row moves it); a kept status document is served until then."""
+    """Where a pending reminder stands at ``now``, and until when."""
     if reminder.message_id is not None:
-        return None
+        return Upcoming(Delivery.sending, "en cours d'envoi", None)
     if reminder.claimed_until is not None and reminder.claimed_until > now:
-        return reminder.claimed_until
+        return Upcoming(Delivery.sending, "en cours d'envoi", reminder.claimed_until)
     if reminder.due_at > now:
-        return reminder.due_at
-    return next_office_change(now, settings)
+        return Upcoming(Delivery.planned, f"prévu le {fr_moment(reminder.due_at)}", reminder.due_at)
+    since = f"en attente d'envoi depuis le {fr_moment(reminder.due_at)}"
+    changes_at = next_office_change(now, settings)
+    if in_office_hours(now, settings):
+        return Upcoming(Delivery.waiting, f"{since} (envoi au prochain passage)", changes_at)
+    opening = fr_moment(next_office_opening(now, settings))
+    label = f"{since} (envoi à la réouverture des bureaux, le {opening})"
+    return Upcoming(Delivery.waiting, label, changes_at)

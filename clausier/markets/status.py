@@ -278,19 +278,24 @@ def market_overview_until(
         .execute(narrowed(_UPCOMING, reminder_scope), {"market_id": market.id})
         .all()
     )
-    document["next_reminders"] = [_next_reminder(row, now=now, settings=settings) for row in rows]
+    deliveries = [upcoming.delivery_of(row, now=now, settings=settings.notifications)
+                  for row in rows]  # fmt: skip
+    document["next_reminders"] = [
+        _next_reminder(row, delivery, settings=settings)
+        for row, delivery in zip(rows, deliveries, strict=True)
+    ]
     moments = [
         datetime.fromisoformat(task["due_at"])
         for task in document["open_tasks"]
         if not task["overdue"]  # ``overdue`` is ``due_at < now``
     ]
-    moments += [
-        upcoming.delivery_changes_at(row, now=now, settings=settings.notifications) for row in rows
-    ]
+    moments += [delivery.changes_at for delivery in deliveries]
     return document, min((moment for moment in moments if moment is not None), default=None)
 
 
-def _next_reminder(reminder: Row, *, now: datetime, settings: Settings) -> dict[str, Any]:
+def _next_reminder(
+    reminder: Row, delivery: upcoming.Upcoming, *, settings: Settings
+) -> dict[str, Any]:
     """A reminder as a list shows it (a row of ``_UPCOMING``): what it is about (its task, its
     lot, its month), whom it goes to, and where it stands (still to come, waiting for the sweep,
     being sent)."""
@@ -308,7 +313,6 @@ def _next_reminder(reminder: Row, *, now: datetime, settings: Settings) -> dict[
     if reminder.period and not kind:
         year, month = map(int, reminder.period.split("-"))
         about.append(f"relevé de {fr_month(date(year, month, 1))}")
-    delivery = upcoming.delivery_of(reminder, now=now, settings=settings.notifications)
     return {
         "rule": reminder.rule,
         "label": rule.label if rule else reminder.rule,
