@@ -38,7 +38,7 @@ from clausier.loading.loader import commit_load
 from clausier.loading.rows import MarketRow
 from clausier.markets.models import Market
 from clausier.markets.status import market_overview_until
-from clausier.markets.status_cache import market_in_reach, market_in_reach_async
+from clausier.markets.status_cache import Fingerprint, market_in_reach, market_in_reach_async
 from clausier.partners.models import Buyer, Contractor
 from workflow.engine import fire
 from workflow.lifecycle import STATE_LABELS, TRIGGERS
@@ -160,14 +160,17 @@ async def get_market(ref: str, request: Request, settings: SettingsDep) -> dict:
     way it is answered as ready bytes: the document is JSON already, and FastAPI would validate
     its 10 kB against ``dict`` and copy it, in a thread hop of its own (docs/performance.md,
     throughput)."""
-    kept = request.app.state.status_cache
-    body = await _kept_on_the_loop(request, ref, kept)
-    if body is not None:
-        return Response(body, media_type="application/json")
+    kept, now = request.app.state.status_cache, clock.now()
+    found = await _found_on_the_loop(request, ref) if kept.keeps else None
+    if found is not None:
+        market_id, fingerprint = found
+        body = kept.get(_kept_as(market_id, request.state.principal, now), fingerprint, now)
+        if body is not None:
+            return Response(body, media_type="application/json")
 
     def read(session, principal) -> Response:
-        now = clock.now()
-        market_id, fingerprint = market_in_reach(session, market_condition(principal), ref)
+        # the fingerprint read on the loop came first: a document built now is kept under it
+        market_id, fingerprint = found or market_in_reach(session, market_condition(principal), ref)
 
         def build() -> tuple[bytes, Any]:
             market = visible_market(session, principal, ref)
@@ -186,35 +189,30 @@ def _kept_as(market_id: int, principal, now) -> tuple:
     return market_id, principal.role, principal.org_id, now.astimezone(clock.PARIS).date()
 
 
-async def _kept_on_the_loop(request: Request, ref: str, kept) -> bytes | None:
-    """A kept document found without leaving the event loop: the caller and the market's
-    fingerprint, two reads. On SQLite, of a local file, on the loop's own connection
+async def _found_on_the_loop(request: Request, ref: str) -> tuple[int, Fingerprint] | None:
+    """The market's id and fingerprint read without leaving the event loop, the caller
+    authenticated there too: two reads. On SQLite, of a local file, on the loop's own connection
     (``db.engine.loop_reader``); on PostgreSQL, on an async connection, the loop serving others
-    meanwhile (``db.engine.async_loop_reader``). None when it is to be built, when the SQLite
-    file is locked, or without async reads: the threadpool then does it all."""
-    if not kept.keeps:
-        return None
-    now = clock.now()
+    meanwhile (``db.engine.async_loop_reader``). None when the SQLite file is locked, or
+    without async reads: the threadpool then reads them."""
     reads, on_loop = request.app.state.async_reader or (None, None)
     if reads is not None and on_loop is asyncio.get_running_loop():
         try:
             async with reads.connect() as connection:
                 principal = await caller_async(request, connection)
                 reach = market_condition(principal)
-                market_id, fingerprint = await market_in_reach_async(connection, reach, ref)
+                return await market_in_reach_async(connection, reach, ref)
         except DBAPIError:  # the server gone: the threadpool's reads say what it is
             return None
-        return kept.get(_kept_as(market_id, principal, now), fingerprint, now)
     engine = request.app.state.loop_reader
     if engine is None:
         return None
     try:
         with Session(engine) as session:
             principal = caller(request, session)
-            market_id, fingerprint = market_in_reach(session, market_condition(principal), ref)
+            return market_in_reach(session, market_condition(principal), ref)
     except OperationalError:  # locked: read again in the threadpool, which waits for it
         return None
-    return kept.get(_kept_as(market_id, principal, now), fingerprint, now)
 
 
 @router.post(

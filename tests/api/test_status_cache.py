@@ -301,6 +301,14 @@ def test_a_kept_lookup_never_leaves_the_event_loop(world, store):
         kept = world.call(Role.buyer, "GET", path)
     assert kept.content == built.content
     assert (len(on_loop), len(in_threads)) == (2, 0), (on_loop, in_threads)
+    with store.engine.begin() as connection:  # a change: the next lookup builds its document
+        connection.execute(text("UPDATE market SET title = 'Titre changé' WHERE ref = :r"),
+                           {"r": world.own.market.ref})  # fmt: skip
+    with statements(store.engine) as in_threads, statements(on_the_loop(world)) as on_loop:
+        rebuilt = world.call(Role.buyer, "GET", path)
+    assert rebuilt.json()["title"] == "Titre changé"
+    # the fingerprint read on the loop is the one it is kept under: not read again in a thread
+    assert len(on_loop) == 2 and not any("market_change" in s for s in in_threads), in_threads
     # out of reach or unknown on the loop: the same 404 as a built lookup
     other = world.call(Role.buyer, "GET", f"/api/markets/{world.other.market.ref}")
     unknown = world.call(Role.buyer, "GET", "/api/markets/MKT-0000-000")
