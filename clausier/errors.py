@@ -132,6 +132,31 @@ class VersionConflict(Refused):
         )
 
 
+# --- who may do what ----------------------------------------------------------------------------
+
+
+class NotAuthenticated(ClausierError):
+    """Jeton absent, inconnu, expiré ou révoqué."""
+
+
+class Forbidden(ClausierError):
+    """Votre rôle ne permet pas cette action."""
+
+
+class SignInRequired(NotAuthenticated):
+    """A page asked for without a session: the page answers with the sign-in page."""
+
+    def __init__(self) -> None:
+        super().__init__("Connectez-vous pour ouvrir cette page.")
+
+
+class ExpiredForm(Forbidden):
+    """A form sent without its session's CSRF token (an old tab, another site's form)."""
+
+    def __init__(self) -> None:
+        super().__init__("Ce formulaire a expiré : rechargez la page et recommencez.")
+
+
 # --- signing in ------------------------------------------------------------------------------
 
 
@@ -167,6 +192,27 @@ class MarketEditRefused(Refused):
             f"Le marché {market} est à l'état « {state_label} » : un acheteur ne modifie ses "
             "marchés et leurs lots qu'à l'état « Identification ». Ensuite, seul le cycle de vie "
             "les fait changer (offre d'insertion, publication, attribution)."
+        )
+
+
+class MarketRefTaken(Refused):
+    """A market created in a form whose ref is already a market's (created meanwhile, too)."""
+
+    def __init__(self, market: str):
+        self.market = market
+        super().__init__(
+            f"La référence {market} est déjà celle d'un marché : choisissez-en une autre."
+        )
+
+
+class LotRemovalRefused(Refused):
+    """Past identification, a lot carries the offer, the award and the hours: it stays."""
+
+    def __init__(self, *, market: str, lot: int, state_label: str):
+        self.market, self.lot = market, lot
+        super().__init__(
+            f"Le lot {lot} du marché {market} ne peut plus être retiré : le marché est à l'état "
+            f"« {state_label} », et un lot ne se retire qu'à l'état « Identification »."
         )
 
 

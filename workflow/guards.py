@@ -11,14 +11,30 @@ from clausier.formatting import fr_date, hours_phrase
 from workflow.context import TransitionContext
 
 
-class Missing(str):
+class Reason(str):
+    """A guard's refusal. Its text is what the CLI and the API say, with how to lift it there (a
+    command, the data to send); ``words`` says it to a person on a page, in words only."""
+
+    words: str
+
+    def __new__(cls, text: str, *, words: str | None = None) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.words = words or text
+        return reason
+
+
+def in_words(reason: str) -> str:
+    return getattr(reason, "words", reason)
+
+
+class Missing(Reason):
     """A reason the caller's data lifts when firing: ``needs`` names that data (« un motif »),
     so a trigger refused for nothing else is possible now, with it."""
 
     needs: str
 
-    def __new__(cls, text: str, *, needs: str) -> Missing:
-        reason = super().__new__(cls, text)
+    def __new__(cls, text: str, *, needs: str, words: str | None = None) -> Missing:
+        reason = super().__new__(cls, text, words=words)
         reason.needs = needs
         return reason
 
@@ -27,8 +43,12 @@ def offer_can_be_prepared(ctx: TransitionContext) -> list[str]:
     market = ctx.market
     if market.coverage_flag == "ambiguous":
         return [
-            "plusieurs structures couvrent le lieu d'exécution au même niveau : l'acheteur doit "
-            f"en assigner une (clausier assign {market.ref} --structure REF)"
+            Reason(
+                "plusieurs structures couvrent le lieu d'exécution au même niveau : l'acheteur doit "
+                f"en assigner une (clausier assign {market.ref} --structure REF)",
+                words="plusieurs structures couvrent le lieu d'exécution au même niveau : "
+                "l'acheteur doit choisir celle qui suit le marché",
+            )
         ]
     if market.coverage_flag == "uncovered" or market.convention_id is None:
         coverage = ctx.coverage
@@ -41,8 +61,11 @@ def offer_can_be_prepared(ctx: TransitionContext) -> list[str]:
         ]
     if market.structure_id is None:
         return [
-            "aucune structure n'est assignée au marché : assignez-en une "
-            f"(clausier assign {market.ref} --structure REF)"
+            Reason(
+                "aucune structure n'est assignée au marché : assignez-en une "
+                f"(clausier assign {market.ref} --structure REF)",
+                words="aucune structure n'est assignée au marché : l'acheteur doit en choisir une",
+            )
         ]
     return []
 
@@ -51,7 +74,13 @@ def has_reason(ctx: TransitionContext) -> list[str]:
     return (
         []
         if getattr(ctx.payload, "reason", None)
-        else [Missing('indiquez un motif (--data \'{"reason": "…"}\')', needs="un motif")]
+        else [
+            Missing(
+                'indiquez un motif (--data \'{"reason": "…"}\')',
+                needs="un motif",
+                words="indiquez un motif",
+            )
+        ]
     )
 
 
@@ -59,26 +88,43 @@ def offer_is_complete(ctx: TransitionContext) -> list[str]:
     reasons = []
     ref = ctx.market.ref
     if not ctx.lots:
-        reasons.append("le marché n'a aucun lot : chargez ses lots (clausier load)")
+        reasons.append(
+            Reason(
+                "le marché n'a aucun lot : chargez ses lots (clausier load)",
+                words="le marché n'a aucun lot : ajoutez-les dans la fiche du marché",
+            )
+        )
     for lot in ctx.lots:
         if lot.clause_waived:  # under the floor, or no clause by the facilitator's decision
             continue
         if not lot.hours or lot.hours <= 0:
             reasons.append(
-                f"le lot {lot.number} n'a pas d'heures d'insertion (> 0) : clausier offer {ref} --lot {lot.number}"
+                Reason(
+                    f"le lot {lot.number} n'a pas d'heures d'insertion (> 0) : clausier offer {ref} --lot {lot.number}",
+                    words=f"le lot {lot.number} n'a pas d'heures d'insertion : fixez-les dans l'offre d'insertion",
+                )
             )
         if not (lot.clause_text or "").strip():
             reasons.append(
-                f"le lot {lot.number} n'a pas de texte de clause : clausier offer {ref} "
-                f"--lot {lot.number}"
+                Reason(
+                    f"le lot {lot.number} n'a pas de texte de clause : clausier offer {ref} "
+                    f"--lot {lot.number}",
+                    words=f"le lot {lot.number} n'a pas de texte de clause : rédigez-le dans l'offre d'insertion",
+                )
             )
     if ctx.lots and all(lot.clause_waived for lot in ctx.lots):
         reasons.append(
-            "aucun lot ne porte de clause : déclarez plutôt le marché non clausable (decline)"
+            Reason(
+                "aucun lot ne porte de clause : déclarez plutôt le marché non clausable (decline)",
+                words="aucun lot ne porte de clause : déclarez plutôt le marché non clausable",
+            )
         )
     if ctx.market.consultation_on is None:
         reasons.append(
-            "la date de consultation n'est pas fixée : indiquez-la (consultation_on, clausier load)"
+            Reason(
+                "la date de consultation n'est pas fixée : indiquez-la (consultation_on, clausier load)",
+                words="la date de consultation n'est pas fixée : indiquez-la dans la fiche du marché",
+            )
         )
     return reasons
 
@@ -90,6 +136,7 @@ def consultation_unsuccessful(ctx: TransitionContext) -> list[str]:
                 "la consultation doit être déclarée infructueuse "
                 '(--data \'{"unsuccessful": true, "reason": "…"}\')',
                 needs="la consultation déclarée infructueuse et un motif",
+                words="la consultation doit être déclarée infructueuse",
             )
         ]
     return []
@@ -105,8 +152,12 @@ def every_clause_lot_has_contractor(ctx: TransitionContext) -> list[str]:
             reasons.append(f"le lot {number} n'existe pas (lots du marché : {lots})")
         elif siret not in ctx.contractors:
             reasons.append(
-                f"le titulaire du lot {number} (SIRET {siret}) est inconnu : chargez-le d'abord "
-                "(clausier load)"
+                Reason(
+                    f"le titulaire du lot {number} (SIRET {siret}) est inconnu : chargez-le d'abord "
+                    "(clausier load)",
+                    words=f"le titulaire du lot {number} (SIRET {siret}) est inconnu : "
+                    "créez-le avec sa raison sociale et son adresse",
+                )
             )
     for lot in ctx.lots:
         if lot.carries_clause and lot.contractor_id is None and lot.number not in named:
@@ -116,6 +167,7 @@ def every_clause_lot_has_contractor(ctx: TransitionContext) -> list[str]:
                     f"le lot {lot.number} porte une clause mais n'a pas de titulaire : "
                     f"indiquez son SIRET (--data '{example}')",
                     needs=f"le titulaire du lot {lot.number}",
+                    words=f"le lot {lot.number} porte une clause mais n'a pas de titulaire : indiquez-le",
                 )
             )
     return reasons
@@ -144,6 +196,7 @@ def evaluation_recorded(ctx: TransitionContext) -> list[str]:
             Missing(
                 'le bilan n\'est pas enregistré (--data \'{"evaluation": "Bilan : …"}\')',
                 needs="le bilan",
+                words="le bilan n'est pas enregistré : rédigez-le",
             )
         )
     if ctx.missing_outcomes:
@@ -151,8 +204,14 @@ def evaluation_recorded(ctx: TransitionContext) -> list[str]:
         more = (
             f" et {len(ctx.missing_outcomes) - 10} autres" if len(ctx.missing_outcomes) > 10 else ""
         )
+        count = len(ctx.missing_outcomes)
+        whose = "d'un bénéficiaire" if count == 1 else f"de {count} bénéficiaires"
         reasons.append(
-            f"la sortie à six mois de {len(ctx.missing_outcomes)} bénéficiaire(s) n'est pas "
-            f"enregistrée ({codes}{more}) : clausier evaluate {ctx.market.ref} --outcome CODE=…"
+            Reason(
+                f"la sortie à six mois de {count} bénéficiaire(s) n'est pas "
+                f"enregistrée ({codes}{more}) : clausier evaluate {ctx.market.ref} --outcome CODE=…",
+                words=f"la sortie à six mois {whose} n'est pas enregistrée ({codes}{more}) : "
+                "renseignez-la dans l'évaluation",
+            )
         )
     return reasons

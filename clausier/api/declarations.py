@@ -20,8 +20,10 @@ from clausier.auth.models import Role
 from clausier.auth.scope import lot_in_scope, require, sees_other_lots, visible_market
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import outcomes, service
+from clausier.beneficiaries.read import Beneficiaries, Beneficiary, Evaluation
 from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, OUTCOMES, PUBLICS
 from clausier.declarations import csv_upload, views
+from clausier.declarations.read import Declared, DeclaredMonths, LotDeclarations, Reviewed
 from clausier.declarations.service import Decision, LineInput, declare, declare_months, review
 from clausier.errors import InvalidInput, UnknownRecord
 from clausier.offers.clause import MODALITIES
@@ -131,7 +133,11 @@ def _own_structure(session, principal: Principal, requested: str | None) -> Stru
     return own
 
 
-@router.get("/beneficiaries", summary="Les bénéficiaires suivis par sa structure")
+@router.get(
+    "/beneficiaries",
+    summary="Les bénéficiaires suivis par sa structure",
+    response_model=Beneficiaries,
+)
 def list_beneficiaries(
     session: SessionDep, principal: PrincipalDep, structure: str | None = None
 ) -> dict:
@@ -149,6 +155,7 @@ def list_beneficiaries(
     "/beneficiaries",
     status_code=201,
     summary="Enregistrer un bénéficiaire (code pseudonyme délivré)",
+    response_model=Beneficiary,
 )
 def create_beneficiary(body: NewBeneficiary, session: SessionDep, principal: PrincipalDep) -> dict:
     require(principal, Role.facilitator)
@@ -169,7 +176,11 @@ def create_beneficiary(body: NewBeneficiary, session: SessionDep, principal: Pri
     return service.as_dict(person, checker_email=checker.email, name=name)  # fmt: skip
 
 
-@router.get("/lots/{lot_id}/declarations", summary="Les relevés mensuels d'un lot et leur contrôle")
+@router.get(
+    "/lots/{lot_id}/declarations",
+    summary="Les relevés mensuels d'un lot et leur contrôle",
+    response_model=LotDeclarations,
+)
 def lot_declarations(lot_id: RowId, session: SessionDep, principal: PrincipalDep) -> dict:
     lot, market = lot_in_scope(session, principal, lot_id)
     statements = views.lot_statements(
@@ -195,7 +206,9 @@ def _declared(session, principal, lot, market, result, statements=None) -> dict:
 
 
 @router.put(
-    "/lots/{lot_id}/declarations/{period}", summary="Déclarer (ou corriger) les heures d'un mois"
+    "/lots/{lot_id}/declarations/{period}",
+    summary="Déclarer (ou corriger) les heures d'un mois",
+    response_model=Declared,
 )
 def put_declaration(
     lot_id: RowId, period: Period, body: StatementBody, session: SessionDep,
@@ -219,6 +232,7 @@ def put_declaration(
     description="Le fichier est lu au fil de l'envoi : limits.statement_csv_bytes au plus "
     "(413 au-delà) et limits.statement_lines lignes par mois.",
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    response_model=DeclaredMonths,
 )
 def post_declarations_csv(
     lot_id: RowId, session: SessionDep, principal: PrincipalDep, settings: SettingsDep,
@@ -242,7 +256,9 @@ def post_declarations_csv(
 
 
 @router.post(
-    "/declarations/review", summary="Valider ou rejeter (avec le motif) des lignes déclarées"
+    "/declarations/review",
+    summary="Valider ou rejeter (avec le motif) des lignes déclarées",
+    response_model=Reviewed,
 )
 def post_review(
     body: ReviewBody, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
@@ -277,13 +293,21 @@ def _evaluation(session, market) -> dict:
     }  # fmt: skip
 
 
-@router.get("/markets/{ref}/evaluation", summary="L'évaluation : bilan et sorties à six mois")
+@router.get(
+    "/markets/{ref}/evaluation",
+    summary="L'évaluation : bilan et sorties à six mois",
+    response_model=Evaluation,
+)
 def get_evaluation(ref: str, session: SessionDep, principal: PrincipalDep) -> dict:
     require(principal, Role.buyer, Role.facilitator)
     return _evaluation(session, visible_market(session, principal, ref))
 
 
-@router.put("/markets/{ref}/evaluation", summary="Enregistrer le bilan et les sorties à six mois")
+@router.put(
+    "/markets/{ref}/evaluation",
+    summary="Enregistrer le bilan et les sorties à six mois",
+    response_model=Evaluation,
+)
 def put_evaluation(
     ref: str, body: EvaluationBody, session: SessionDep, principal: PrincipalDep
 ) -> dict:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, BinaryIO, TypeVar
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session
@@ -19,30 +19,10 @@ from starlette.exceptions import HTTPException
 from clausier import clock
 from clausier.auth.tokens import Principal, authenticate, authenticate_async
 from clausier.config import Settings
-from clausier.db.engine import writer
 from clausier.errors import DuplicateKey, LoneSurrogate
+from clausier.http.session import RowId, get_session  # noqa: F401  (the routes' RowId)
 
-READING = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session for the request. Opening one does no I/O, so it is made on the event loop (a
-    thread hop less per request); closing it gives the connection back, in the threadpool. A
-    request that may write is a writer (``db.engine.writer``): on SQLite, concurrent writes take
-    turns instead of failing or losing one another. One that never reached the store is closed
-    on the event loop too."""
-    engine = request.app.state.engine
-    if request.method not in READING:
-        engine = writer(engine)
-    session = Session(engine, expire_on_commit=False)
-    try:
-        yield session
-    finally:
-        if session.in_transaction():  # it holds a connection: giving it back is I/O
-            await run_in_threadpool(session.close)
-        else:
-            session.close()
 
 
 async def get_settings_dep(request: Request) -> Settings:
@@ -169,12 +149,10 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 PageDep = Annotated[Page, Depends(get_page)]
 
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647, description="Numéro")]
-
 
 # --- bodies read once the caller is known -----------------------------------------------------
 # FastAPI reads a ``body`` parameter before any dependency, so before the token is checked; these
-# are read after it, by the costly routes (``clausier.api.limits`` has bounded their size).
+# are read after it, by the costly routes (``clausier.http.limits`` has bounded their size).
 
 
 async def get_body_file(request: Request, _caller: PrincipalDep) -> AsyncIterator[BinaryIO]:

@@ -6,7 +6,7 @@ Two things FastAPI cannot see on its own:
   models rather than its own (a market): ``body(model)`` describes it with that model's schema,
   filed under ``components/schemas`` like the models FastAPI knows, so that the rules the
   loader checks and the rules the description states come from one definition;
-- the NUL that ``clausier.api.limits`` refuses in every text, every key and every address
+- the NUL that ``clausier.http.limits`` refuses in every text, every key and every address
   (PostgreSQL cannot keep one): each text of a request that no pattern, list or format bounds
   yet gets ``NO_NUL``, each free key ``propertyNames`` of it.
 """

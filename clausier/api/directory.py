@@ -13,12 +13,16 @@ from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
 from clausier.auth.scope import require
 from clausier.auth.writes import load_writer
+from clausier.documents import Page
 from clausier.errors import UnknownRecord
 from clausier.loading.loader import commit_load
+from clausier.loading.read import LoadSummary
 from clausier.loading.rows import LoadFile
+from clausier.partners import read as partners
 from clausier.partners.lookup import buyer_named
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships import periods
+from clausier.partnerships import read as partnerships
 from clausier.partnerships.models import Convention
 from clausier.partnerships.report import coverage_report
 
@@ -37,7 +41,7 @@ def _listing(session, page, query, shape) -> dict:
     return page.wrap([shape(row) for row in rows], total)
 
 
-@router.get("/buyers", summary="Acheteurs")
+@router.get("/buyers", summary="Acheteurs", response_model=Page[partners.Buyer])
 def buyers(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
     query = select(Buyer).where(_own(principal, Buyer.id, Role.buyer)).order_by(Buyer.name)
     return _listing(
@@ -48,7 +52,7 @@ def buyers(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
     )
 
 
-@router.get("/structures", summary="Structures porteuses")
+@router.get("/structures", summary="Structures porteuses", response_model=Page[partners.Structure])
 def structures(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
     query = (
         select(Structure)
@@ -63,7 +67,11 @@ def structures(session: SessionDep, principal: PrincipalDep, page: PageDep) -> d
     )
 
 
-@router.get("/structures/{ref}/facilitators", summary="Les facilitateurs d'une structure")
+@router.get(
+    "/structures/{ref}/facilitators",
+    summary="Les facilitateurs d'une structure",
+    response_model=Page[partners.Facilitator],
+)
 def facilitators(ref: str, session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
     structure = session.exec(select(Structure).where(Structure.ref == ref)).first()
     if structure is None or (principal.role != Role.admin and not (
@@ -83,7 +91,7 @@ def facilitators(ref: str, session: SessionDep, principal: PrincipalDep, page: P
     )
 
 
-@router.get("/contractors", summary="Titulaires")
+@router.get("/contractors", summary="Titulaires", response_model=Page[partners.Contractor])
 def contractors(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
     require(principal, Role.contractor)
     query = (
@@ -96,7 +104,11 @@ def contractors(session: SessionDep, principal: PrincipalDep, page: PageDep) -> 
     )
 
 
-@router.get("/conventions", summary="Conventions de partenariat")
+@router.get(
+    "/conventions",
+    summary="Conventions de partenariat",
+    response_model=Page[partnerships.Convention],
+)
 def conventions(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
     require(principal, Role.buyer, Role.facilitator)
     scope = true() if principal.role == Role.admin else (
@@ -118,6 +130,8 @@ def conventions(session: SessionDep, principal: PrincipalDep, page: PageDep) -> 
     description="Un objet JSON, lu une fois l'appelant authentifié : limits.load_bytes au plus "
     "(413 au-delà).",
     openapi_extra=description.body(LoadFile),  # what the loader checks it against
+    response_model=LoadSummary,
+    response_model_exclude_unset=True,  # a kind the load did not touch is absent
 )
 def load(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, body: JsonBodyDep
@@ -130,7 +144,11 @@ def load(
     return report.as_dict()
 
 
-@router.get("/coverage", summary="Couverture des marchés et communes sans convention")
+@router.get(
+    "/coverage",
+    summary="Couverture des marchés et communes sans convention",
+    response_model=partnerships.Coverage,
+)
 def coverage(session: SessionDep, principal: PrincipalDep, buyer: str | None = None) -> dict:
     require(principal, Role.buyer)
     if principal.role == Role.buyer:

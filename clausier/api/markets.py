@@ -34,9 +34,12 @@ from clausier.auth.scope import (
     visible_market,
 )
 from clausier.auth.writes import market_writer
+from clausier.documents import Page
 from clausier.loading.loader import commit_load
+from clausier.loading.read import LoadSummary
 from clausier.loading.rows import MarketRow
 from clausier.markets.models import Market
+from clausier.markets.read import MarketStatus, MarketSummary
 from clausier.markets.status import market_overview_until
 from clausier.markets.status_cache import Fingerprint, market_in_reach, market_in_reach_async
 from clausier.partners.models import Buyer, Contractor
@@ -100,7 +103,7 @@ def _status_until(session, principal, market: Market, settings, *, now) -> tuple
     return redact_status(document, principal, own.siret if own else None), stale_at
 
 
-@router.get("", summary="Les marchés visibles par l'appelant")
+@router.get("", summary="Les marchés visibles par l'appelant", response_model=Page[MarketSummary])
 def list_markets(
     session: SessionDep,
     principal: PrincipalDep,
@@ -126,6 +129,8 @@ def list_markets(
     "",
     status_code=201,
     summary="Créer ou mettre à jour un marché et ses lots",
+    response_model=LoadSummary,
+    response_model_exclude_unset=True,  # a kind the load did not touch is absent
     description="Un acheteur crée ses marchés à l'état « identification » et ne les modifie "
     "qu'à cet état ; le marché d'un autre acheteur est introuvable (404). Seul l'import "
     "historique d'un administrateur fixe un état ultérieur. Chaque modification est historisée. "
@@ -151,15 +156,17 @@ def create_market(
 
 
 @router.get(
-    "/{ref}", summary="Le suivi d'un marché : état, historique, lots et heures, tâches, rappels"
+    "/{ref}",
+    summary="Le suivi d'un marché : état, historique, lots et heures, tâches, rappels",
+    response_model=MarketStatus,  # described only: the answer is bytes, never validated again
 )
-async def get_market(ref: str, request: Request, settings: SettingsDep) -> dict:
+async def get_market(ref: str, request: Request, settings: SettingsDep) -> Response:
     """The buyers' most frequent read. Read again unchanged, it is served as it was kept
     (``markets.status_cache``), found on the event loop in two reads, the caller's token and the
     market's fingerprint. Otherwise it is built in one thread hop (``read_as_caller``). Either
     way it is answered as ready bytes: the document is JSON already, and FastAPI would validate
-    its 10 kB against ``dict`` and copy it, in a thread hop of its own (docs/performance.md,
-    throughput)."""
+    its 10 kB against its model and copy it, in a thread hop of its own (docs/performance.md,
+    throughput). ``MarketStatus`` describes it; the tests check the documents against it."""
     kept, now = request.app.state.status_cache, clock.now()
     found = await _found_on_the_loop(request, ref) if kept.keeps else None
     if found is not None:
@@ -216,7 +223,10 @@ async def _found_on_the_loop(request: Request, ref: str) -> tuple[int, Fingerpri
 
 
 @router.post(
-    "/{ref}/transitions/{trigger}", summary="Faire avancer un marché dans son cycle de vie"
+    "/{ref}/transitions/{trigger}",
+    summary="Faire avancer un marché dans son cycle de vie",
+    response_model=MarketStatus,
+    response_model_exclude_unset=True,  # ``outcomes`` is absent before the evaluation
 )
 def fire_trigger(
     ref: str,

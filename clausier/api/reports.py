@@ -18,6 +18,7 @@ from clausier.reports.access import scope_for
 from clausier.reports.exports import XLSX_TYPE
 from clausier.reports.files import report_file
 from clausier.reports.indicators import SCOPE_KINDS, indicators
+from clausier.reports.read import Report
 from clausier.validation.identifiers import TERRITORY_PATTERN
 
 router = APIRouter(prefix="/api/reports", tags=["rapports"], responses=DOCUMENTED)
@@ -53,6 +54,7 @@ TerritoryKey = Annotated[
         "(Excel en France : UTF-8 avec BOM, points-virgules, virgules décimales), `xlsx` ou "
         "`html` (une page autonome avec ses graphiques). Aucun nom de personne."
     ),
+    response_model=Report,  # in JSON; a file is answered as it is
     responses={200: {"description": "Le rapport", "content": FILES}},
 )
 def get_report(

@@ -18,8 +18,10 @@ from clausier.auth.scope import (
     visible_market,
     visible_structure,
 )
+from clausier.documents import Page
 from clausier.tasks import service
 from clausier.tasks.ics import task_calendar
+from clausier.tasks.read import Task, TaskAssigned, TaskClosed
 from clausier.validation.texts import LongText
 
 router = APIRouter(prefix="/api", tags=["tâches"], responses=DOCUMENTED)
@@ -41,7 +43,9 @@ class Cancel(BaseModel):
     reason: LongText = Field(min_length=3, max_length=2000)
 
 
-@router.get("/tasks", summary="La file des tâches ouvertes (en retard d'abord)")
+@router.get(
+    "/tasks", summary="La file des tâches ouvertes (en retard d'abord)", response_model=Page[Task]
+)
 def list_tasks(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, page: PageDep,
     structure: str | None = None, facilitator: str | None = None, kind: str | None = None,
@@ -61,7 +65,7 @@ def list_tasks(
     return page.wrap([row.as_dict(settings.tasks.kinds) for row in window], total)
 
 
-@router.post("/tasks/{task_id}/done", summary="Marquer une tâche faite")
+@router.post("/tasks/{task_id}/done", summary="Marquer une tâche faite", response_model=TaskClosed)
 def task_done(task_id: RowId, body: Done, session: SessionDep, principal: PrincipalDep) -> dict:
     task_in_scope(session, principal, task_id)
     actor = body.facilitator or f"{principal.role.value}:{principal.label}"
@@ -71,7 +75,9 @@ def task_done(task_id: RowId, body: Done, session: SessionDep, principal: Princi
 
 
 @router.post(
-    "/tasks/{task_id}/assign", summary="Assigner une tâche à un facilitateur de sa structure"
+    "/tasks/{task_id}/assign",
+    summary="Assigner une tâche à un facilitateur de sa structure",
+    response_model=TaskAssigned,
 )
 def task_assign(task_id: RowId, body: Assign, session: SessionDep, principal: PrincipalDep) -> dict:
     task_in_scope(session, principal, task_id)
@@ -82,7 +88,9 @@ def task_assign(task_id: RowId, body: Assign, session: SessionDep, principal: Pr
     return {"id": task.id, "assignee": body.to}
 
 
-@router.post("/tasks/{task_id}/cancel", summary="Annuler une tâche, avec le motif")
+@router.post(
+    "/tasks/{task_id}/cancel", summary="Annuler une tâche, avec le motif", response_model=TaskClosed
+)
 def task_cancel(task_id: RowId, body: Cancel, session: SessionDep, principal: PrincipalDep) -> dict:
     task_in_scope(session, principal, task_id)
     actor = f"{principal.role.value}:{principal.label}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column
+from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
 from clausier import clock
@@ -31,6 +31,12 @@ class ApiToken(SQLModel, table=True):
     role: str = Field(max_length=20)
     # the organisation: a buyer's, structure's or contractor's id; None for an admin
     org_id: int | None = None
+    # a facilitator's token may name the person (its structure is ``org_id``): they act in
+    # their own name, take tasks, and the token holds only while they are active
+    facilitator_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("facilitator.id", ondelete="CASCADE")),
+    )
     label: str
     created_at: datetime = Field(
         default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False)

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from clausier.auth.models import Role
 from clausier.auth.tokens import Principal
 from clausier.db.statements import narrowed
-from clausier.errors import ClausierError, UnknownRecord
+from clausier.errors import Forbidden, UnknownRecord
 from clausier.markets.models import Lot, Market
 from clausier.partners.lookup import buyer_named, structure_named
 from clausier.partners.models import Buyer, Facilitator, Structure
@@ -23,11 +23,6 @@ from clausier.partnerships.models import Convention
 from clausier.tasks.models import Task
 from clausier.tasks.service import facilitator_by_email
 from notifications.models import Reminder
-
-
-class Forbidden(ClausierError):
-    """Votre rôle ne permet pas cette action."""
-
 
 # who may fire which trigger (an admin may fire all)
 TRIGGER_ROLES: dict[str, frozenset[Role]] = {
@@ -104,6 +99,31 @@ def buyer_condition(principal: Principal):
         followed = select(Market.buyer_id).where(Market.structure_id == principal.org_id)
         return Buyer.id.in_(partners) | Buyer.id.in_(followed)
     return false()
+
+
+def convention_condition(principal: Principal):
+    """The conventions a caller reaches: a buyer those it signed, a facilitator its
+    structure's."""
+    if principal.role == Role.admin:
+        return true()
+    if principal.role == Role.buyer:
+        return Convention.buyer_id == principal.org_id
+    if principal.role == Role.facilitator:
+        return Convention.structure_id == principal.org_id
+    return false()
+
+
+def coverage_reach(principal: Principal) -> tuple[int | None, int | None]:
+    """Whose coverage a caller reads, as (buyer id, structure id): a buyer its markets and
+    conventions; a facilitator its structure's territory and the markets in it; an operator
+    every buyer's (None, None)."""
+    if principal.role == Role.buyer:
+        return principal.org_id, None
+    if principal.role == Role.facilitator:
+        return None, principal.org_id
+    if principal.role == Role.admin:
+        return None, None
+    raise Forbidden("La couverture est celle des acheteurs et des structures qui les accompagnent.")
 
 
 def visible_structure(session: Session, principal: Principal, key: str) -> Structure:
@@ -194,7 +214,7 @@ def redact_status(document: dict, principal: Principal, own_siret: str | None) -
     history = [{**entry, "payload": {}, "changes": []} for entry in document["history"]]
     # what the triggers need or wait for names other lots and beneficiaries; it fires none
     allowed = [{**t, "needs": []} for t in document["allowed_triggers"]]
-    blocked = [{**t, "reasons": []} for t in document["blocked_triggers"]]
+    blocked = [{**t, "reasons": [], "missing": []} for t in document["blocked_triggers"]]
     return {
         **document,
         "lots": lots,

@@ -12,20 +12,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session, select
 
 from clausier.auth.models import ApiToken, Role
-from clausier.errors import ClausierError, InvalidInput, UnknownRecord
-from clausier.partners.lookup import buyer_named, contractor_by_siret, structure_named
+from clausier.db.locks import locked
+from clausier.errors import InvalidInput, NotAuthenticated, Refused, UnknownRecord
+from clausier.formatting import fr_moment
+from clausier.partners.lookup import (
+    buyer_named,
+    contractor_by_siret,
+    facilitator_by_email,
+    structure_named,
+)
+from clausier.partners.models import Facilitator, Structure
 
 PREFIX = "clz_"
 # every API request runs it: built once
 # Columns, not an object: every API call reads it, and nothing writes it back.
-_BY_HASH = select(
-    ApiToken.id, ApiToken.role, ApiToken.org_id, ApiToken.label, ApiToken.revoked_at,
-    ApiToken.expires_at,
-).where(ApiToken.token_hash == bindparam("token_hash"))  # fmt: skip
-
-
-class NotAuthenticated(ClausierError):
-    """Jeton absent, inconnu, expiré ou révoqué."""
+_BY_HASH = (
+    select(
+        ApiToken.id, ApiToken.role, ApiToken.org_id, ApiToken.label, ApiToken.revoked_at,
+        ApiToken.expires_at, ApiToken.facilitator_id, Facilitator.email.label("person_email"),
+        Facilitator.active.label("person_active"),
+    )
+    .outerjoin(Facilitator, Facilitator.id == ApiToken.facilitator_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,9 @@ class Principal:
     org_id: int | None
     token_id: int | None = None
     label: str = ""
+    # a facilitator named by their token: the person who acts (their e-mail names them)
+    facilitator_id: int | None = None
+    person_email: str | None = None
 
 
 def digest(secret: str) -> str:
@@ -41,22 +53,33 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def resolve_org(session: Session, role: Role, org: str | None) -> tuple[int | None, str]:
-    """The organisation named on the command line: a buyer, a structure or a contractor."""
+def resolve_org(
+    session: Session, role: Role, org: str | None
+) -> tuple[int | None, str, Facilitator | None]:
+    """The organisation named on the command line: a buyer, a structure or a contractor; for a
+    facilitator, the structure, or one of its facilitators by e-mail (the token names them)."""
     if role == Role.admin:
-        return None, "administration"
+        return None, "administration", None
     if not org:
         raise InvalidInput(f"--org est obligatoire pour le rôle {role.value}.")
     if role == Role.buyer:
         buyer = buyer_named(session, org)
-        return buyer.id, buyer.name
+        return buyer.id, buyer.name, None
     if role == Role.facilitator:
+        if "@" in org:
+            person = facilitator_by_email(session, org.strip())
+            if not person.active:
+                raise Refused(
+                    f"Le facilitateur {person.email} est désactivé : aucun jeton ne peut le nommer."
+                )
+            structure = session.get(Structure, person.structure_id)
+            return structure.id, f"{person.name} ({structure.name})", person
         structure = structure_named(session, org)
-        return structure.id, structure.name
+        return structure.id, structure.name, None
     contractor = contractor_by_siret(session, org.replace(" ", ""))
     if contractor is None:
         raise UnknownRecord("Titulaire", org)
-    return contractor.id, contractor.name
+    return contractor.id, contractor.name, None
 
 
 def create(
@@ -64,10 +87,15 @@ def create(
 ) -> tuple[str, ApiToken]:
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("--expires doit être une date future.")
-    org_id, label = resolve_org(session, role, org)
+    org_id, label, person = resolve_org(session, role, org)
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        token_hash=digest(token), role=role.value, org_id=org_id, label=label, expires_at=expires_at
+        token_hash=digest(token),
+        role=role.value,
+        org_id=org_id,
+        label=label,
+        expires_at=expires_at,
+        facilitator_id=person.id if person else None,
     )
     session.add(row)
     session.flush()
@@ -75,10 +103,16 @@ def create(
 
 
 def revoke(session: Session, token_id: int, *, now: datetime) -> ApiToken:
-    row = session.get(ApiToken, token_id)
+    """Revoke once: the row is locked and read afresh, so that of two revocations at once the
+    second is told the token already was (and when), not that it revoked it."""
+    row = locked(session, ApiToken, [token_id]).get(token_id)
     if row is None:
         raise UnknownRecord("Jeton", str(token_id))
-    row.revoked_at = row.revoked_at or now
+    if row.revoked_at is not None:
+        raise Refused(
+            f"Le jeton n° {token_id} est déjà révoqué (depuis le {fr_moment(row.revoked_at)})."
+        )
+    row.revoked_at = now
     session.add(row)
     return row
 
@@ -113,6 +147,9 @@ def _looked_up(token: str | None) -> dict:
 
 
 def _principal_of(row, *, now: datetime) -> Principal:
-    if not in_force(row, now=now):
+    if not in_force(row, now=now) or (row.facilitator_id is not None and not row.person_active):
         raise NotAuthenticated("Jeton inconnu, expiré ou révoqué.")
-    return Principal(role=Role(row.role), org_id=row.org_id, token_id=row.id, label=row.label)
+    return Principal(
+        role=Role(row.role), org_id=row.org_id, token_id=row.id, label=row.label,
+        facilitator_id=row.facilitator_id, person_email=row.person_email,
+    )  # fmt: skip

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clausier.auth.models import Role
-from clausier.auth.scope import Forbidden, require
+from clausier.auth.scope import require
 from clausier.auth.tokens import Principal
-from clausier.errors import MarketEditRefused, UnknownRecord
+from clausier.errors import Forbidden, MarketEditRefused, UnknownRecord
 from clausier.markets.models import Market
 from workflow.lifecycle import STATE_LABELS
 
@@ -58,6 +58,16 @@ class MarketWriter:
         if market.state == EDITABLE_STATE or self.imports_history:
             return
         raise MarketEditRefused(market=market.ref, state_label=STATE_LABELS[market.state])
+
+    def edits(self, market: Market) -> bool:
+        """Whether it may change ``market`` now (a page's « Modifier »): ``reach`` and
+        ``may_edit`` without their refusals."""
+        try:
+            self.reach(market)
+            self.may_edit(market)
+        except (UnknownRecord, MarketEditRefused):
+            return False
+        return True
 
 
 HISTORICAL_IMPORT = MarketWriter(buyer_id=None, imports_history=True)

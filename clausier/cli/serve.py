@@ -41,7 +41,9 @@ def token_create(
     org: Annotated[
         str | None,
         typer.Option(
-            "--org", help="Acheteur (nom ou SIRET), structure (réf.) ou titulaire (SIRET)."
+            "--org",
+            help="Acheteur (nom ou SIRET), structure (réf.) ou l'un de ses facilitateurs (e-mail), "
+            "titulaire (SIRET).",
         ),
     ] = None,
     expires: Annotated[
@@ -98,7 +100,7 @@ def serve(
     """Le serveur HTTP (API) et l'envoi des rappels."""
     import uvicorn
 
-    from clausier.api.app import create_app
+    from clausier.app import create_app
     from notifications.worker import scheduler
 
     settings = runtime.settings()

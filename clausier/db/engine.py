@@ -87,7 +87,7 @@ def async_loop_reader(engine: Engine, pool_size: int) -> AsyncEngine | None:
     """On PostgreSQL, an async engine (psycopg's async connections) for the reads of a kept
     status lookup on the event loop: the loop serves other requests while the server answers,
     and no thread hop is paid (docs/performance.md, throughput). Its pool, in autocommit,
-    belongs to the loop that made it (``api.app``: made at start-up, disposed at shutdown), and
+    belongs to the loop that made it (``clausier.app``: made at start-up, disposed at shutdown), and
     is as large as the other: with 4 connections for 16 concurrent lookups, some waited their
     turn ten times as long (p99 360 ms against 37 ms with 16). None on SQLite (``loop_reader``)."""
     if engine.dialect.name != "postgresql":

@@ -25,12 +25,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from clausier import clock
-from clausier.auth.writes import MarketWriter, operator_import
+from clausier.auth.writes import EDITABLE_STATE, MarketWriter, operator_import
 from clausier.config import Settings, get_settings
 from clausier.errors import (
     LoadConflict,
     LoadErrors,
     LoadProblem,
+    LotRemovalRefused,
+    MarketRefTaken,
+    UnknownRecord,
     UnknownTerritory,
     VersionConflict,
 )
@@ -64,6 +67,15 @@ KIND_LABELS = {
     "outcomes": "sorties à six mois",
 }
 _ROW_KEYS = ("ref", "siret", "email", "number", "code", "period", "beneficiary")
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A market as a form showed it, so that its write changes what the person saw and nothing
+    else: its version then (``None``: a new market, whose ref must still be free), and the
+    form's whole list of lots (a stored lot it leaves out is removed, in identification only)."""
+
+    version: int | None
 
 
 @dataclass
@@ -127,6 +139,23 @@ class _Problems:
 
 
 # --- checks against the file and the store --------------------------------------------
+
+
+def _check_shown(session: Session, data: LoadFile, shown: dict[str, Shown]) -> None:
+    """A form's market is still as it was shown: a new one's ref still free (whoever holds it),
+    an edited one at its version. Asked first, before who may write it: the form was shown to
+    this person, and a ref taken meanwhile is said so, not « not found »."""
+    for row in data.markets:
+        seen = shown.get(row.ref)
+        if seen is None:
+            continue
+        market = session.exec(select(Market).where(Market.ref == row.ref)).first()
+        if seen.version is None and market is not None:
+            raise MarketRefTaken(row.ref)
+        if seen.version is not None and market is None:
+            raise UnknownRecord("Marché", row.ref)
+        if seen.version is not None and market.version != seen.version:
+            raise VersionConflict(market=row.ref, expected=seen.version)
 
 
 def _check_writes(session: Session, data: LoadFile, writer: MarketWriter) -> None:
@@ -381,7 +410,7 @@ def _bump_version(session: Session, market: Market, now) -> None:
 
 def _write_market(
     session: Session, report: LoadReport, row: MarketRow, ids: dict, *, actor: str,
-    writer: MarketWriter,
+    writer: MarketWriter, shown: Shown | None = None,
 ) -> Market | None:  # fmt: skip
     """Create or update the market and its lots; the market when it is new. A change of a
     market that exists is logged (trigger ``edit``), a market created past identification is
@@ -422,6 +451,8 @@ def _write_market(
     if created is None:
         writer.reach(market)
         writer.may_edit(market)
+        if shown is not None and shown.version != market.version:  # moved since _check_shown
+            raise VersionConflict(market=row.ref, expected=shown.version)
         edited = _apply(market, values)
         for column, (before, after) in edited.items():
             key = _MARKET_KEYS.get(column, column)
@@ -472,6 +503,8 @@ def _write_market(
             history.note(
                 changes, key, _logged(column, before, sirets), _logged(column, after, sirets)
             )
+    if shown is not None and created is None:
+        _remove_lots_left_out(session, report, market, {lot.number for lot in lots}, changes)
     if not lots:
         has_lots = session.exec(select(Lot.id).where(Lot.market_id == market.id)).first()
         if has_lots is None:  # a market without lots (non alloti) is one lot
@@ -484,6 +517,27 @@ def _write_market(
         _bump_version(session, market, now)
         history.record_edit(session, market, changes, actor=actor, at=now)
     return created
+
+
+def _remove_lots_left_out(
+    session: Session, report: LoadReport, market: Market, kept: set[int], changes: dict
+) -> None:
+    """The lots a form no longer lists, removed and logged. Only in identification: later a lot
+    carries the offer, its contractor and its declared hours."""
+    gone = session.exec(
+        select(Lot).where(Lot.market_id == market.id, Lot.number.not_in(kept)).order_by(Lot.number)
+    ).all()
+    for lot in gone:
+        if market.state != EDITABLE_STATE:
+            raise LotRemovalRefused(
+                market=market.ref, lot=lot.number, state_label=STATE_LABELS[market.state]
+            )
+        history.note(changes, history.lot_key(lot.number, "title"), lot.title, None)
+        history.note(changes, history.lot_key(lot.number, "amount"), lot.amount, None)
+        session.delete(lot)
+        report.count("lots", "removed")
+    if gone:
+        session.flush()
 
 
 def _ids(session: Session, model, key: str) -> dict[str, int]:
@@ -545,9 +599,11 @@ def load_data(
     writer: MarketWriter,
     today: date | None = None,
     settings: Settings | None = None,
+    shown: dict[str, Shown] | None = None,
 ) -> LoadReport:
     """Validate then write already-read data (a file's, or an API request's), all or nothing,
-    as far as ``writer`` may (``clausier.auth.writes``)."""
+    as far as ``writer`` may (``clausier.auth.writes``); the markets of a page's form as
+    ``shown`` them (``Shown``)."""
     problems = _Problems(name, raw)
     if not isinstance(raw, dict):
         problems.add(
@@ -561,6 +617,7 @@ def load_data(
         for error in exc.errors():
             problems.add(error["loc"], french_message(error))
         data = readable(LoadFile, raw)  # what could be read is checked against the store too
+    _check_shown(session, data, shown or {})
     _check_writes(session, data, writer)
     territories = TerritoryIndex(session)
     _check_references(session, data, problems, territories)
@@ -612,8 +669,12 @@ def load_data(
     ids["sirets"] = {kind: {id_: siret for siret, id_ in ids[kind].items()} for kind in ("buyers", "contractors")}  # fmt: skip
     for row in data.conventions:
         _write_convention(session, report, row, ids, territories)
+    shown = shown or {}
     created = [
-        _write_market(session, report, row, ids, actor=actor, writer=writer) for row in data.markets
+        _write_market(
+            session, report, row, ids, actor=actor, writer=writer, shown=shown.get(row.ref)
+        )
+        for row in data.markets
     ]
     session.flush()
 

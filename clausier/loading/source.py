@@ -62,14 +62,19 @@ _LineLoader.add_constructor(
 
 
 def read_yaml(path: Path) -> Any:
+    return yaml_of(path.read_bytes(), str(path))
+
+
+def yaml_of(data: bytes, name: str) -> Any:
+    """A YAML file's content (read from the disk, or sent through a page), ``name`` its name."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LoadErrors(
-            str(path),
+            name,
             [
                 LoadProblem(
-                    path=str(path),
+                    path=name,
                     line=None,
                     field="fichier",
                     message="encodage illisible : enregistrez le fichier en UTF-8",
@@ -80,17 +85,17 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(text, Loader=_LineLoader)
     except DuplicateKey as exc:
         problem = LoadProblem(
-            path=str(path), line=exc.problem_mark.line + 1, field="syntaxe", message=exc.problem
+            path=name, line=exc.problem_mark.line + 1, field="syntaxe", message=exc.problem
         )
-        raise LoadErrors(str(path), [problem]) from exc
+        raise LoadErrors(name, [problem]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise LoadErrors(
-            str(path),
+            name,
             [
                 LoadProblem(
-                    path=str(path),
+                    path=name,
                     line=mark.line + 1 if mark else None,
                     field="syntaxe",
                     message=f"YAML illisible (indentation, crochet ou guillemet non fermé ?) : {problem}",
@@ -115,32 +120,38 @@ LOT_COLUMNS = {
 }
 
 
-def _french_number(raw: str) -> str:
+def french_number(raw: str) -> str:
     """« 1 300 000,50 » → « 1300000.50 »: spreadsheets in France write numbers that way."""
     return raw.replace("\u202f", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
 
 
 def read_markets_csv(path: Path) -> Located:
+    return markets_csv_of(path.read_bytes(), str(path))
+
+
+def markets_csv_of(data: bytes, name: str) -> Located:
+    """A CSV file of markets and lots (read from the disk, or sent through a page)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = path.read_text(encoding="cp1252")  # Excel's default in France
+        text = data.decode("cp1252", errors="replace")  # Excel's default in France
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as a file read as text
     sample = text.splitlines()[0] if text else ""
     delimiter = ";" if sample.count(";") > sample.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     columns = set(reader.fieldnames or ())
     unknown = columns - set(MARKET_COLUMNS) - set(LOT_COLUMNS)
     problems = [
-        LoadProblem(path=str(path), line=1, field=name, message="colonne inconnue")
-        for name in sorted(unknown)
+        LoadProblem(path=name, line=1, field=column, message="colonne inconnue")
+        for column in sorted(unknown)
     ]
     problems += [
-        LoadProblem(path=str(path), line=1, field=name, message="colonne obligatoire absente")
-        for name in ("ref", "buyer", "title", "commune", "cpv", "amount")
-        if name not in columns
+        LoadProblem(path=name, line=1, field=column, message="colonne obligatoire absente")
+        for column in ("ref", "buyer", "title", "commune", "cpv", "amount")
+        if column not in columns
     ]
     if problems:
-        raise LoadErrors(str(path), problems)
+        raise LoadErrors(name, problems)
 
     markets: dict[str, Located] = {}
     order = LocatedList()
@@ -152,11 +163,11 @@ def read_markets_csv(path: Path) -> Located:
         market = markets.get(ref)
         if market is None:
             market = Located(line=line, key_lines={})
-            for name in MARKET_COLUMNS:
-                if values.get(name):
-                    value = _french_number(values[name]) if name == "amount" else values[name]
-                    market[name] = value
-                    market.key_lines[name] = line
+            for column in MARKET_COLUMNS:
+                if values.get(column):
+                    value = french_number(values[column]) if column == "amount" else values[column]
+                    market[column] = value
+                    market.key_lines[column] = line
             market["lots"] = LocatedList()
             market["lots"].line = line
             market["lots"].item_lines = []
@@ -169,7 +180,7 @@ def read_markets_csv(path: Path) -> Located:
             for column, key in LOT_COLUMNS.items():
                 if values.get(column):
                     raw = values[column]
-                    lot[key] = _french_number(raw) if key in ("amount", "hours", "number") else raw
+                    lot[key] = french_number(raw) if key in ("amount", "hours", "number") else raw
                     lot.key_lines[key] = line
             market["lots"].append(lot)
             market["lots"].item_lines.append(line)
@@ -180,6 +191,11 @@ def read_markets_csv(path: Path) -> Located:
 
 
 def read(path: Path) -> Any:
-    if path.suffix.lower() == ".csv":
-        return read_markets_csv(path)
-    return read_yaml(path)
+    return content_of(path.read_bytes(), str(path))
+
+
+def content_of(data: bytes, name: str) -> Any:
+    """A load file's content, read by its name's extension: CSV, else YAML."""
+    if name.lower().endswith(".csv"):
+        return markets_csv_of(data, name)
+    return yaml_of(data, name)

@@ -25,6 +25,7 @@ from clausier.referential.service import place_of
 from clausier.tasks.models import Task
 from notifications import upcoming
 from notifications.models import Reminder, ReminderStatus
+from workflow.guards import in_words
 from workflow.lifecycle import STATE_LABELS, TRIGGERS
 from workflow.possible import triggers_now
 
@@ -168,7 +169,12 @@ def _status(
             for t in possible.allowed
         ],
         "blocked_triggers": [
-            {"trigger": t, "label": TRIGGERS[t].label, "reasons": reasons}
+            {
+                "trigger": t,
+                "label": TRIGGERS[t].label,
+                "reasons": reasons,
+                "missing": [in_words(reason) for reason in reasons],
+            }
             for t, reasons in possible.blocked.items()
         ],
         "structure": (

@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
 
 from clausier.config import OfferSettings
+from clausier.errors import InvalidInput
 from clausier.formatting import fr_date, fr_number
 
 SHIPPED = Path(__file__).parent / "templates" / "clause.txt.j2"
@@ -107,3 +110,77 @@ def _template_line(exc: BaseException, path: Path) -> int | None:
             line = traceback.tb_lineno
         traceback = traceback.tb_next
     return line
+
+
+# --- a clause text edited by the facilitator ------------------------------------------------------
+
+# A person's text is rendered in a sandbox, and may only name variables ({{ hours_text }},
+# {{ structure.email }}): no tags, filters, calls or literals, so nothing in it runs or loops.
+_EDITED = SandboxedEnvironment(
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    finalize=lambda value: " ; ".join(value) if isinstance(value, list) else value,
+)
+_VARIABLE_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr)
+EXAMPLE_VARIABLE = "{{ hours_text }}"
+
+
+class ClauseTextRefused(InvalidInput):
+    """Texte de clause refusé."""
+
+
+def variables(context: dict[str, Any]) -> list[str]:
+    """The names an edited text may use, dotted: hours_text, market.ref, structure.email…"""
+    names = []
+    for name, value in context.items():
+        if isinstance(value, dict):
+            names += [f"{name}.{key}" for key in value]
+        else:
+            names.append(name)
+    return sorted(names)
+
+
+def _dotted(node: nodes.Node) -> str:
+    if isinstance(node, nodes.Getattr):
+        return f"{_dotted(node.node)}.{node.attr}"
+    return node.name
+
+
+def _resolves(path: str, context: dict[str, Any]) -> bool:
+    value: Any = context
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return not isinstance(value, dict)  # {{ market }} alone is not a value to print
+
+
+def render_edited_clause(text: str, context: dict[str, Any]) -> str:
+    """An edited clause text with its variables replaced, or ``ClauseTextRefused`` saying in
+    French what is wrong (the line, the unknown name, the names it may use)."""
+    known = ", ".join(variables(context))
+    try:
+        tree = _EDITED.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ClauseTextRefused(
+            f"Texte de la clause, ligne {exc.lineno} : accolades mal formées. Une variable "
+            f"s'écrit entre doubles accolades, par exemple {EXAMPLE_VARIABLE}."
+        ) from exc
+    for node in tree.find_all(nodes.Node):
+        if not isinstance(node, _VARIABLE_NODES):
+            raise ClauseTextRefused(
+                f"Texte de la clause, ligne {node.lineno} : seules des variables sont permises "
+                f"entre accolades, par exemple {EXAMPLE_VARIABLE} (ni {{% … %}}, ni filtre, "
+                f"ni calcul). Variables disponibles : {known}."
+            )
+    for output in tree.find_all(nodes.Output):
+        for node in output.nodes:
+            if isinstance(node, nodes.TemplateData):
+                continue
+            path = _dotted(node)
+            if not _resolves(path, context):
+                raise ClauseTextRefused(
+                    f"Texte de la clause, ligne {node.lineno} : variable inconnue « {path} ». "
+                    f"Variables disponibles : {known}."
+                )
+    return _EDITED.from_string(tree).render(context).strip() + "\n"

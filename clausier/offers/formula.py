@@ -19,6 +19,7 @@ from clausier.formatting import fr_number
 
 TABLE = Path(__file__).parent / "labour_shares.csv"
 _ROUNDING = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+MIN_COST, MAX_COST = 1, 500  # an hourly cost typed, as config.yaml bounds its own
 _ROUNDING_LABELS = {"nearest": "le plus proche", "up": "supérieur", "down": "inférieur"}
 
 
@@ -69,23 +70,48 @@ def percent(value: Decimal) -> str:
     return f"{fr_number(value * 100, 2 if (value * 100) % 1 else 0)} %"
 
 
-def parse_share(text: str, what: str) -> Decimal:
-    """« 7 % », « 7% », « 0,07 » or « 0.07 » → 0.07; above 100 % is refused."""
+def parse_share(text: str, what: str, *, in_percent: bool = False) -> Decimal:
+    """« 7 % », « 7% », « 0,07 » or « 0.07 » → 0.07; above 100 % is refused. ``in_percent``:
+    a bare number is a percentage (a field labelled « % »: « 7 » → 0.07)."""
     raw = text.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
-    is_percent = raw.endswith("%")
+    is_percent = raw.endswith("%") or in_percent
     try:
         value = Decimal(raw.rstrip("%"))
     except InvalidOperation as exc:
         raise InvalidInput(
             f"{what} « {text} » : attendu un nombre, par exemple 7 % ou 0,07."
         ) from exc
-    if is_percent:
-        value /= 100
+    if not value.is_finite():
+        raise InvalidInput(f"{what} « {text} » : attendu un nombre, par exemple 7 % ou 0,07.")
     if value <= 0:
         raise InvalidInput(f"{what} « {text} » : doit être supérieur à 0.")
-    if value > 1:
-        hint = "" if is_percent else f" (pour {text} %, écrivez « {text} % » ou {value / 100})"
+    if value > (100 if is_percent else 1):  # before dividing: « 1e999999999 » / 100 overflows
+        hint = (
+            f" (pour {text} %, écrivez « {text} % » ou {value / 100})"
+            if not is_percent and value <= 100
+            else ""
+        )
         raise InvalidInput(f"{what} « {text} » : au-dessus de 100 %, c'est impossible{hint}.")
+    if is_percent:
+        value /= 100
+    if value <= 0:  # too small to be written once divided (« 1e-999999999 % »)
+        raise InvalidInput(f"{what} « {text} » : doit être supérieur à 0.")
+    return value
+
+
+def parse_cost(text: str, what: str) -> Decimal:
+    """« 32 », « 32,50 », « 32,50 € » → 32.50; a positive amount in euros."""
+    raw = text.strip().replace("\u202f", "").replace(" ", "").replace(",", ".").removesuffix("€")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise InvalidInput(
+            f"{what} « {text} » : attendu un montant en euros, par exemple 32 ou 32,50."
+        ) from exc
+    if not value.is_finite() or not MIN_COST <= value <= MAX_COST:
+        raise InvalidInput(
+            f"{what} « {text} » : attendu un montant entre {MIN_COST} et {MAX_COST} € de l'heure."
+        )
     return value
 
 

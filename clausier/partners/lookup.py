@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, func, true
 from sqlmodel import Session, select
 
 from clausier.errors import UnknownRecord
-from clausier.partners.models import Buyer, Contractor, Structure
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 
 
 def buyer_named(session: Session, key: str, *, within: ColumnElement | None = None) -> Buyer:
@@ -45,3 +45,12 @@ def structure_named(
 
 def contractor_by_siret(session: Session, siret: str) -> Contractor | None:
     return session.exec(select(Contractor).where(Contractor.siret == siret)).first()
+
+
+def facilitator_by_email(session: Session, email: str, *, within=None) -> Facilitator:
+    """A facilitator by e-mail, among those ``within`` a caller's reach (all by default)."""
+    query = select(Facilitator).where(func.lower(Facilitator.email) == email.strip().lower())
+    person = session.exec(query if within is None else query.where(within)).first()
+    if person is None:
+        raise UnknownRecord("Facilitateur", email)
+    return person

@@ -14,14 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from clausier.errors import AssignmentRefused
+from clausier import clock
+from clausier.errors import AssignmentRefused, VersionConflict
 from clausier.markets import history
 from clausier.markets.models import Market
 from clausier.partners.models import Structure
 from clausier.partnerships import periods
-from clausier.partnerships.coverage import Coverage, coverage_of
+from clausier.partnerships.coverage import Coverage, CoverageStatus, coverage_of
 from clausier.partnerships.models import Convention
 from clausier.referential.service import place_of
 from clausier.tasks.service import follow_structure
@@ -108,11 +111,37 @@ def refresh(
     return Assignment(coverage=coverage, changed=True)
 
 
+def _bump_version(session: Session, market: Market, expected: int) -> None:
+    """A change of who follows the market is a change of the market: its version moves, and a
+    choice made meanwhile (another tab, a transition) refuses this one before anything is
+    written."""
+    markets = Market.__table__
+    now = clock.now()
+    bumped = session.execute(
+        update(markets)
+        .where(markets.c.id == market.id, markets.c.version == expected)
+        .values(version=expected + 1, updated_at=now)
+    )
+    if bumped.rowcount != 1:
+        raise VersionConflict(market=market.ref, expected=expected)
+    set_committed_value(market, "version", expected + 1)
+    set_committed_value(market, "updated_at", now)
+
+
 def assign_explicitly(
-    session: Session, market: Market, *, structure: Structure, today: date, actor: str
+    session: Session,
+    market: Market,
+    *,
+    structure: Structure,
+    today: date,
+    actor: str,
+    expected_version: int | None = None,
 ) -> Convention:
     """The buyer's choice of structure, among those with a convention covering the market,
-    logged by ``actor``."""
+    logged by ``actor``. ``expected_version``: the version the buyer saw (a form's), refused
+    with ``VersionConflict`` when the market changed since."""
+    if expected_version is not None and market.version != expected_version:
+        raise VersionConflict(market=market.ref, expected=expected_version)
     if market.state in SETTLED_STATES:
         raise AssignmentRefused(
             f"Le marché {market.ref} est terminé ({market.state}) : plus aucune structure ne le suit."
@@ -129,6 +158,8 @@ def assign_explicitly(
         covers, key=lambda c: (c.level, periods.last_day_in_force(c.convention, coverage.on))
     )
     before = (market.structure_id, market.convention_id, market.assignment)
+    if (*before, market.coverage_flag) != (structure.id, chosen.convention.id, "explicit", None):
+        _bump_version(session, market, market.version)
     market.structure_id = structure.id
     market.convention_id = chosen.convention.id
     market.assignment = "explicit"
@@ -137,3 +168,30 @@ def assign_explicitly(
     _log(session, market, before, (structure.id, chosen.convention.id, "explicit"), actor=actor)
     follow_structure(session, market)
     return chosen.convention
+
+
+def settle(
+    session: Session,
+    market: Market,
+    *,
+    structure: Structure,
+    expected_version: int,
+    today: date,
+    actor: str,
+) -> Convention:
+    """The buyer settles an ambiguity: one of the structures with a convention at the winning
+    level (``Coverage.candidate_structures``), on the version it saw."""
+    coverage = market_coverage(session, market, today=today)
+    if coverage.status != CoverageStatus.ambiguous:
+        raise AssignmentRefused(
+            f"Le marché {market.ref} n'est pas à arbitrer : "
+            + ("une seule structure le couvre." if coverage.status == CoverageStatus.covered
+               else "aucune convention ne le couvre.")
+        )  # fmt: skip
+    if structure.id not in coverage.candidate_structures:
+        raise AssignmentRefused(
+            f"{structure.name} n'est pas l'une des structures entre lesquelles choisir pour "
+            f"le marché {market.ref}."
+        )
+    return assign_explicitly(session, market, structure=structure, today=today, actor=actor,
+                             expected_version=expected_version)  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -105,3 +107,62 @@ def _official_codes(
             for model in (Commune, Epci, Departement)
         )
     return _CODES[database]
+
+
+# --- a commune by its name, as a person types it ------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedCommune:
+    code: str
+    name: str
+    departement_name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.code}, {self.departement_name})"
+
+
+def _bare(text: str) -> str:
+    """« Saint-Lô », « saint lo », « SAINT LÔ » alike: no case, accent, hyphen or apostrophe."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.split(r"[\s\-'’]+", bare)).strip()
+
+
+_NAMES: dict[str, tuple[tuple[str, NamedCommune], ...]] = {}
+
+
+def _communes_by_name(session: Session) -> tuple[tuple[str, NamedCommune], ...]:
+    """Every commune with its bare name, read once per database (shipped data, as above)."""
+    database = session.get_bind().url.render_as_string(hide_password=False)
+    if database not in _NAMES:
+        if len(_NAMES) >= 16:
+            _NAMES.pop(next(iter(_NAMES)))
+        rows = session.exec(
+            select(Commune.code, Commune.name, Departement.name)
+            .join(Departement, Departement.code == Commune.departement_code)
+            .order_by(Commune.name, Commune.code)
+        ).all()
+        _NAMES[database] = tuple(
+            (_bare(name), NamedCommune(code, name, departement)) for code, name, departement in rows
+        )
+    return _NAMES[database]
+
+
+def communes_named(session: Session, text: str, *, limit: int = 20) -> list[NamedCommune]:
+    """The communes a person means by ``text``: its INSEE code, else those of that name (one,
+    or several: Saint-Denis), else those whose name starts so (« Cherbourg »), at most
+    ``limit``. Empty: none of the official table."""
+    typed = text.strip()
+    communes = _communes_by_name(session)
+    by_code = [commune for _bare_name, commune in communes if commune.code == typed.upper()]
+    if by_code:
+        return by_code
+    wanted = _bare(typed)
+    if not wanted:
+        return []
+    exact = [commune for bare, commune in communes if bare == wanted]
+    if exact:
+        return exact[:limit]
+    return [commune for bare, commune in communes if bare.startswith(wanted)][:limit]

@@ -17,6 +17,7 @@ from clausier.db.locks import locked
 from clausier.db.statements import narrowed
 from clausier.errors import Refused, UnknownRecord
 from clausier.markets.models import Lot, Market, designation
+from clausier.partners.lookup import facilitator_by_email
 from clausier.partners.models import Facilitator, Structure
 from clausier.referential.service import place_of
 from clausier.tasks.models import PRIORITY_LABELS, Task, TaskStatus
@@ -215,15 +216,6 @@ def _locked_task(session: Session, task_id: int) -> Task:
     return task
 
 
-def facilitator_by_email(session: Session, email: str, *, within=None) -> Facilitator:
-    """A facilitator by e-mail, among those ``within`` a caller's reach (all by default)."""
-    query = select(Facilitator).where(func.lower(Facilitator.email) == email.strip().lower())
-    person = session.exec(query if within is None else query.where(within)).first()
-    if person is None:
-        raise UnknownRecord("Facilitateur", email)
-    return person
-
-
 def _facilitator_or_operator(session: Session, actor: str) -> Facilitator | None:
     """The facilitator behind ``actor``, None for an operator (admin) acting from the CLI."""
     return session.exec(
@@ -286,7 +278,7 @@ def complete(
 
 def cancel(session: Session, task_id: int, *, actor: str, now: datetime, reason: str) -> Task:
     if len(reason.strip()) < 3:
-        raise TaskRefused("Indiquez pourquoi la tâche est annulée (--reason).")
+        raise TaskRefused("Indiquez pourquoi la tâche est annulée (3 caractères au moins).")
     task = _locked_task(session, task_id)
     _check_can_touch(session, task, actor)
     task.status, task.closed_at, task.closed_by = TaskStatus.cancelled, now, actor
@@ -294,6 +286,19 @@ def cancel(session: Session, task_id: int, *, actor: str, now: datetime, reason:
     session.add(task)
     schedule.cancel(session, task_ids=[task.id], reason=f"tâche annulée par {actor}")
     return task
+
+
+def colleagues(session: Session, structure_ids: set[int]) -> dict[int, list[Facilitator]]:
+    """The active facilitators of each structure, a task may be handed to."""
+    people: dict[int, list[Facilitator]] = {sid: [] for sid in structure_ids}
+    if structure_ids:
+        for person in session.exec(
+            select(Facilitator)
+            .where(Facilitator.structure_id.in_(structure_ids), Facilitator.active)
+            .order_by(Facilitator.name)
+        ).all():
+            people[person.structure_id].append(person)
+    return people
 
 
 def open_initial_tasks(

@@ -50,13 +50,14 @@ def open_session(
     prune_ended(session, WebSession, now=now)
     secret = secrets.token_urlsafe(32)
     facilitator = link is not None and link.role == Role.facilitator.value
+    person_email = link.email if facilitator else principal.person_email
     session.add(
         WebSession(
             secret_hash=digest(secret), csrf=secrets.token_urlsafe(24), role=principal.role.value,
             org_id=principal.org_id, label=principal.label,
-            person_email=link.email if facilitator else None,
+            person_email=person_email,
             token_id=None if link else principal.token_id,
-            facilitator_id=link.facilitator_id if link else None,
+            facilitator_id=link.facilitator_id if link else principal.facilitator_id,
             link_email=link.email if link else None,
             created_at=now, expires_at=now + timedelta(hours=SESSION_HOURS),
         )
@@ -81,7 +82,12 @@ def current(session: Session, secret: str | None, *, now: datetime) -> WebSessio
 
 def _credential_holds(session: Session, row: WebSession, *, now: datetime) -> bool:
     if row.token_id is not None:
-        return in_force(session.get(ApiToken, row.token_id), now=now)
+        token = session.get(ApiToken, row.token_id)
+        if token is not None and token.facilitator_id is not None:  # it names a person
+            person = session.get(Facilitator, token.facilitator_id)
+            if person is None or not person.active:
+                return False
+        return in_force(token, now=now)
     if row.link_email is None:  # opened before sessions recorded their credential
         return False
     return _still_holds(
@@ -110,7 +116,10 @@ def _still_holds(
 
 
 def principal_of(row: WebSession) -> Principal:
-    return Principal(role=Role(row.role), org_id=row.org_id, label=row.label)
+    return Principal(
+        role=Role(row.role), org_id=row.org_id, label=row.label,
+        facilitator_id=row.facilitator_id, person_email=row.person_email,
+    )  # fmt: skip
 
 
 def _who_has(session: Session, email: str) -> tuple[Role, int, str, int | None] | None:

@@ -11,13 +11,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from clausier import clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import get_settings
 from clausier.declarations.models import DeclarationLine
 from clausier.declarations.service import LineInput, declare
 from clausier.markets.models import Lot, Market
+from clausier.partners.models import Facilitator
 from clausier.tasks.models import Task
 from tests import factories as make
 
@@ -33,6 +34,8 @@ class Side:
     lot: Lot
     beneficiary: str  # a code registered by the structure
     line: DeclarationLine  # a line the contractor declared, to check
+    facilitator_id: int = 0  # the facilitator of facilitator_email (the directory's pages)
+    convention: object = None  # the buyer's convention with the structure (tacit renewal)
 
 
 @dataclass
@@ -51,7 +54,7 @@ class World:
 def _side(session, name: str, commune: str, territory: str) -> Side:
     buyer = make.buyer(session, f"Acheteur {name}")
     structure = make.structure(session, f"mde-{name}")
-    make.convention(session, buyer=buyer, structure=structure, covering=(territory,))
+    convention = make.convention(session, buyer=buyer, structure=structure, covering=(territory,))
     contractor = make.contractor(session, f"Entreprise {name}")
     market = make.market(
         session, buyer=buyer, in_commune=commune, state="execution", awarded_to=contractor,
@@ -65,8 +68,11 @@ def _side(session, name: str, commune: str, territory: str) -> Side:
         actor="test", settings=get_settings(), today=clock.today(), now=clock.now(),
     )  # fmt: skip
     line = session.exec(select(DeclarationLine).where(DeclarationLine.lot_id == lot.id)).one()
+    facilitator = session.exec(
+        select(Facilitator.id).where(Facilitator.structure_id == structure.id)
+    ).first()
     return Side(buyer, structure, contractor, market, task, f"f0@mde-{name}.example", lot,
-                person.code, line)  # fmt: skip
+                person.code, line, facilitator, convention)  # fmt: skip
 
 
 @pytest.fixture

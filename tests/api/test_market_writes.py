@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from clausier import clock as product_clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.clock import PARIS

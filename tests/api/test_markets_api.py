@@ -219,5 +219,5 @@ def test_a_contractor_reads_no_other_lots_in_what_the_triggers_wait_for(world):
     assert "il manque encore" in buyer["blocked_triggers"][0]["reasons"][0]
     contractor = world.call(Role.contractor, "GET", url).json()
     assert contractor["blocked_triggers"] == [
-        {"trigger": "complete", "label": "Terminer l'exécution", "reasons": []}
+        {"trigger": "complete", "label": "Terminer l'exécution", "reasons": [], "missing": []}
     ]

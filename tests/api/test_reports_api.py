@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from clausier import clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import get_settings

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth.models import Role
 from clausier.config import LimitSettings, get_settings
 from clausier.declarations.models import DeclarationLine

@@ -39,11 +39,19 @@ positive_data_acceptance), each for these reasons only (``refused_for_what_canno
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from clausier.auth.models import Role
+from clausier.beneficiaries.read import Beneficiaries, Evaluation
+from clausier.declarations.read import LotDeclarations
+from clausier.documents import Page
+from clausier.markets.read import MarketStatus, MarketSummary
+from clausier.partnerships.read import Coverage
+from clausier.reports.read import Report
+from clausier.tasks.read import Task
 
 _MARKET = (
     r"clé de contrôle incorrecte",  # a SIRET's key
@@ -223,3 +231,143 @@ def test_a_market_and_a_load_are_described_by_the_loaders_own_models(world):
     answer = world.call(Role.facilitator, "POST", "/api/declarations/review",
                         json={"decisions": [{"line": world.own.line.id, "decision": "reject"}]})  # fmt: skip
     assert answer.status_code == 422 and "un rejet se motive" in answer.json()["error"]["message"]
+
+
+# --- what the API answers ------------------------------------------------------------------
+
+# objects whose keys are free by nature, where they are: the data a trigger was fired with, or
+# an edit's changes, as the market's log kept them
+FREE_OBJECTS = {"HistoryEntry.payload"}
+
+
+def _answer_schemas(document: dict):
+    """Each JSON answer of a success (2xx), by operation."""
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                media = answer.get("content", {}).get("application/json")
+                if status.startswith("2") and media is not None:
+                    yield f"{method.upper()} {path}", media.get("schema", {})
+
+
+def _free_objects(schema, components: dict, where: str, seen: set):
+    """Where an object of ``schema`` ($refs followed) names none of its keys and gives no schema
+    for them: a bare ``additionalProperties: true`` (or no word at all)."""
+    if isinstance(schema, list):
+        for item in schema:
+            yield from _free_objects(item, components, where, seen)
+        return
+    if not isinstance(schema, dict):
+        return
+    name = schema.get("$ref", "").rpartition("/")[2]
+    if name:
+        if name not in seen:
+            seen.add(name)
+            yield from _free_objects(components[name], components, name, seen)
+        return
+    typed_map = (
+        isinstance(schema.get("additionalProperties"), dict) and schema["additionalProperties"]
+    )
+    if schema.get("type") == "object" and not schema.get("properties") and not typed_map:
+        yield where
+    for key, value in schema.items():
+        if key in ("default", "examples", "enum", "const"):
+            continue
+        if key == "properties":
+            for field, item in value.items():
+                yield from _free_objects(item, components, f"{where}.{field}", seen)
+        elif isinstance(value, dict | list):
+            yield from _free_objects(value, components, where, seen)
+
+
+def test_every_answer_is_described_field_by_field(world):
+    """Every success the API answers in JSON has its model in /openapi.json: an object whose
+    fields are named, down to the last nested list (the paginated lists too), and no free
+    object but the log's payloads."""
+    document = world.client.get("/openapi.json").json()
+    components = document["components"]["schemas"]
+    answers = dict(_answer_schemas(document))
+    assert len(answers) >= 25 and "GET /api/markets/{ref}" in answers
+    undescribed = {}
+    for label, schema in answers.items():
+        name = schema.get("$ref", "").rpartition("/")[2]
+        top = components.get(name, schema)
+        free = [where for where in _free_objects(schema, components, name, set())
+                if where not in FREE_OBJECTS]  # fmt: skip
+        if not top.get("properties") or free:
+            undescribed[label] = free or "no named properties"
+    assert not undescribed
+    assert answers["GET /api/markets"] == {"$ref": "#/components/schemas/Page_MarketSummary_"}
+    assert answers["GET /api/markets/{ref}"] == {"$ref": "#/components/schemas/MarketStatus"}
+    status = components["MarketStatus"]
+    assert status["additionalProperties"] is False  # exactly these fields
+    assert "outcomes" not in status["required"] and "open_tasks" in status["required"]
+    assert "from" in components["HistoryEntry"]["properties"]  # the JSON's name, not Python's
+    # the report in JSON, or as a file
+    report = document["paths"]["/api/reports"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv", "text/html"} <= set(report)
+
+
+def _answers(world, role: Role, *urls: str):
+    for url in urls:
+        response = world.call(role, "GET", url)
+        assert response.status_code == 200, (role, url, response.text)
+        yield url, response.json()
+
+
+def _holds_to(model, body: dict) -> None:
+    """``body`` is a ``model``, exactly: no field missing, none unknown, and read back the same."""
+    document = model.model_validate(body)
+    assert document.model_dump(mode="json", by_alias=True, exclude_unset=True) == body
+
+
+def test_real_answers_are_their_models_exactly(world, clock):
+    own = world.own
+    status_url = f"/api/markets/{own.market.ref}"
+    models = {
+        "/api/markets": Page[MarketSummary],
+        status_url: MarketStatus,
+        "/api/tasks": Page[Task],
+        "/api/coverage": Coverage,
+        f"/api/beneficiaries?structure={own.structure.ref}": Beneficiaries,
+        f"/api/lots/{own.lot.id}/declarations": LotDeclarations,
+        f"/api/markets/{own.market.ref}/evaluation": Evaluation,
+        f"/api/reports?year=2026&market={own.market.ref}": Report,
+    }
+    for url, body in _answers(world, Role.admin, *models):
+        _holds_to(models[url], body)
+    # the status lookup of each role (a contractor's redacted), built then kept
+    for role in Role:
+        for _, body in _answers(world, role, status_url, status_url):
+            _holds_to(MarketStatus, body)
+    # a transition answers the status, validated; an evaluated market adds its outcomes
+    clock.move_to(date(2027, 9, 1))
+    moved = world.call(Role.buyer, "POST", f"{status_url}/transitions/complete", json={})
+    assert moved.status_code == 200 and moved.json()["state"] == "evaluation"
+    assert "outcomes" in moved.json()
+    _holds_to(MarketStatus, moved.json())
+    for role in Role:
+        for _, body in _answers(world, role, status_url, status_url):
+            assert "outcomes" in body
+            _holds_to(MarketStatus, body)
+
+
+def test_the_status_lookup_is_described_not_validated_again(world, monkeypatch):
+    """The hot path: a status lookup is answered as ready bytes, its model only describes it
+    (a list, answered through its model, shows that the count sees a validation)."""
+    import fastapi.routing
+
+    validated = []
+    serialize = fastapi.routing.serialize_response
+
+    async def counted(**kwargs):
+        validated.append(kwargs.get("field"))
+        return await serialize(**kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "serialize_response", counted)
+    for _ in range(2):  # built, then kept
+        response = world.call(Role.buyer, "GET", f"/api/markets/{world.own.market.ref}")
+        assert response.status_code == 200
+    assert validated == []
+    assert world.call(Role.buyer, "GET", "/api/markets").status_code == 200
+    assert len(validated) == 1 and validated[0] is not None

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from clausier import clock as app_clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth.models import Role
 from clausier.auth.scope import market_condition
 from clausier.auth.tokens import authenticate

@@ -22,7 +22,7 @@ import uvicorn
 from sqlalchemy import event, func, select
 
 from clausier import clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import Settings

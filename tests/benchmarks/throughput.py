@@ -31,7 +31,7 @@ from contextlib import contextmanager
 import httpx
 
 from clausier import clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.cli.serve import DEMO_ORGS, EXAMPLE

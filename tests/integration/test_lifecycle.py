@@ -18,6 +18,7 @@ from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.markets.status import market_status
 from tests import factories as make
 from workflow.engine import fire
+from workflow.guards import in_words
 
 
 @pytest.fixture
@@ -173,6 +174,7 @@ def test_the_status_offers_the_triggers_the_engine_would_take(session, territory
             "trigger": "prepare_offer",
             "label": "Préparer l'offre d'insertion",
             "reasons": refused.value.reasons,
+            "missing": [in_words(reason) for reason in refused.value.reasons],
         }
     ]
 

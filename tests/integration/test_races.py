@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from html import unescape
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from clausier import clock as product_clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.auth.tokens import Principal
@@ -277,6 +278,38 @@ def test_a_task_clicked_done_on_many_pages_at_once_is_done_once(arena):
     assert all("déjà faite" in a.text for a in answers if a.status_code == 409)
     with arena.session() as session:
         assert session.get(Task, arena.task).status == TaskStatus.done
+
+
+def test_done_cancel_and_hand_over_from_the_queue_page_at_once_leave_one_outcome(arena):
+    """« Fait », « Annuler la tâche » and « Confier » clicked on many pages at once: one closes
+    the task; a hand-over that came first changes the assignee only; none touches it after."""
+    signed_in, csrf = arena.web(Role.facilitator)
+
+    def send(client, n):
+        if n % 3 == 0:
+            return client.post(f"/taches/{arena.task}/fait", data={"csrf": csrf, "commentaire": f"vu {n}"},
+                               headers=signed_in)  # fmt: skip
+        if n % 3 == 1:
+            return client.post(f"/taches/{arena.task}/annuler", data={"csrf": csrf, "motif": f"doublon {n}"},
+                               headers=signed_in)  # fmt: skip
+        return client.post(f"/taches/{arena.task}/confier", data={"csrf": csrf, "a": arena.facilitators[n]},
+                           headers=signed_in)  # fmt: skip
+
+    answers = arena.race(send)
+    closing = [n for n, a in enumerate(answers) if n % 3 != 2 and a.status_code == 303]
+    assert len(closing) == 1, [a.status_code for a in answers]
+    assert {a.status_code for a in answers} <= {303, 409}
+    with arena.session() as session:
+        task = session.get(Task, arena.task)
+    winner = closing[0]
+    if winner % 3 == 0:
+        assert (task.status, task.comment, task.cancel_reason) == (
+            TaskStatus.done,
+            f"vu {winner}",
+            None,
+        )
+    else:
+        assert (task.status, task.cancel_reason) == (TaskStatus.cancelled, f"doublon {winner}")
 
 
 def test_a_task_taken_by_many_facilitators_at_once_has_one_taker(arena):
@@ -540,3 +573,25 @@ def test_signing_out_of_one_session_from_many_tabs_at_once(arena):
     )
     assert statuses(answers) == {303: RACERS}
     assert httpx.get(f"{arena.url}/marches", headers=signed_in).status_code == 303
+
+
+def test_racing_one_trigger_from_the_market_page_makes_one_transition(arena):
+    """Buyers sending « Préparer l'offre d'insertion » from pages that all showed version 1: one
+    transition; every other page says the market changed meanwhile."""
+    pages = [arena.web(Role.buyer) for _ in range(RACERS)]
+    answers = arena.race(
+        lambda client, n: client.post(
+            f"/marches/{arena.covered}/declencher/prepare_offer",
+            data={"csrf": pages[n][1], "version": "1"}, headers=pages[n][0],
+        )
+    )  # fmt: skip
+    assert statuses(answers) == {303: 1, 409: RACERS - 1}
+    refused = [unescape(a.text) for a in answers if a.status_code == 409]
+    assert all("a changé depuis l'affichage" in text for text in refused)
+    with arena.session() as session:
+        market = session.exec(select(Market).where(Market.ref == arena.covered)).one()
+        triggers = session.exec(
+            select(TransitionLog.trigger).where(TransitionLog.market_id == market.id)
+        ).all()
+    assert (market.state, market.version) == ("insertion_offer", 2)
+    assert sorted(triggers) == ["load", "prepare_offer"]

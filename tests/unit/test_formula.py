@@ -80,3 +80,10 @@ def test_labour_share_by_the_longest_cpv_prefix_with_the_configuration_first():
     )
     assert labour_share_for("45233140", tuned).value == Decimal("0.3")
     assert labour_share_for("03000000", tuned).value == Decimal("0.4")
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "-1e999999999", "1e-999999999", "1e999999999 %"])
+def test_a_share_past_what_a_decimal_holds_is_refused_in_words(text):
+    """« 1e999999999 » in a field in % overflowed when divided by 100 (a 500 on the offer page)."""
+    with pytest.raises(InvalidInput, match="Taux"):
+        parse_share(text, "Taux", in_percent=True)

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from clausier import clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import get_settings
 from clausier.loading.loader import load
+from tests.api.conftest import world  # noqa: F401  (two organisations of each kind, for the page matrix)
 from tests.serving import serving
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"

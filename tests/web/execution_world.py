@@ -103,3 +103,14 @@ def csrf_of(client: httpx.Client) -> str:
     """The session's CSRF token, from the sign-out form every page carries."""
     page = client.get("/marches").text
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+@contextmanager
+def signed_in_client(site: dict, role: Role) -> Iterator[tuple[httpx.Client, str]]:
+    """An HTTP client signed in with ``site``'s token for ``role``, and its form token."""
+    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+        page = client.get("/connexion").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        answer = client.post("/connexion/jeton", data={"token": site["tokens"][role], "csrf": csrf})
+        assert answer.status_code == 303, answer.text
+        yield client, csrf_of(client)

@@ -14,7 +14,7 @@ import httpx
 from sqlmodel import func, select
 
 from clausier import clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import Settings, SignInSettings, get_settings

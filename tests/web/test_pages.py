@@ -39,7 +39,8 @@ def test_a_facilitator_marks_a_task_done_and_it_leaves_the_queue(page, site):
     first_id = rows.first.get_attribute("id")
     screenshot(page, "taches-facilitateur")
     page.get_by_role("button", name=re.compile(r"Marquer la tâche \d+ comme faite")).first.click()
-    page.wait_for_url(re.compile(r"/taches$"))
+    page.wait_for_url(re.compile(r"/taches\?fait=fait$"))
+    assert page.get_by_role("status").inner_text() == "Tâche marquée faite."
     assert page.locator("tbody tr").count() == before - 1
     assert page.locator(f"#{first_id}").count() == 0
 

@@ -8,7 +8,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.clock import now as clock_now

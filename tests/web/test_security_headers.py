@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from clausier import clock as product_clock
-from clausier.api.app import create_app
+from clausier.app import create_app
 from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import SignInSettings, WebSettings, get_settings

@@ -5,7 +5,7 @@ cookies marked ``Secure`` when the site is served over https.
 believes ``X-Forwarded-Proto`` and ``X-Forwarded-For`` from ``web.trusted_proxies`` only: so
 ``clausier serve``, the tests' in-thread uvicorn and any other server behave the same, provided
 the server does not rewrite them itself (``clausier serve`` turns uvicorn's own rewriting off).
-The client it finds is ``clausier.web.client.client_address``.
+The client it finds is ``clausier.http.client.client_address``.
 """
 
 from __future__ import annotations

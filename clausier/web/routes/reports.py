@@ -9,19 +9,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from clausier import clock
-from clausier.auth.models import Role
+from clausier.auth.policy import Action, require_to
 from clausier.auth.scope import market_condition
 from clausier.reports import html
 from clausier.reports.access import own_scope
 from clausier.reports.files import FORMATS, report_file
 from clausier.reports.indicators import Report, indicators, report_years
-from clausier.web import auth
-from clausier.web.pages import SessionDep, WebDep, _page, reserved_page, templates
+from clausier.web.common import SessionDep, WebDep, principal_of, render
 
 router = APIRouter(include_in_schema=False)
-templates.env.filters.update(fr_percent=html.fr_percent, fr_hours=html.fr_hours)
 
-READERS = (Role.buyer, Role.facilitator, Role.admin)
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -36,14 +33,11 @@ def _year(raw: str | None) -> int | None:
 
 
 def _report(request: Request, web, session, annee: str | None) -> Report | Response:
-    principal = auth.principal_of(web)
-    if principal.role not in READERS:
-        return reserved_page(
-            request, web, "Les rapports sont ceux des acheteurs et des facilitateurs."
-        )
+    principal = principal_of(web)
+    require_to(principal, Action.read_reports)
     year = _year(annee)
     if year is None:
-        return _page(request, "message.html", web, status=400, title="Année invalide",
+        return render(request, "message.html", web, status=400, title="Année invalide",
                      message=f"« {annee} » n'est pas une année entre {FIRST_YEAR} et {LAST_YEAR}.")  # fmt: skip
     return indicators(
         session, own_scope(session, principal), year, today=clock.today(), now=clock.now(),
@@ -58,11 +52,11 @@ def report_page(
     report = _report(request, web, session, annee)
     if isinstance(report, Response):
         return report
-    principal = auth.principal_of(web)
+    principal = principal_of(web)
     years = report_years(session, within=market_condition(principal), today=clock.today())
     if report.year not in years:
         years = sorted({*years, report.year})
-    return _page(request, "rapport.html", web, years=years, **html.context(report, links=True))
+    return render(request, "rapport.html", web, years=years, **html.context(report, links=True))
 
 
 @router.get("/rapports/telecharger")
@@ -71,7 +65,7 @@ def report_download(
     format: str = "xlsx",
 ) -> Response:  # fmt: skip
     if format not in FORMATS:
-        return _page(request, "message.html", web, status=400, title="Format inconnu",
+        return render(request, "message.html", web, status=400, title="Format inconnu",
                      message=f"Format « {format} » inconnu : xlsx, csv ou html.")  # fmt: skip
     report = _report(request, web, session, annee)
     if isinstance(report, Response):

@@ -10,7 +10,7 @@ reads its own body, and the costly ones (a load, a CSV file) only once the calle
 
 Starlette's ``RequestBodyLimitMiddleware`` counts the same way, but its limit is one per route
 fixed at import and its refusal an English text; these limits come from the configuration and
-are refused in French in the shape of the channel (``api.errors.http_error_response``).
+are refused in French in the shape of the channel (``answer``, given by ``clausier.app``).
 
 A plain ASGI middleware: ``@app.middleware("http")`` would cost every request a task group and
 a stream around the app, on the hot paths too.
@@ -19,14 +19,17 @@ a stream around the app, on the hot paths too.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from clausier.api.errors import BodyTooLarge, NulCharacter, http_error_response
 from clausier.config import LimitSettings
 from clausier.formatting import fr_size
+from clausier.http.refusals import BodyTooLarge, NulCharacter
 
 NUL_FORMS = (b"\x00", b"\\u0000", b"%00")
 _OVERLAP = max(len(form) for form in NUL_FORMS) - 1  # what of a form the last chunk may hold
@@ -54,6 +57,10 @@ BOUNDS = (
     # a lot's month page: its form, or the same with a CSV file
     Bound(re.compile(r"/lots/[^/]+/declarations/[^/]+"), ("statement_csv_bytes", "form_bytes"),
           "Envoi trop volumineux : {size} au plus pour un relevé d'heures ; envoyez les mois en "
+          "plusieurs fichiers."),
+    # the markets' import page: a load file, and the form around it
+    Bound(re.compile(r"/marches/import"), ("load_bytes", "form_bytes"),
+          "Fichier trop volumineux : {size} au plus par import ; découpez les marchés en "
           "plusieurs fichiers."),
     Bound(re.compile(r"/api(/.*)?", re.DOTALL), ("body_bytes",),
           "Requête trop volumineuse : {size} au plus."),
@@ -89,15 +96,21 @@ def _body_announced(scope: Scope) -> tuple[bool, int | None]:
 class BoundedRequests:
     """Refuse, as they arrive, a body over its address's limit and any NUL (module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, limits: LimitSettings) -> None:
-        self.app, self.limits = app, limits
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limits: LimitSettings,
+        answer: Callable[[Request, HTTPException], Awaitable[Response]],
+    ) -> None:
+        self.app, self.limits, self.answer = app, limits, answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if _nul_in_address(scope):
-            await _answer(scope, receive, send, NulCharacter())
+            await self._refuse(scope, receive, send, NulCharacter())
             return
         comes, length = _body_announced(scope)
         if not comes:  # a GET: nothing to count
@@ -106,9 +119,13 @@ class BoundedRequests:
         bound = bound_of(scope["path"])
         limit = bound.limit(self.limits)
         if length is not None and length > limit:
-            await _answer(scope, receive, send, _too_large(bound, limit))
+            await self._refuse(scope, receive, send, _too_large(bound, limit))
             return
         await self.app(scope, _watched(receive, bound, limit), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error) -> None:
+        response = await self.answer(Request(scope), error)
+        await response(scope, receive, send)
 
 
 def _too_large(bound: Bound, limit: int) -> BodyTooLarge:
@@ -135,8 +152,3 @@ def _watched(receive: Receive, bound: Bound, limit: int) -> Receive:
         return message
 
     return watched
-
-
-async def _answer(scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
-    response = await http_error_response(Request(scope), error)
-    await response(scope, receive, send)

@@ -11,8 +11,8 @@ from pydantic import Field
 from sqlmodel import Session, select
 
 from clausier import clock
-from clausier.api.deps import RowId
 from clausier.auth.models import Role
+from clausier.auth.policy import Action, require_to
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries.models import Beneficiary
 from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LABELS, PUBLICS
@@ -21,21 +21,24 @@ from clausier.declarations.models import DeclarationLine, LineStatus, Statement
 from clausier.declarations.service import Decision, review
 from clausier.errors import ClausierError, NotFound
 from clausier.formatting import fr_number
+from clausier.http.session import RowId
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Contractor
-from clausier.web import auth
-from clausier.web.execution_common import actor_of, name_for
+from clausier.web.common import (
+    SessionDep,
+    WebDep,
+    actor_of,
+    check_csrf,
+    message_page,
+    name_for,
+    principal_of,
+    render,
+)
 from clausier.web.models import WebSession
-from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page, message_page, reserved_page
 
 router = APIRouter(include_in_schema=False)
 
 REVIEW_LIMIT = 500  # lines on the review page at once
-_REVIEWERS_ONLY = "Le contrôle des heures déclarées est fait par les facilitateurs."
-
-
-def _reviewer(principal: Principal) -> bool:
-    return principal.role in (Role.facilitator, Role.admin)
 
 
 def _scope_of(principal: Principal) -> int | None:
@@ -58,7 +61,7 @@ def _review_page(
     error: dict | None = None,
     status: int = 200,
 ) -> Response:
-    principal = auth.principal_of(web)
+    principal = principal_of(web)
     query = (
         select(DeclarationLine, Statement, Lot, Market, Beneficiary)
         .join(Statement, Statement.id == DeclarationLine.statement_id)
@@ -91,7 +94,7 @@ def _review_page(
                 f"{person.code}, {periods.label(line.period)}, lot {lot.number} du marché "
                 f"{market.ref}"
             )
-    return _page(
+    return render(
         request, "controle.html", web, status=status, groups=groups,
         done=_DONE.get(done or ""), error=error, truncated=len(found) > REVIEW_LIMIT,
         limit=REVIEW_LIMIT,
@@ -116,8 +119,7 @@ def _review_line(line: DeclarationLine, person: Beneficiary, principal: Principa
 def review_page(
     request: Request, web: WebDep, session: SessionDep, fait: str | None = None
 ) -> Response:
-    if not _reviewer(auth.principal_of(web)):
-        return reserved_page(request, web, _REVIEWERS_ONLY)
+    require_to(principal_of(web), Action.review_hours)
     return _review_page(request, web, session, done=fait)
 
 
@@ -125,7 +127,7 @@ def _decide(
     request: Request, web: WebSession, session: Session, decisions: list[Decision]
 ) -> Response | None:
     """Apply ``decisions``; None when done, else the page that says why not."""
-    principal = auth.principal_of(web)
+    principal = principal_of(web)
     try:
         review(
             session, decisions, actor=actor_of(web), settings=request.app.state.settings,
@@ -152,9 +154,8 @@ def review_line(
     decision: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
-    _check_csrf(web, csrf)
-    if not _reviewer(auth.principal_of(web)):
-        return reserved_page(request, web, _REVIEWERS_ONLY)
+    check_csrf(web, csrf)
+    require_to(principal_of(web), Action.review_hours)
     validate = decision != "rejeter"
     if not validate and len(reason.strip()) < 3:
         return _review_page(request, web, session, status=422, error={
@@ -175,9 +176,8 @@ def validate_statement(
     ligne: Annotated[list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None, Form()] = None,
 ) -> Response:
     """« Tout valider »: the lines of the statement that were on the page."""
-    _check_csrf(web, csrf)
-    if not _reviewer(auth.principal_of(web)):
-        return reserved_page(request, web, _REVIEWERS_ONLY)
+    check_csrf(web, csrf)
+    require_to(principal_of(web), Action.review_hours)
     ids = session.exec(
         select(DeclarationLine.id).where(
             DeclarationLine.statement_id == statement_id,

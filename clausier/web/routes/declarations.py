@@ -18,8 +18,7 @@ from sqlmodel import Session, select
 from starlette.datastructures import FormData, UploadFile
 
 from clausier import clock
-from clausier.api.deps import RowId
-from clausier.auth.models import Role
+from clausier.auth.policy import Action, may, require_to
 from clausier.auth.scope import lot_in_scope, sees_other_lots
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries.models import Beneficiary
@@ -30,20 +29,25 @@ from clausier.declarations.models import LINE_STATUS_LABELS, DeclarationLine, St
 from clausier.declarations.service import Declared, LineInput, check_lot_open, declare
 from clausier.errors import ClausierError, LoadErrors, LoadProblem, NotFound
 from clausier.formatting import fr_number, fr_size
+from clausier.http.session import RowId
 from clausier.markets.models import Lot, Market
 from clausier.offers.clause import MODALITIES
 from clausier.partners.models import Contractor
 from clausier.referential.service import place_of
-from clausier.web import auth
-from clausier.web.execution_common import (
+from clausier.web.common import (
     MAX_ROWS,
     FormDep,
+    SessionDep,
+    WebDep,
     actor_of,
     blank_fields,
+    check_csrf,
     form_text,
+    message_page,
+    principal_of,
+    render,
 )
 from clausier.web.models import WebSession
-from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page, message_page, reserved_page
 from notifications.schedule import declaration_deadline, months
 from workflow.lifecycle import STATE_LABELS
 
@@ -99,23 +103,21 @@ def _lot_not_found(request: Request, web: WebSession, lot_id: int) -> Response:
 
 @router.get("/lots")
 def own_lots(request: Request, web: WebDep, session: SessionDep) -> Response:
-    principal = auth.principal_of(web)
-    if principal.role != Role.contractor:
-        return reserved_page(request, web,
-                             "Cette page liste les lots d'un titulaire ; les relevés se consultent depuis la page de chaque marché.")  # fmt: skip
+    principal = principal_of(web)
+    require_to(principal, Action.list_own_lots)
     rows = session.exec(
         select(Lot, Market)
         .join(Market, Market.id == Lot.market_id)
         .where(Lot.contractor_id == principal.org_id)
         .order_by(Market.ref, Lot.number)
     ).all()
-    return _page(request, "lots.html", web, rows=rows, labels=STATE_LABELS)
+    return render(request, "lots.html", web, rows=rows, labels=STATE_LABELS)
 
 
 @router.get("/lots/{lot_id}/declarations")
 def lot_months(request: Request, lot_id: RowId, web: WebDep, session: SessionDep) -> Response:
     """Every month of the execution period, declared or not, late or not."""
-    principal = auth.principal_of(web)
+    principal = principal_of(web)
     found = _visible_lot(session, principal, lot_id)
     if found is None:
         return _lot_not_found(request, web, lot_id)
@@ -149,7 +151,7 @@ def lot_months(request: Request, lot_id: RowId, web: WebDep, session: SessionDep
     progress = pace.lot_progress(
         session, market, [lot], today=today, settings=settings, departement=departement
     ).get(lot.id)
-    return _page(request, "declarations.html", web, lot=lot, market=market, rows=rows,
+    return render(request, "declarations.html", web, lot=lot, market=market, rows=rows,
                  progress=progress, contractor=_contractor_name(session, lot))  # fmt: skip
 
 
@@ -199,7 +201,7 @@ def _month_page(
     focus: str | None = None,
     status: int = 200,
 ) -> Response:
-    principal = auth.principal_of(web)
+    principal = principal_of(web)
     settings, today = request.app.state.settings, clock.today()
     statement = session.exec(
         select(Statement).where(Statement.lot_id == lot.id, Statement.period == period)
@@ -211,7 +213,7 @@ def _month_page(
         .order_by(DeclarationLine.id)
     ).all()
     blocked = _why_closed(market, lot, period, today)
-    editable = principal.role in (Role.contractor, Role.admin) and blocked is None
+    editable = may(principal, Action.declare_hours) and blocked is None
     if rows is None:
         rows = [
             {"n": rank, "beneficiary": person.code, "modality": line.modality,
@@ -246,7 +248,7 @@ def _month_page(
     allowed = [
         (code, MODALITY_SHORT_LABELS.get(code, code)) for code in lot.modalities or MODALITIES
     ]
-    return _page(
+    return render(
         request, "declaration.html", web, status=status, lot=lot, market=market, period=period,
         month=periods.label(period), statement=statement, rows=rows, editable=editable,
         blocked=blocked, errors=errors, field_errors=field_errors, from_file=from_file,
@@ -278,7 +280,7 @@ def month_page(
     session: SessionDep,
     enregistre: str | None = None,
 ) -> Response:
-    principal = auth.principal_of(web)
+    principal = principal_of(web)
     found = _visible_lot(session, principal, lot_id)
     if found is None:
         return _lot_not_found(request, web, lot_id)
@@ -350,7 +352,7 @@ def _record(
         result = declare(
             session, lot=lot, period=period, lines=lines, actor=actor_of(web),
             settings=request.app.state.settings, today=clock.today(), now=clock.now(),
-            source=source, show_other_lots=sees_other_lots(auth.principal_of(web)),
+            source=source, show_other_lots=sees_other_lots(principal_of(web)),
         )  # fmt: skip
     except LoadErrors as refused:
         session.rollback()
@@ -368,15 +370,13 @@ def declare_month(
     request: Request, lot_id: RowId, period: str, web: WebDep, session: SessionDep, form: FormDep
 ) -> Response:
     """One form for the three ways: the rows of the form, « Rien ce mois-ci », a CSV file."""
-    _check_csrf(web, form_text(form.get("csrf")))
-    principal = auth.principal_of(web)
+    check_csrf(web, form_text(form.get("csrf")))
+    principal = principal_of(web)
     found = _visible_lot(session, principal, lot_id)
     if found is None or periods.parse(period) is None:
         return _lot_not_found(request, web, lot_id)
     lot, market = found
-    if principal.role not in (Role.contractor, Role.admin):
-        return message_page(request, web, 403, "Déclaration réservée au titulaire",
-                            "Seul le titulaire du lot déclare ses heures ; cette page vous est ouverte en lecture.")  # fmt: skip
+    require_to(principal, Action.declare_hours)
     action, rows = form_text(form.get("action")), _posted_rows(form)
     if action == "ajouter":  # without JavaScript: the same rows, and one more
         number = max((row["n"] for row in rows), default=0) + 1

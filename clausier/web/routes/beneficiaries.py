@@ -13,16 +13,23 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
 from clausier import clock
-from clausier.auth.models import Role
+from clausier.auth.policy import Action, may
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import service as beneficiaries
 from clausier.beneficiaries.vocabulary import AGE_BANDS, PUBLICS, SEXES
 from clausier.errors import ClausierError, NotFound
 from clausier.partners.models import Facilitator, Structure
-from clausier.web import auth
-from clausier.web.execution_common import blank_fields, name_for
+from clausier.web.common import (
+    SessionDep,
+    WebDep,
+    blank_fields,
+    check_csrf,
+    name_for,
+    principal_of,
+    render,
+    reserved_page,
+)
 from clausier.web.models import WebSession
-from clausier.web.pages import SessionDep, WebDep, _check_csrf, _page, reserved_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +55,7 @@ _FIELD_IDS = {"sex": f"sex-{next(iter(SEXES))}", "age_band": f"age_band-{next(it
 
 
 def _structure_of(session: Session, principal: Principal) -> Structure | None:
-    return session.get(Structure, principal.org_id) if principal.role == Role.facilitator else None
+    return session.get(Structure, principal.org_id) if may(principal, Action.keep_people) else None
 
 
 def _beneficiaries_page(
@@ -62,7 +69,7 @@ def _beneficiaries_page(
     issued: str | None = None,
     status: int = 200,
 ) -> Response:
-    principal = auth.principal_of(web)
+    principal = principal_of(web)
     people = [
         {
             "code": person.code,
@@ -94,7 +101,7 @@ def _beneficiaries_page(
         }
         for field, message in problems
     ]
-    return _page(
+    return render(
         request, "beneficiaires.html", web, status=status, structure=structure, people=people,
         colleagues=colleagues, values=values, errors=errors,
         field_errors={field: message for field, message in reversed(problems)}, issued=issued,
@@ -106,7 +113,7 @@ def _beneficiaries_page(
 def beneficiaries_page(
     request: Request, web: WebDep, session: SessionDep, nouveau: str | None = None
 ) -> Response:
-    structure = _structure_of(session, auth.principal_of(web))
+    structure = _structure_of(session, principal_of(web))
     if structure is None:
         return reserved_page(request, web, _FACILITATORS_ONLY)
     issued = None
@@ -150,8 +157,8 @@ def register_beneficiary(
     form: Annotated[_RegistrationForm, Depends()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    _check_csrf(web, csrf)
-    structure = _structure_of(session, auth.principal_of(web))
+    check_csrf(web, csrf)
+    structure = _structure_of(session, principal_of(web))
     if structure is None:
         return reserved_page(request, web, _FACILITATORS_ONLY)
     values = asdict(form)

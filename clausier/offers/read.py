@@ -1,0 +1,26 @@
+"""The insertion offer of a lot as the status lookup shows it: the computation, step by step
+(``formula.Computation.as_dict``, kept on the lot)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from clausier.documents import Figure, ReadModel
+
+
+class Offer(ReadModel):
+    """How a lot's insertion hours were computed: amount × labour share × rate ÷ hourly cost."""
+
+    amount: Figure = Field(description="Montant HT du lot (€)")
+    labour_share: Figure = Field(description="Part de main-d'œuvre (0,40 pour 40 %)")
+    labour_share_source: str = Field(description="D'où vient la part de main-d'œuvre")
+    insertion_rate: Figure = Field(description="Taux d'insertion (0,07 pour 7 %)")
+    insertion_rate_source: str = Field(description="D'où vient le taux")
+    hourly_cost: Figure = Field(description="Coût horaire moyen (€)")
+    hourly_cost_source: str = Field(description="D'où vient le coût horaire")
+    raw: Figure = Field(description="Heures calculées avant arrondi (au centième)")
+    rounded: int = Field(description="Heures arrondies")
+    floor: int = Field(description="Plancher d'heures en deçà duquel le lot ne porte pas de clause")
+    below_floor: bool = Field(description="Sous le plancher : pas de clause")
+    hours: int = Field(description="Heures d'insertion retenues par le calcul (0 sous le plancher)")
+    steps: list[str] = Field(description="Le calcul, étape par étape, en français")
