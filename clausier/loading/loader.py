@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from clausier import clock
@@ -39,7 +41,6 @@ from clausier.loading import execution, source
 from clausier.loading.rows import ConventionRow, LoadFile, MarketRow, readable
 from clausier.markets import history
 from clausier.markets.models import Lot, Market, TransitionLog
-from clausier.markets.versions import bump_version
 from clausier.offers.service import OPEN_STATES
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
@@ -388,6 +389,25 @@ def _logged(column: str, value: Any, sirets: dict[str, dict[int, str]]) -> Any:
     return history.logged(value)
 
 
+def _bump_version(session: Session, market: Market, now) -> None:
+    """An edit is a change of the market: the version moves, as a transition's does, and one
+    that moved meanwhile (a transition, another edit) refuses this one."""
+    markets = Market.__table__
+    bumped = session.execute(
+        update(markets)
+        .where(
+            markets.c.id == market.id,
+            markets.c.version == market.version,
+            markets.c.state == market.state,
+        )
+        .values(version=market.version + 1, updated_at=now)
+    )
+    if bumped.rowcount != 1:
+        raise VersionConflict(market=market.ref, expected=market.version)
+    set_committed_value(market, "version", market.version + 1)
+    set_committed_value(market, "updated_at", now)
+
+
 def _write_market(
     session: Session, report: LoadReport, row: MarketRow, ids: dict, *, actor: str,
     writer: MarketWriter, shown: Shown | None = None,
@@ -494,7 +514,7 @@ def _write_market(
                 changes[history.lot_key(1, "title")] = [None, row.title]
                 changes[history.lot_key(1, "amount")] = [None, str(row.amount)]
     if created is None and changes:
-        bump_version(session, market, now)
+        _bump_version(session, market, now)
         history.record_edit(session, market, changes, actor=actor, at=now)
     return created
 

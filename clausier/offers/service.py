@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from clausier import clock
@@ -17,7 +19,6 @@ from clausier.config import OfferSettings
 from clausier.errors import InvalidInput, Refused, VersionConflict
 from clausier.markets import history
 from clausier.markets.models import Lot, Market
-from clausier.markets.versions import bump_version
 from clausier.offers.clause import (
     MODALITIES,
     clause_context,
@@ -40,6 +41,7 @@ ENTERED = {
     "labour_share": "part de main-d'œuvre saisie",
     "hourly_cost": "coût horaire saisi",
 }
+_markets = Market.__table__
 
 
 class OfferFrozen(Refused):
@@ -264,6 +266,25 @@ def plan(
     return offers
 
 
+def _bump_version(session: Session, market: Market) -> None:
+    """An offer stored is a change of the market: its version moves, as a transition's does,
+    first (the row locked), so that a change made meanwhile refuses this one before it writes."""
+    at = clock.now()
+    bumped = session.connection().execute(
+        update(_markets)
+        .where(
+            _markets.c.id == market.id,
+            _markets.c.version == market.version,
+            _markets.c.state == market.state,
+        )
+        .values(version=market.version + 1, updated_at=at)
+    )
+    if bumped.rowcount != 1:
+        raise VersionConflict(market=market.ref, expected=market.version)
+    set_committed_value(market, "version", market.version + 1)
+    set_committed_value(market, "updated_at", at)
+
+
 def save(
     session: Session,
     market: Market,
@@ -293,9 +314,7 @@ def save(
     for before, offer in zip(befores, offers, strict=True):
         changes |= history.changed(before, _offer_of(offer.lot), lot=offer.lot.number)
     if changes:
-        bump_version(
-            session, market, clock.now()
-        )  # through the connection: the lots are not flushed yet
+        _bump_version(session, market)  # through the connection: the lots are not flushed yet
     for offer in offers:
         session.add(offer.lot)
     history.record_edit(session, market, changes, actor=actor)
