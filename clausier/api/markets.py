@@ -25,9 +25,9 @@ from clausier.api.deps import (
 from clausier.api.description import schema_ref
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
+from clausier.auth.policy import may_fire
 from clausier.auth.scope import (
     market_condition,
-    may_fire,
     redact_status,
     reminder_condition,
     task_condition,

@@ -91,6 +91,19 @@ RULES: dict[Action, Rule] = {
 }  # fmt: skip
 
 
+# who may fire which trigger (an admin may fire all)
+TRIGGER_ROLES: dict[str, frozenset[Role]] = {
+    "prepare_offer": frozenset({Role.buyer, Role.facilitator}),
+    "decline": frozenset({Role.buyer, Role.facilitator}),
+    "publish": frozenset({Role.buyer}),
+    "relaunch": frozenset({Role.buyer}),
+    "award": frozenset({Role.buyer}),
+    "abandon": frozenset({Role.buyer}),
+    "complete": frozenset({Role.buyer, Role.facilitator}),
+    "close": frozenset({Role.buyer, Role.facilitator}),
+}
+
+
 def may(principal: Principal, action: Action) -> bool:
     rule = RULES[action]
     return principal.role in rule.roles or (rule.admin and principal.role == Role.admin)
@@ -123,11 +136,18 @@ def require_on_market(principal: Principal, action: Action, market) -> None:
 
 
 def fires(principal: Principal, trigger: str) -> bool:
-    """Whether the caller's role may fire ``trigger`` (``scope.TRIGGER_ROLES``): the market page
-    shows it a button only then."""
-    from clausier.auth.scope import TRIGGER_ROLES  # scope reads the store; policy does not
-
+    """Whether the caller's role may fire ``trigger``: the market page shows it a button only
+    then, and ``may_fire`` refuses the others."""
     return principal.role == Role.admin or principal.role in TRIGGER_ROLES.get(trigger, ())
+
+
+def may_fire(principal: Principal, trigger: str) -> None:
+    if not fires(principal, trigger):
+        allowed = TRIGGER_ROLES.get(trigger, frozenset())
+        raise Forbidden(
+            f"Le rôle « {principal.role.value} » ne peut pas déclencher « {trigger} » "
+            f"(réservé à : {', '.join(sorted(r.value for r in allowed)) or 'l’administration'})."
+        )
 
 
 def menu(principal: Principal) -> frozenset[Action]:

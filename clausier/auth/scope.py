@@ -24,19 +24,6 @@ from clausier.tasks.models import Task
 from clausier.tasks.service import facilitator_by_email
 from notifications.models import Reminder
 
-# who may fire which trigger (an admin may fire all)
-TRIGGER_ROLES: dict[str, frozenset[Role]] = {
-    "prepare_offer": frozenset({Role.buyer, Role.facilitator}),
-    "decline": frozenset({Role.buyer, Role.facilitator}),
-    "publish": frozenset({Role.buyer}),
-    "relaunch": frozenset({Role.buyer}),
-    "award": frozenset({Role.buyer}),
-    "abandon": frozenset({Role.buyer}),
-    "complete": frozenset({Role.buyer, Role.facilitator}),
-    "close": frozenset({Role.buyer, Role.facilitator}),
-}
-
-
 _MARKET_BY_REF = select(Market).where(Market.ref == bindparam("ref"))
 
 
@@ -189,15 +176,6 @@ def task_in_scope(session: Session, principal: Principal, task_id: int) -> Task:
 def require(principal: Principal, *roles: Role) -> None:
     if principal.role != Role.admin and principal.role not in roles:
         raise Forbidden(f"Le rôle « {principal.role.value} » ne permet pas cette action.")
-
-
-def may_fire(principal: Principal, trigger: str) -> None:
-    allowed = TRIGGER_ROLES.get(trigger, frozenset())
-    if principal.role != Role.admin and principal.role not in allowed:
-        raise Forbidden(
-            f"Le rôle « {principal.role.value} » ne peut pas déclencher « {trigger} » "
-            f"(réservé à : {', '.join(sorted(r.value for r in allowed)) or 'l’administration'})."
-        )
 
 
 def redact_status(document: dict, principal: Principal, own_siret: str | None) -> dict:

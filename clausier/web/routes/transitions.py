@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from clausier.auth.scope import may_fire, visible_market
+from clausier.auth.policy import may_fire
+from clausier.auth.scope import visible_market
 from clausier.errors import GuardRefused, InvalidInput, NotFound, VersionConflict
 from clausier.http.session import SessionDep
 from clausier.markets.lots import lots_to_award
