@@ -29,6 +29,7 @@ POSTGRES_URL = os.environ.get(
     "CLAUSIER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REFERENCE_TABLES = ("region", "departement", "epci", "commune", "alembic_version")
+CHANGE_MARKS = "market_change"  # written by triggers on the others (clausier.db.changes)
 
 
 @dataclass
@@ -83,7 +84,9 @@ class PostgresSchema:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
         admin.dispose()
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={self.name}"})
+        # a commit need not wait for the disk here: a test's data dies with its run
+        options = f"-csearch_path={self.name} -csynchronous_commit=off"
+        url = make_url(POSTGRES_URL).update_query_dict({"options": options})
         self.url = url.render_as_string(hide_password=False)
         self.engine = engine_for(self.url)
         migrate.upgrade(self.engine)
@@ -92,14 +95,28 @@ class PostgresSchema:
                 sa.text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": self.name}
             ).scalars()
             self.app_tables = sorted(set(names) - set(REFERENCE_TABLES))
+            sequences = connection.execute(
+                sa.text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s"),
+                {"s": self.name},
+            ).scalars()
+            reset = [f"SELECT setval('\"{name}\"', 1, false)" for name in sequences]
+        metadata = sa.MetaData()
+        metadata.reflect(self.engine, only=self.app_tables)
+        # a DELETE of a test's few rows takes milliseconds where a TRUNCATE of every table takes a
+        # tenth of a second (new files, synced); dependents first, so no foreign key objects, and
+        # the market change marks the deletions write last
+        kept = set(self.app_tables) - {CHANGE_MARKS}  # reflecting brings the referential too
+        order = [t.name for t in reversed(metadata.sorted_tables) if t.name in kept]
+        order += [CHANGE_MARKS] if CHANGE_MARKS in self.app_tables else []
+        self._emptying = "; ".join([f'DELETE FROM "{t}"' for t in order] + reset)
 
     def store(self) -> Store:
         return Store("postgresql", self.url, self.engine)
 
     def empty(self) -> None:
-        tables = ", ".join(f'"{t}"' for t in self.app_tables)
+        """Every row of the application's tables gone, their ids starting again at 1."""
         with self.engine.begin() as connection:
-            connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            connection.exec_driver_sql(self._emptying)
 
     def drop(self) -> None:
         self.engine.dispose()

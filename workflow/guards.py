@@ -159,6 +159,11 @@ def every_clause_lot_has_contractor(ctx: TransitionContext) -> list[str]:
                     "créez-le avec sa raison sociale et son adresse",
                 )
             )
+        elif not ctx.contractors[siret].active:
+            reasons.append(
+                f"le titulaire du lot {number} (SIRET {siret}), « {ctx.contractors[siret].name} », "
+                "est désactivé dans l'annuaire : il ne peut plus recevoir de lot"
+            )
     for lot in ctx.lots:
         if lot.carries_clause and lot.contractor_id is None and lot.number not in named:
             example = f'{{"contractors": {{"{lot.number}": "SIRET"}}}}'

@@ -294,7 +294,7 @@ def _evaluation(session, market) -> dict:
 
 
 @router.get(
-    "/markets/{ref}/evaluation",
+    "/markets/{ref:ref}/evaluation",
     summary="L'évaluation : bilan et sorties à six mois",
     response_model=Evaluation,
 )
@@ -304,7 +304,7 @@ def get_evaluation(ref: str, session: SessionDep, principal: PrincipalDep) -> di
 
 
 @router.put(
-    "/markets/{ref}/evaluation",
+    "/markets/{ref:ref}/evaluation",
     summary="Enregistrer le bilan et les sorties à six mois",
     response_model=Evaluation,
 )

@@ -11,7 +11,7 @@ from clausier.api import description
 from clausier.api.deps import JsonBodyDep, PageDep, PrincipalDep, SessionDep, SettingsDep
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
-from clausier.auth.scope import require
+from clausier.auth.scope import convention_condition, require
 from clausier.auth.writes import load_writer
 from clausier.documents import Page
 from clausier.errors import UnknownRecord
@@ -48,7 +48,13 @@ def buyers(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
         session,
         page,
         query,
-        lambda b: {"id": b.id, "siret": b.siret, "name": b.name, "email": b.email},
+        lambda b: {
+            "id": b.id,
+            "siret": b.siret,
+            "name": b.name,
+            "email": b.email,
+            "active": b.active,
+        },
     )
 
 
@@ -63,12 +69,18 @@ def structures(session: SessionDep, principal: PrincipalDep, page: PageDep) -> d
         session,
         page,
         query,
-        lambda s: {"ref": s.ref, "name": s.name, "kind": s.kind, "email": s.email},
+        lambda s: {
+            "ref": s.ref,
+            "name": s.name,
+            "kind": s.kind,
+            "email": s.email,
+            "active": s.active,
+        },
     )
 
 
 @router.get(
-    "/structures/{ref}/facilitators",
+    "/structures/{ref:ref}/facilitators",
     summary="Les facilitateurs d'une structure",
     response_model=Page[partners.Facilitator],
 )
@@ -100,7 +112,10 @@ def contractors(session: SessionDep, principal: PrincipalDep, page: PageDep) -> 
         .order_by(Contractor.name)
     )
     return _listing(
-        session, page, query, lambda c: {"siret": c.siret, "name": c.name, "email": c.email}
+        session,
+        page,
+        query,
+        lambda c: {"siret": c.siret, "name": c.name, "email": c.email, "active": c.active},
     )
 
 
@@ -111,16 +126,9 @@ def contractors(session: SessionDep, principal: PrincipalDep, page: PageDep) -> 
 )
 def conventions(session: SessionDep, principal: PrincipalDep, page: PageDep) -> dict:
     require(principal, Role.buyer, Role.facilitator)
-    scope = true() if principal.role == Role.admin else (
-        Convention.buyer_id == principal.org_id if principal.role == Role.buyer
-        else Convention.structure_id == principal.org_id
-    )  # fmt: skip
-    today = clock.today()
-    query = select(Convention).where(scope).order_by(Convention.ref)
-    return _listing(session, page, query, lambda c: {
-        "ref": c.ref, "starts_on": c.starts_on.isoformat(), "renewal": c.renewal,
-        "status": periods.status_on(c, today).value, "in_force_until": periods.last_day_in_force(c, today).isoformat(),
-    })  # fmt: skip
+    today = clock.today()  # the page's reach (``auth.scope``), not one of its own
+    query = select(Convention).where(convention_condition(principal)).order_by(Convention.ref)
+    return _listing(session, page, query, lambda c: periods.convention_document(c, today))
 
 
 @router.post(

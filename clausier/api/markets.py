@@ -26,13 +26,7 @@ from clausier.api.description import schema_ref
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
 from clausier.auth.policy import may_fire
-from clausier.auth.scope import (
-    market_condition,
-    redact_status,
-    reminder_condition,
-    task_condition,
-    visible_market,
-)
+from clausier.auth.scope import market_condition, visible_market
 from clausier.auth.writes import market_writer
 from clausier.documents import Page
 from clausier.loading.loader import commit_load
@@ -40,9 +34,9 @@ from clausier.loading.read import LoadSummary
 from clausier.loading.rows import MarketRow
 from clausier.markets.models import Market
 from clausier.markets.read import MarketStatus, MarketSummary
-from clausier.markets.status import market_overview_until
+from clausier.markets.seen import status_seen_by
 from clausier.markets.status_cache import Fingerprint, market_in_reach, market_in_reach_async
-from clausier.partners.models import Buyer, Contractor
+from clausier.partners.models import Buyer
 from workflow.engine import fire
 from workflow.lifecycle import STATE_LABELS, TRIGGERS
 from workflow.payloads import PAYLOADS
@@ -85,22 +79,7 @@ def _summary(market: Market, buyer: Buyer) -> dict:
 
 
 def _status(session, principal, market: Market, settings) -> dict:
-    return _status_until(session, principal, market, settings, now=clock.now())[0]
-
-
-def _status_until(session, principal, market: Market, settings, *, now) -> tuple[dict, Any]:
-    """The caller's status document and its horizon (``market_overview_until``)."""
-    document, stale_at = market_overview_until(
-        session,
-        market,
-        today=now.astimezone(clock.PARIS).date(),
-        now=now,
-        settings=settings,
-        task_scope=task_condition(principal),
-        reminder_scope=reminder_condition(principal),
-    )
-    own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
-    return redact_status(document, principal, own.siret if own else None), stale_at
+    return status_seen_by(session, principal, market, settings=settings, now=clock.now())[0]
 
 
 @router.get("", summary="Les marchés visibles par l'appelant", response_model=Page[MarketSummary])
@@ -156,7 +135,7 @@ def create_market(
 
 
 @router.get(
-    "/{ref}",
+    "/{ref:ref}",
     summary="Le suivi d'un marché : état, historique, lots et heures, tâches, rappels",
     response_model=MarketStatus,  # described only: the answer is bytes, never validated again
 )
@@ -181,7 +160,9 @@ async def get_market(ref: str, request: Request, settings: SettingsDep) -> Respo
 
         def build() -> tuple[bytes, Any]:
             market = visible_market(session, principal, ref)
-            document, stale_at = _status_until(session, principal, market, settings, now=now)
+            document, stale_at = status_seen_by(
+                session, principal, market, settings=settings, now=now
+            )
             return JSONResponse(document).body, stale_at
 
         body = kept.serve(_kept_as(market_id, principal, now), fingerprint, now, build)
@@ -223,7 +204,7 @@ async def _found_on_the_loop(request: Request, ref: str) -> tuple[int, Fingerpri
 
 
 @router.post(
-    "/{ref}/transitions/{trigger}",
+    "/{ref:ref}/transitions/{trigger}",
     summary="Faire avancer un marché dans son cycle de vie",
     response_model=MarketStatus,
     response_model_exclude_unset=True,  # ``outcomes`` is absent before the evaluation

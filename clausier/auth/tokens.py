@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam, func, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Session, select
 
@@ -21,7 +21,7 @@ from clausier.partners.lookup import (
     facilitator_by_email,
     structure_named,
 )
-from clausier.partners.models import Facilitator, Structure
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 
 PREFIX = "clz_"
 # every API request runs it: built once
@@ -31,8 +31,13 @@ _BY_HASH = (
         ApiToken.id, ApiToken.role, ApiToken.org_id, ApiToken.label, ApiToken.revoked_at,
         ApiToken.expires_at, ApiToken.facilitator_id, Facilitator.email.label("person_email"),
         Facilitator.active.label("person_active"),
+        # the organisation the token acts for, still active (a deactivated one stops its tokens)
+        func.coalesce(Buyer.active, Structure.active, Contractor.active, true()).label("org_active"),
     )
     .outerjoin(Facilitator, Facilitator.id == ApiToken.facilitator_id)
+    .outerjoin(Buyer, and_(ApiToken.role == Role.buyer.value, Buyer.id == ApiToken.org_id))
+    .outerjoin(Structure, and_(ApiToken.role == Role.facilitator.value, Structure.id == ApiToken.org_id))
+    .outerjoin(Contractor, and_(ApiToken.role == Role.contractor.value, Contractor.id == ApiToken.org_id))
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )  # fmt: skip
 
@@ -64,6 +69,9 @@ def resolve_org(
         raise InvalidInput(f"--org est obligatoire pour le rôle {role.value}.")
     if role == Role.buyer:
         buyer = buyer_named(session, org)
+        _refuse_inactive(
+            buyer, f"L'acheteur « {buyer.name} » est désactivé : aucun jeton ne peut le nommer."
+        )
         return buyer.id, buyer.name, None
     if role == Role.facilitator:
         if "@" in org:
@@ -75,11 +83,25 @@ def resolve_org(
             structure = session.get(Structure, person.structure_id)
             return structure.id, f"{person.name} ({structure.name})", person
         structure = structure_named(session, org)
+        _refuse_inactive(
+            structure,
+            f"La structure « {structure.name} » est désactivée : aucun jeton ne peut la nommer.",
+        )
         return structure.id, structure.name, None
     contractor = contractor_by_siret(session, org.replace(" ", ""))
     if contractor is None:
         raise UnknownRecord("Titulaire", org)
+    _refuse_inactive(
+        contractor,
+        f"Le titulaire « {contractor.name} » est désactivé : aucun jeton ne peut le nommer.",
+    )
     return contractor.id, contractor.name, None
+
+
+def _refuse_inactive(org, refusal: str) -> None:
+    """A token for a deactivated organisation would not work: refused when asked for."""
+    if not org.active:
+        raise Refused(refusal)
 
 
 def create(
@@ -147,7 +169,11 @@ def _looked_up(token: str | None) -> dict:
 
 
 def _principal_of(row, *, now: datetime) -> Principal:
-    if not in_force(row, now=now) or (row.facilitator_id is not None and not row.person_active):
+    if (
+        not in_force(row, now=now)
+        or (row.facilitator_id is not None and not row.person_active)
+        or not row.org_active
+    ):
         raise NotAuthenticated("Jeton inconnu, expiré ou révoqué.")
     return Principal(
         role=Role(row.role), org_id=row.org_id, token_id=row.id, label=row.label,

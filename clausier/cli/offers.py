@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
@@ -10,26 +9,12 @@ import typer
 
 from clausier.cli import runtime
 from clausier.db.engine import session_scope
-from clausier.errors import InvalidInput
 from clausier.formatting import fr_number
 from clausier.offers import service
 from clausier.offers.clause import MODALITIES
-from clausier.offers.formula import parse_share
+from clausier.offers.formula import parse_cost, parse_share
+from clausier.validation.numbers import LABOUR_SHARE
 from workflow.engine import fire, market_by_ref
-
-
-def _amount(text: str | None, what: str) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.replace(",", ".").replace(" ", "").removesuffix("€"))
-    except InvalidOperation as exc:
-        raise InvalidInput(
-            f"{what} « {text} » : attendu un montant en euros, par exemple 32 ou 32,50."
-        ) from exc
-    if value <= 0:
-        raise InvalidInput(f"{what} « {text} » : attendu un montant positif.")
-    return value
 
 
 def offer(
@@ -85,10 +70,10 @@ def offer(
             actor=actor,
             lot_number=lot,
             insertion_rate=parse_share(rate, "Taux d'insertion") if rate else None,
-            labour_share=parse_share(labour_share, "Part de main-d'œuvre")
+            labour_share=parse_share(labour_share, "Part de main-d'œuvre", rule=LABOUR_SHARE)
             if labour_share
             else None,
-            hourly_cost=_amount(hourly_cost, "Coût horaire"),
+            hourly_cost=parse_cost(hourly_cost, "Coût horaire") if hourly_cost else None,
             hours=hours,
             reason=reason,
             clause_text=service.read_clause_file(clause_file) if clause_file else None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, update
 from sqlmodel import Session, select
@@ -39,7 +39,7 @@ from clausier.formatting import fr_number
 from clausier.markets.models import Lot, Market
 from clausier.offers.clause import MODALITIES
 from clausier.tasks import events
-from clausier.validation.numbers import MONTH_HOURS
+from clausier.validation.numbers import MONTH_HOURS, NOT_A_NUMBER, typed_number
 from clausier.validation.texts import REASON_MIN
 from notifications import schedule
 
@@ -67,43 +67,17 @@ class Declared:
 
 
 def _hours(raw, problems: list, where: dict) -> Decimal | None:
+    """A line's hours (a CSV cell, a form's field, an API body's number) read and checked
+    against ``MONTH_HOURS``, in the words a load file's line gets."""
     if raw is None or not str(raw).strip():
         problems.append(LoadProblem(**where, field="hours", message="nombre d'heures manquant"))
         return None
-    try:
-        value = Decimal(str(raw).strip().replace("\u202f", "").replace(" ", "").replace(",", "."))
-    except InvalidOperation:
-        problems.append(
-            LoadProblem(**where, field="hours", message=f"« {raw} » n'est pas un nombre d'heures")
-        )
+    value = raw if isinstance(raw, Decimal) else typed_number(str(raw))
+    problem = MONTH_HOURS.problem(value) if value is not None else NOT_A_NUMBER
+    if problem:
+        problems.append(LoadProblem(**where, field="hours", message=f"« {raw} » : {problem}"))
         return None
-    if not value.is_finite():
-        problems.append(
-            LoadProblem(**where, field="hours", message=f"« {raw} » n'est pas un nombre d'heures")
-        )
-    elif value < 0:
-        problems.append(
-            LoadProblem(
-                **where,
-                field="hours",
-                message=f"un nombre d'heures ne peut pas être négatif ({raw})",
-            )
-        )
-    elif value == 0:
-        problems.append(
-            LoadProblem(**where, field="hours", message="0 heure : retirez la ligne plutôt")
-        )
-    elif value >= MONTH_HOURS.lt:
-        problems.append(
-            LoadProblem(**where, field="hours", message=f"{raw} heures en un mois : impossible")
-        )
-    elif value != value.quantize(MONTH_HOURS.step):
-        problems.append(
-            LoadProblem(**where, field="hours", message=f"{raw} : deux décimales au plus")
-        )
-    else:
-        return value
-    return None  # fmt: skip
+    return value
 
 
 def check_lot_open(market: Market, lot: Lot) -> None:

@@ -27,6 +27,7 @@ from sqlmodel import Session, delete, select
 from clausier import clock
 from clausier.auth.writes import EDITABLE_STATE, MarketWriter, operator_import
 from clausier.config import Settings, get_settings
+from clausier.db.locks import locked
 from clausier.errors import (
     LoadConflict,
     LoadErrors,
@@ -34,7 +35,6 @@ from clausier.errors import (
     LotRemovalRefused,
     MarketRefTaken,
     UnknownRecord,
-    UnknownTerritory,
     VersionConflict,
 )
 from clausier.loading import execution, source
@@ -42,10 +42,11 @@ from clausier.loading.rows import ConventionRow, LoadFile, MarketRow, readable
 from clausier.markets import history
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.service import OPEN_STATES
+from clausier.partners import service as directory
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
 from clausier.partnerships.service import refresh_buyer_markets
-from clausier.referential.service import TerritoryIndex
+from clausier.referential.service import TerritoryIndex, commune_problem, territory_problem
 from clausier.tasks.service import open_initial_tasks
 from clausier.validation.messages import french_message
 from workflow.lifecycle import STATE_LABELS
@@ -223,14 +224,8 @@ def _check_references(
                 ("conventions", index, "structure"), f"structure inconnue « {row.structure} »"
             )
         for t_index, code in enumerate(row.territories or ()):
-            try:
-                territories.kind_of(code)
-            except UnknownTerritory:
-                problems.add(
-                    ("conventions", index, "territories", t_index),
-                    f"« {code} » n'est ni une commune, ni un EPCI, ni un département connu "
-                    "du code officiel géographique",
-                )
+            if problem := territory_problem(territories, code):
+                problems.add(("conventions", index, "territories", t_index), problem)
     frozen = {
         market.ref: market
         for market in session.exec(
@@ -245,16 +240,101 @@ def _check_references(
             _check_frozen_offer(session, frozen[row.ref], row, index, problems)
         if row.buyer is not None and row.buyer not in buyers:
             problems.add(("markets", index, "buyer"), f"acheteur inconnu (SIRET {row.buyer})")
-        if row.commune is not None and row.commune not in territories.communes:
-            problems.add(
-                ("markets", index, "commune"),
-                f"commune inconnue « {row.commune} » (attendu : un code INSEE de commune, ex. 14118)",
-            )
+        if row.commune is not None and (problem := commune_problem(territories, row.commune)):
+            problems.add(("markets", index, "commune"), problem)
         for l_index, lot in enumerate(row.lots):
             if lot.contractor and lot.contractor not in contractors:
                 problems.add(
                     ("markets", index, "lots", l_index, "contractor"),
                     f"titulaire inconnu (SIRET {lot.contractor}) : ajoutez-le sous « contractors »",
+                )
+
+
+def _activity(session: Session, model, key: str, rows: list) -> dict[str, tuple[str, bool]]:
+    """Each organisation's name and whether it is active once the file is loaded: as the file
+    says (``active``), else as stored (a new one: active)."""
+    known = {
+        value: (name, active)
+        for value, name, active in session.exec(
+            select(getattr(model, key), model.name, model.active)
+        ).all()
+    }
+    for row in rows:
+        value = getattr(row, key)
+        if value is None:
+            continue
+        name, active = known.get(value, (row.name, True))
+        known[value] = (row.name or name, active if row.active is None else row.active)
+    return known
+
+
+def _check_activity(session: Session, data: LoadFile, problems: _Problems) -> None:
+    """A deactivated organisation (or one the file deactivates) is given nothing new, as the
+    directory has it: no market for a buyer, no lot for a contractor, no facilitator for a
+    structure, which cannot have an active one either. What is already its own (a closed market
+    loaded again) is no change, and stays loadable."""
+    buyers = _activity(session, Buyer, "siret", data.buyers)
+    contractors = _activity(session, Contractor, "siret", data.contractors)
+    refs = [row.ref for row in data.markets if row.ref is not None]
+    owners = dict(
+        session.exec(
+            select(Market.ref, Buyer.siret)
+            .join(Buyer, Buyer.id == Market.buyer_id)
+            .where(Market.ref.in_(refs))
+        ).all()
+    )
+    holders = {
+        (ref, number): siret
+        for ref, number, siret in session.exec(
+            select(Market.ref, Lot.number, Contractor.siret)
+            .join(Market, Market.id == Lot.market_id)
+            .join(Contractor, Contractor.id == Lot.contractor_id)
+            .where(Market.ref.in_(refs))
+        ).all()
+    }
+    for index, row in enumerate(data.markets):
+        name, active = buyers.get(row.buyer, ("", True))
+        if not active and owners.get(row.ref) != row.buyer:
+            problems.add(
+                ("markets", index, "buyer"),
+                f"l'acheteur « {name} » (SIRET {row.buyer}) est désactivé : il ne reçoit pas de "
+                "nouveau marché ; réactivez-le d'abord",
+            )
+        for l_index, lot in enumerate(row.lots):
+            name, active = contractors.get(lot.contractor, ("", True))
+            if not active and holders.get((row.ref, lot.number)) != lot.contractor:
+                problems.add(
+                    ("markets", index, "lots", l_index, "contractor"),
+                    f"le titulaire « {name} » (SIRET {lot.contractor}) est désactivé : aucun lot "
+                    "ne peut lui être attribué ; réactivez-le d'abord",
+                )
+    closed = {
+        structure.ref: structure
+        for structure in session.exec(select(Structure).where(Structure.active.is_(False))).all()
+    }
+    for s_index, row in enumerate(data.structures):
+        structure = closed.get(row.ref)
+        if structure is None or row.active:  # open, or reopened by the file
+            continue
+        members = {
+            email.lower()
+            for email in session.exec(
+                select(Facilitator.email).where(Facilitator.structure_id == structure.id)
+            ).all()
+        }
+        for f_index, person in enumerate(row.facilitators):
+            where = ("structures", s_index, "facilitators", f_index)
+            if person.email is not None and person.email.lower() not in members:
+                problems.add(
+                    (*where, "email"),
+                    f"la structure « {structure.name} » est désactivée : elle ne reçoit pas de "
+                    "nouveau facilitateur ; réactivez-la d'abord",
+                )
+            elif "active" in person.model_fields_set and person.active:
+                problems.add(
+                    (*where, "active"),
+                    f"la structure « {structure.name} » est désactivée : ses facilitateurs le "
+                    "sont aussi ; réactivez-la d'abord",
                 )
 
 
@@ -302,14 +382,19 @@ def _apply(row_obj: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return changed
 
 
-def _upsert(session: Session, report: LoadReport, kind: str, model, key: dict, values: dict):
+def _upsert(
+    session: Session, report: LoadReport, kind: str, model, key: dict, values: dict,
+    *, changed: bool = False,
+):  # fmt: skip
+    """The row of ``key`` created or set to ``values``; counted as updated if ``changed`` (a
+    change the caller makes) or a value differs."""
     instance = session.exec(select(model).filter_by(**key)).first()
     if instance is None:
         instance = model(**key, **values)
         session.add(instance)
         session.flush()
         report.count(kind, "created")
-    elif _apply(instance, values):
+    elif _apply(instance, values) or changed:
         session.add(instance)
         report.count(kind, "updated")
     else:
@@ -540,6 +625,48 @@ def _remove_lots_left_out(
         session.flush()
 
 
+# the directory's name of each kind of organisation (``partners.service``)
+_DIRECTORY = {
+    "buyers": (Buyer, "buyer", directory.deactivate_buyer),
+    "structures": (Structure, "structure", directory.deactivate_structure),
+    "contractors": (Contractor, "contractor", directory.deactivate_contractor),
+}
+
+
+def _organisation(
+    session: Session, report: LoadReport, kind: str, key: dict, values: dict,
+    active: bool | None, leaving: list, index: int,
+):  # fmt: skip
+    """A buyer, structure or contractor written, its ``active`` set by the directory's own
+    functions: reactivated at once; deactivated (``leaving``) once the rest of the file is
+    written, so that what holds it back refuses it, the file's own markets and conventions
+    included."""
+    model, name, _deactivate = _DIRECTORY[kind]
+    stored = session.exec(select(model).filter_by(**key)).first()
+    turns = active is not None and (stored.active if stored is not None else True) != active
+    org = _upsert(session, report, kind, model, key, values, changed=turns)
+    if turns and active:
+        directory.reactivate_org(session, name, org.id)
+    elif turns:
+        leaving.append((kind, index, org.id))
+    return org
+
+
+def _leave(session: Session, name: str, raw: Any, leaving: list) -> None:
+    """The deactivations the file asks, each refused as the directory refuses it (a market not
+    finished, a convention running, an open task, a lot held): ``LoadErrors``, at the row's
+    ``active``, and the caller's transaction rolled back writes nothing."""
+    problems = _Problems(name, raw)
+    for kind, index, org_id in leaving:
+        _model, _name, deactivate = _DIRECTORY[kind]
+        try:
+            deactivate(session, org_id, now=clock.now())
+        except directory.DirectoryRefused as refused:
+            problems.add((kind, index, "active"), str(refused))
+    if problems.items:
+        raise LoadErrors(name, problems.by_line())
+
+
 def _ids(session: Session, model, key: str) -> dict[str, int]:
     return {getattr(obj, key): obj.id for obj in session.exec(select(model)).all()}
 
@@ -621,45 +748,45 @@ def load_data(
     _check_writes(session, data, writer)
     territories = TerritoryIndex(session)
     _check_references(session, data, problems, territories)
+    _check_activity(session, data, problems)
     settings = settings or get_settings()
     execution.check(session, data, problems, settings)
     if problems.items:
         raise LoadErrors(name, problems.by_line())
 
     report = LoadReport(path=name)
-    for row in data.buyers:
-        _upsert(
-            session,
-            report,
-            "buyers",
-            Buyer,
-            {"siret": row.siret},
-            {
-                "name": row.name,
-                "email": row.email,
-                "hourly_cost": row.hourly_cost,
-                "insertion_rate": row.insertion_rate,
-            },
-        )
-    for row in data.structures:
-        structure = _upsert(
-            session, report, "structures", Structure, {"ref": row.ref},
-            {"name": row.name, "kind": row.kind.value, "email": row.email},
+    leaving: list[tuple[str, int, int]] = []  # deactivated once the rest is written (``_leave``)
+    for index, row in enumerate(data.buyers):
+        _organisation(
+            session, report, "buyers", {"siret": row.siret},
+            {"name": row.name, "email": row.email, "hourly_cost": row.hourly_cost,
+             "insertion_rate": row.insertion_rate},
+            row.active, leaving, index,
+        )  # fmt: skip
+    for index, row in enumerate(data.structures):
+        structure = _organisation(
+            session, report, "structures", {"ref": row.ref},
+            {"name": row.name, "kind": row.kind.value, "email": row.email}, row.active, leaving,
+            index,
         )  # fmt: skip
         for person in row.facilitators:
-            _upsert(
+            # one the file deactivates leaves as the directory's button has it leave; those of
+            # a structure that stays deactivated stay so (``_check_activity``)
+            active = person.active and structure.active
+            known = session.exec(select(Facilitator.id).filter_by(email=person.email)).first()
+            before = locked(session, Facilitator, [known]).get(known) if known else None
+            leaves = before is not None and before.active and not active
+            written = _upsert(
                 session, report, "facilitators", Facilitator, {"email": person.email},
-                {"structure_id": structure.id, "name": person.name, "active": person.active, "digest": person.digest},
+                {"structure_id": structure.id, "name": person.name, "active": active, "digest": person.digest},
             )  # fmt: skip
-    for row in data.contractors:
-        _upsert(
-            session,
-            report,
-            "contractors",
-            Contractor,
-            {"siret": row.siret},
-            {"name": row.name, "email": row.email},
-        )
+            if leaves:
+                directory.facilitator_left(session, written, now=clock.now())
+    for index, row in enumerate(data.contractors):
+        _organisation(
+            session, report, "contractors", {"siret": row.siret},
+            {"name": row.name, "email": row.email}, row.active, leaving, index,
+        )  # fmt: skip
     session.flush()
     ids = {
         "buyers": _ids(session, Buyer, "siret"),
@@ -699,4 +826,5 @@ def load_data(
             session, market, settings=settings or get_settings(), today=today or clock.today()
         )
     execution.write(session, report, data, actor=actor, now=clock.now(), settings=settings)
+    _leave(session, name, raw, leaving)
     return report

@@ -23,6 +23,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -39,7 +40,13 @@ from clausier.validation.identifiers import (
     TERRITORY_PATTERN,
     siret_problem,
 )
-from clausier.validation.numbers import AMOUNT, HOURLY_COST, INSERTION_RATE, MONTH_HOURS
+from clausier.validation.numbers import (
+    AMOUNT,
+    HOURLY_COST,
+    INSERTION_RATE,
+    LOT_HOURS,
+    MONTH_HOURS,
+)
 from clausier.validation.texts import REASON_MIN, Label, LongText, OptionalLabel, reason_required
 from workflow.lifecycle import STATE_NAMES
 
@@ -90,8 +97,13 @@ Amount = AMOUNT.checked()
 HourlyCost = HOURLY_COST.checked()
 InsertionRate = INSERTION_RATE.checked()
 MonthHours = MONTH_HOURS.checked()
-# a lot of a billion euros at a 10 % rate carries about 1.7 million hours: room to spare
-MAX_LOT_HOURS = 10_000_000
+LotHours = LOT_HOURS.checked_int()
+# a convention's dates: beyond, its periods (counted by years) would overflow a date
+CONVENTION_YEARS = range(2000, 2100)
+# what the description says of them: a date of the years 2000 to 2099
+ConventionDay = Annotated[
+    date, WithJsonSchema({"type": "string", "format": "date", "pattern": r"^20[0-9]{2}-"})
+]
 
 
 class Row(BaseModel):
@@ -104,6 +116,7 @@ class BuyerRow(Row):
     email: Email
     hourly_cost: HourlyCost | None = None
     insertion_rate: InsertionRate | None = None
+    active: bool | None = None  # the directory's deactivation; absent: as it is (new: active)
 
 
 class FacilitatorRow(Row):
@@ -118,6 +131,7 @@ class StructureRow(Row):
     name: Text
     kind: StructureKind
     email: Email
+    active: bool | None = None  # the directory's deactivation; absent: as it is (new: active)
     facilitators: list[FacilitatorRow] = Field(default_factory=list)
 
 
@@ -125,20 +139,30 @@ class ContractorRow(Row):
     siret: Siret
     name: Text
     email: Email
+    active: bool | None = None  # the directory's deactivation; absent: as it is (new: active)
 
 
 class ConventionRow(Row):
     ref: Ref
     buyer: Siret
     structure: Ref
-    starts_on: date
-    ends_on: date
+    starts_on: ConventionDay
+    ends_on: ConventionDay
     renewal: Renewal
     territories: list[Territory] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     hourly_cost: HourlyCost | None = None
     insertion_rate: InsertionRate | None = None
     draft: bool = False
+
+    @field_validator("starts_on", "ends_on")
+    @classmethod
+    def _within_years(cls, day: date) -> date:
+        if day.year not in CONVENTION_YEARS:
+            raise ValueError(
+                f"attendu : une date entre {CONVENTION_YEARS.start} et {CONVENTION_YEARS.stop - 1}"
+            )
+        return day
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> ConventionRow:
@@ -151,7 +175,7 @@ class LotRow(Row):
     number: Annotated[int, Field(ge=1, le=999)]
     title: Text
     amount: Amount
-    hours: Annotated[int, Field(ge=0, le=MAX_LOT_HOURS)] | None = None
+    hours: LotHours | None = None
     clause_text: LongText | None = None
     contractor: Siret | None = None
     modalities: list[Modality] | None = None

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 
 from clausier.config import OfferSettings
 from clausier.errors import InvalidInput
 from clausier.formatting import fr_number
+from clausier.validation.numbers import HOURLY_COST, INSERTION_RATE, DecimalRule, typed_number
 
 TABLE = Path(__file__).parent / "labour_shares.csv"
 _ROUNDING = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
-MIN_COST, MAX_COST = 1, 500  # an hourly cost typed, as config.yaml bounds its own
 _ROUNDING_LABELS = {"nearest": "le plus proche", "up": "supérieur", "down": "inférieur"}
 
 
@@ -70,49 +70,29 @@ def percent(value: Decimal) -> str:
     return f"{fr_number(value * 100, 2 if (value * 100) % 1 else 0)} %"
 
 
-def parse_share(text: str, what: str, *, in_percent: bool = False) -> Decimal:
-    """« 7 % », « 7% », « 0,07 » or « 0.07 » → 0.07; above 100 % is refused. ``in_percent``:
-    a bare number is a percentage (a field labelled « % »: « 7 » → 0.07)."""
-    raw = text.strip().replace("\u202f", "").replace(" ", "").replace(",", ".")
-    is_percent = raw.endswith("%") or in_percent
+def parse_share(
+    text: str, what: str, *, in_percent: bool = False, rule: DecimalRule = INSERTION_RATE
+) -> Decimal:
+    """« 7 % », « 7% », « 0,07 » or « 0.07 » → 0.07, checked against ``rule`` (the insertion
+    rate's or the labour share's, as a load file's or an API body's). ``in_percent``: a bare
+    number is a percentage (a field labelled « % »: « 7 » → 0.07)."""
     try:
-        value = Decimal(raw.rstrip("%"))
-    except InvalidOperation as exc:
-        raise InvalidInput(
-            f"{what} « {text} » : attendu un nombre, par exemple 7 % ou 0,07."
-        ) from exc
-    if not value.is_finite():
-        raise InvalidInput(f"{what} « {text} » : attendu un nombre, par exemple 7 % ou 0,07.")
-    if value <= 0:
-        raise InvalidInput(f"{what} « {text} » : doit être supérieur à 0.")
-    if value > (100 if is_percent else 1):  # before dividing: « 1e999999999 » / 100 overflows
-        hint = (
-            f" (pour {text} %, écrivez « {text} % » ou {value / 100})"
-            if not is_percent and value <= 100
-            else ""
-        )
-        raise InvalidInput(f"{what} « {text} » : au-dessus de 100 %, c'est impossible{hint}.")
-    if is_percent:
-        value /= 100
-    if value <= 0:  # too small to be written once divided (« 1e-999999999 % »)
-        raise InvalidInput(f"{what} « {text} » : doit être supérieur à 0.")
-    return value
+        return rule.read(text, in_percent=in_percent)
+    except ValueError as exc:
+        hint = ""
+        value = typed_number(text, units=("%",))
+        if not in_percent and value is not None and 1 < value <= 100 and "%" not in text:
+            hint = f" (pour {text} %, écrivez « {text} % » ou {value / 100})"
+        raise InvalidInput(f"{what} « {text} » : {exc}{hint}.") from exc
 
 
 def parse_cost(text: str, what: str) -> Decimal:
-    """« 32 », « 32,50 », « 32,50 € » → 32.50; a positive amount in euros."""
-    raw = text.strip().replace("\u202f", "").replace(" ", "").replace(",", ".").removesuffix("€")
+    """« 32 », « 32,50 », « 32,50 € » → 32.50; checked against ``HOURLY_COST``, as a load
+    file's or an API body's."""
     try:
-        value = Decimal(raw)
-    except InvalidOperation as exc:
-        raise InvalidInput(
-            f"{what} « {text} » : attendu un montant en euros, par exemple 32 ou 32,50."
-        ) from exc
-    if not value.is_finite() or not MIN_COST <= value <= MAX_COST:
-        raise InvalidInput(
-            f"{what} « {text} » : attendu un montant entre {MIN_COST} et {MAX_COST} € de l'heure."
-        )
-    return value
+        return HOURLY_COST.read(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} « {text} » : {exc}.") from exc
 
 
 @cache

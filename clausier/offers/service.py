@@ -29,6 +29,7 @@ from clausier.offers.formula import Computation, Factor, compute, labour_share_f
 from clausier.partners.models import Buyer, Structure
 from clausier.partnerships.models import Convention
 from clausier.referential.service import place_of
+from clausier.validation.numbers import LOT_HOURS
 from workflow.lifecycle import STATE_LABELS
 
 OPEN_STATES = ("identification", "insertion_offer")
@@ -157,8 +158,9 @@ def choice_of(lot: Lot) -> LotChoice:
 
 
 def _check(choice: LotChoice) -> None:
-    if choice.hours is not None and choice.hours < 0:
-        raise InvalidInput(f"--hours {choice.hours} : un nombre d'heures ne peut pas être négatif.")
+    problem = None if choice.hours is None else LOT_HOURS.problem(Decimal(choice.hours))
+    if problem:  # the rule of a lot's hours, as the page's, a load file's and an API body's
+        raise InvalidInput(f"--hours {choice.hours} : {problem}.")
     if choice.hours is not None and not (choice.reason or "").strip():
         raise InvalidInput("Une dérogation au calcul doit être motivée : ajoutez --reason « … ».")
     if choice.reason and choice.hours is None:

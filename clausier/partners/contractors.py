@@ -1,5 +1,6 @@
-"""Contractors named on an award: found by SIRET or by name among the known ones, or created on
-the spot with the same rules as a load's (``loading.rows.ContractorRow``)."""
+"""Contractors named on an award: found by SIRET or by name among the known, active ones (one the
+directory deactivated is offered no more), or created on the spot with the same rules as a
+load's (``loading.rows.ContractorRow``)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ def known_contractor(session: Session, key: str) -> Contractor | None:
     if not text:
         return None
     if siret_problem(text) is None:
-        return contractor_by_siret(session, text.replace(" ", ""))
+        found = contractor_by_siret(session, text.replace(" ", ""))
+        return found if found is not None and found.active else None
     found = session.exec(
-        select(Contractor).where(func.lower(Contractor.name) == text.lower()).limit(2)
+        select(Contractor)
+        .where(func.lower(Contractor.name) == text.lower(), Contractor.active)
+        .limit(2)
     ).all()
     return found[0] if len(found) == 1 else None
 
@@ -35,7 +39,10 @@ def contractor_choices(session: Session, limit: int) -> list[tuple[str, str]]:
     """(name, SIRET) of known contractors, by name, for a form's suggestions."""
     return list(
         session.exec(
-            select(Contractor.name, Contractor.siret).order_by(Contractor.name).limit(limit)
+            select(Contractor.name, Contractor.siret)
+            .where(Contractor.active)
+            .order_by(Contractor.name)
+            .limit(limit)
         ).all()
     )
 
@@ -54,6 +61,8 @@ def new_contractor(session: Session, *, siret: str, name: str, email: str) -> Co
             )
         ) from error
     existing = contractor_by_siret(session, row.siret)
+    if existing is not None and not existing.active:
+        raise InvalidInput(_deactivated(existing))
     if existing is not None:
         return existing
     try:
@@ -63,3 +72,10 @@ def new_contractor(session: Session, *, siret: str, name: str, email: str) -> Co
     except IntegrityError:  # created meanwhile by another request
         return contractor_by_siret(session, row.siret)
     return contractor
+
+
+def _deactivated(contractor: Contractor) -> str:
+    return (
+        f"le titulaire « {contractor.name} » (SIRET {contractor.siret}) est désactivé dans "
+        "l'annuaire : il ne peut plus recevoir de lot"
+    )

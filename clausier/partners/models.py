@@ -42,6 +42,8 @@ class Buyer(SQLModel, table=True):
     # the buyer's own settings for the hours formula (a convention's settings win over them)
     hourly_cost: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
     insertion_rate: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
+    # deactivated by the directory: signs in no more, its tokens stop, it is sent nothing
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(
         default_factory=_created, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -53,6 +55,8 @@ class Structure(SQLModel, table=True):
     name: str
     kind: str = Field(max_length=20)
     email: str
+    # deactivated by the directory: signs in no more, its tokens stop, it is sent nothing
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(
         default_factory=_created, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -74,6 +78,8 @@ class Contractor(SQLModel, table=True):
     siret: str = Field(max_length=14, unique=True)
     name: str
     email: str
+    # deactivated by the directory: signs in no more, its tokens stop, it is sent nothing
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(
         default_factory=_created, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -8,12 +8,18 @@ from pydantic import Field
 from clausier.documents import ReadModel
 from clausier.partners.models import StructureKind
 
+ACTIVE = Field(
+    description="Actif (désactivé dans l'annuaire : ne se connecte plus, ses jetons ne valent "
+    "plus, rien ne lui est envoyé)"
+)
+
 
 class Buyer(ReadModel):
     id: int = Field(description="Numéro interne de l'acheteur")
     siret: str = Field(description="SIRET (14 chiffres)")
     name: str
     email: str = Field(description="E-mail de contact")
+    active: bool = ACTIVE
 
 
 class Structure(ReadModel):
@@ -23,6 +29,7 @@ class Structure(ReadModel):
     name: str
     kind: StructureKind = Field(description="Nature de la structure")
     email: str = Field(description="E-mail de contact")
+    active: bool = ACTIVE
 
 
 class Facilitator(ReadModel):
@@ -36,3 +43,4 @@ class Contractor(ReadModel):
     siret: str = Field(description="SIRET (14 chiffres)")
     name: str
     email: str = Field(description="E-mail de contact")
+    active: bool = ACTIVE

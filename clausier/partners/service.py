@@ -1,6 +1,7 @@
 """The directory's writes: buyers, structures and their facilitators, contractors, created and
 edited by an operator (the pages of ``/annuaire``), checked as a load file's rows are
-(``loading.rows``: the same SIRET key, addresses and names), and a facilitator deactivated.
+(``loading.rows``: the same SIRET key, addresses and names), and deactivated or reactivated: a
+facilitator, a buyer, a structure, a contractor.
 
 An edit carries the values its form was filled from: a row changed by someone else meanwhile is
 refused rather than overwritten (the rows have no version). Two creations of the same SIRET,
@@ -11,21 +12,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import ValidationError
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from clausier.auth.models import Role
+from clausier.clock import PARIS
 from clausier.db.locks import locked
 from clausier.errors import InvalidInput, Refused, UnknownRecord
 from clausier.loading.rows import BuyerRow, ContractorRow, FacilitatorRow, Row, StructureRow
+from clausier.markets.models import Lot, Market
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
+from clausier.partnerships import periods
+from clausier.partnerships.models import Convention, ConventionStatus
 from clausier.tasks.models import Task, TaskStatus
 from clausier.validation.identifiers import siret_problem
 from clausier.validation.messages import french_message
+from clausier.web.auth import end_sessions
 from notifications.models import MessageStatus, OutboxMessage, Reminder, ReminderStatus
+from workflow.lifecycle import STATES
+
+# a market in one of these states asks nothing more of its buyer or its contractor
+FINAL_STATES = frozenset(state.name for state in STATES if state.final)
+NAMED = 3  # what a refusal names of what holds an organisation back; the rest is counted
 
 FIELD_LABELS = {
     "siret": "SIRET",
@@ -191,6 +203,8 @@ def create_facilitator(
     if structure is None:
         raise UnknownRecord("Structure", str(structure_id))
     row = _checked(FacilitatorRow, {"name": name, "email": email, "digest": digest})
+    if not structure.active:
+        raise _closed(structure)
     taken = _address_taken(session, row.email)
     if taken is not None:
         raise taken
@@ -203,6 +217,14 @@ def create_facilitator(
         structure_id=structure.id, email=row.email, name=row.name, digest=row.digest
     )
     return _inserted(session, person, refusal)
+
+
+def _closed(structure: Structure, *, field: str = "name") -> DirectoryRefused:
+    return DirectoryRefused(
+        f"La structure « {structure.name} » est désactivée : elle ne reçoit pas de nouveau "
+        "facilitateur ; réactivez-la d'abord (rien n'a été enregistré).",
+        field=field,
+    )
 
 
 @dataclass(frozen=True)
@@ -221,8 +243,11 @@ def edit_facilitator(
     its open tasks back to the one it leaves (its sessions there end: ``web.auth``)."""
     person = _locked_facilitator(session, facilitator_id)
     row = _checked(FacilitatorRow, {"name": name, "email": email, "digest": digest})
-    if session.get(Structure, structure_id) is None:
+    target = session.get(Structure, structure_id)
+    if target is None:
         raise FieldProblems([("structure", "choisissez une structure de l'annuaire")])
+    if structure_id != person.structure_id and not target.active:
+        raise _closed(target, field="structure")
     _unchanged(person, expected, f"Le compte de facilitateur de {person.name}")
     taken = _address_taken(session, row.email, but=person.id)
     if taken is not None:
@@ -250,8 +275,16 @@ def deactivate_facilitator(session: Session, facilitator_id: int, *, now: dateti
     person = _locked_facilitator(session, facilitator_id)
     if not person.active:
         raise DirectoryRefused(f"{person.name} ({person.email}) : compte déjà désactivé.")
+    return facilitator_left(session, person, now=now)
+
+
+def facilitator_left(session: Session, person: Facilitator, *, now: datetime) -> Handover:
+    """``person``, locked by the caller, inactive from now on, with its hand-back: the one way a
+    facilitator stops (the directory's button, its structure deactivated, a load file saying
+    ``active: false``)."""
     person.active = False
     session.add(person)
+    end_sessions(session, facilitator_id=person.id, now=now)  # none back on reactivation
     return _hand_back(session, person, now=now, why="désactivé")
 
 
@@ -260,6 +293,12 @@ def reactivate_facilitator(session: Session, facilitator_id: int) -> Facilitator
     person = _locked_facilitator(session, facilitator_id)
     if person.active:
         raise DirectoryRefused(f"{person.name} ({person.email}) : compte déjà actif.")
+    structure = session.get(Structure, person.structure_id)
+    if structure is not None and not structure.active:
+        raise DirectoryRefused(
+            f"{person.name} ({person.email}) : sa structure « {structure.name} » est désactivée ; "
+            "réactivez-la d'abord (rien n'a été modifié)."
+        )
     person.active = True
     session.add(person)
     return person
@@ -275,16 +314,27 @@ def _locked_facilitator(session: Session, facilitator_id: int) -> Facilitator:
 def _hand_back(session: Session, person: Facilitator, *, now: datetime, why: str) -> Handover:
     """Its open tasks untaken, in its (former) structure; its unsent e-mails withheld."""
     session.flush()
+    released = (
+        session.connection()
+        .execute(
+            update(Task)
+            .where(Task.assignee_id == person.id, Task.status == TaskStatus.open)
+            .values(assignee_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        .rowcount
+    )
+    return Handover(tasks=released, messages=_withhold(session, person.email, now=now, why=why))
+
+
+def _withhold(session: Session, email: str, *, now: datetime, why: str) -> int:
+    """The e-mails to ``email`` still waiting in the outbox (and not being sent right now) marked
+    failed, with the reason, and their reminders with them; how many."""
+    session.flush()
     connection = session.connection()
-    released = connection.execute(
-        update(Task)
-        .where(Task.assignee_id == person.id, Task.status == TaskStatus.open)
-        .values(assignee_id=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
     unsent = (
         select(OutboxMessage.id)
-        .where(func.lower(OutboxMessage.to_email) == person.email.lower())
+        .where(func.lower(OutboxMessage.to_email) == email.lower())
         .where(OutboxMessage.status == MessageStatus.pending)
         .where((OutboxMessage.claimed_until.is_(None)) | (OutboxMessage.claimed_until <= now))
     )
@@ -304,4 +354,174 @@ def _hand_back(session: Session, person: Facilitator, *, now: datetime, why: str
     for obj in list(session.identity_map.values()):  # what the session holds is read afresh
         if isinstance(obj, Task | OutboxMessage | Reminder):
             session.expire(obj)
-    return Handover(tasks=released, messages=len(ids))
+    return len(ids)
+
+
+# --- buyers, structures and contractors deactivated -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What an organisation deactivated left behind."""
+
+    messages: int  # e-mails to its address (and its facilitators') not yet sent, withheld
+    facilitators: int = 0  # a structure's facilitators deactivated with it
+
+
+def _listed(names: list[str], one: str, many: str) -> str:
+    """« 2 marchés non terminés (MKT-1, MKT-2) », the first ``NAMED`` only, then « et N autres »."""
+    total = len(names)
+    shown = ", ".join(names[:NAMED])
+    rest = f" et {total - NAMED} autre{'s' if total - NAMED > 1 else ''}" if total > NAMED else ""
+    return f"{total} {one if total == 1 else many} ({shown}{rest})"
+
+
+def _refused_while(
+    what: str, holding: list[str], advice: str, *, feminine: bool = False
+) -> DirectoryRefused:
+    return DirectoryRefused(
+        f"{what} ne peut pas être désactivé{'e' if feminine else ''} : {' ; '.join(holding)}. "
+        f"{advice} (rien n'a été modifié)."
+    )
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(PARIS).date()
+
+
+def _running_conventions(session: Session, column, org_id: int, today: date) -> list[str]:
+    """The refs of the conventions of ``column == org_id`` neither draft, expired nor
+    terminated (one starting later is running too: it is signed)."""
+    rows = session.exec(select(Convention).where(column == org_id).order_by(Convention.ref)).all()
+    return [
+        c.ref
+        for c in rows
+        if periods.status_on(c, today) == ConventionStatus.active
+        and periods.last_day_in_force(c, today) >= today
+    ]
+
+
+def _locked_org(session: Session, model, org_id: int, label: str):
+    org = locked(session, model, [org_id]).get(org_id)
+    if org is None:
+        raise UnknownRecord(label, str(org_id))
+    return org
+
+
+def _already(org, what: str, *, active: bool, said: str) -> None:
+    """Refuse to set ``active`` to what it already is: of two clicks at once, the second (which
+    waited for the first's lock) is told so."""
+    if org.active == active:
+        raise DirectoryRefused(f"{what} « {org.name} » : déjà {said}.")
+
+
+def deactivate_buyer(session: Session, buyer_id: int, *, now: datetime) -> Withdrawal:
+    """A buyer that leaves: refused while a market of its is not in a final state or a
+    convention of its runs (they need it); then its tokens and sign-in stop (``auth.tokens``,
+    ``web.auth`` ask ``active``), its open sessions end and its unsent e-mails are withheld."""
+    buyer = _locked_org(session, Buyer, buyer_id, "Acheteur")
+    _already(buyer, "L'acheteur", active=False, said="désactivé")
+    markets = session.exec(
+        select(Market.ref).where(Market.buyer_id == buyer.id, Market.state.not_in(FINAL_STATES))
+        .order_by(Market.ref)
+    ).all()  # fmt: skip
+    conventions = _running_conventions(session, Convention.buyer_id, buyer.id, _today(now))
+    holding = []
+    if markets:
+        holding.append(_listed(list(markets), "marché non terminé",
+                               "marchés non terminés"))  # fmt: skip
+    if conventions:
+        holding.append(_listed(conventions, "convention en cours",
+                               "conventions en cours"))  # fmt: skip
+    if holding:
+        raise _refused_while(
+            f"L'acheteur « {buyer.name} »", holding,
+            "Clôturez, abandonnez ou déclarez non clausables ses marchés et résiliez ses "
+            "conventions d'abord",
+        )  # fmt: skip
+    buyer.active = False
+    session.add(buyer)
+    end_sessions(session, org=(Role.buyer, buyer.id), now=now)  # none back on reactivation
+    return Withdrawal(messages=_withhold(session, buyer.email, now=now, why="désactivé"))
+
+
+def deactivate_contractor(session: Session, contractor_id: int, *, now: datetime) -> Withdrawal:
+    """A contractor that leaves: refused while it holds a lot of a market not in a final state
+    (its hours are still declared and reviewed); then it no longer signs in (its open sessions
+    end), its tokens stop, it is no longer offered on an award (``partners.contractors``), its unsent e-mails withheld."""
+    contractor = _locked_org(session, Contractor, contractor_id, "Titulaire")
+    _already(contractor, "Le titulaire", active=False, said="désactivé")
+    lots = session.exec(
+        select(Market.ref, Lot.number).join(Market, Market.id == Lot.market_id)
+        .where(Lot.contractor_id == contractor.id, Market.state.not_in(FINAL_STATES))
+        .order_by(Market.ref, Lot.number)
+    ).all()  # fmt: skip
+    if lots:
+        named = [f"{ref} lot {number}" for ref, number in lots]
+        raise _refused_while(
+            f"Le titulaire « {contractor.name} »",
+            [_listed(named, "lot d'un marché non terminé",
+                     "lots de marchés non terminés")],
+            "Attendez que ces marchés soient clos",
+        )  # fmt: skip
+    contractor.active = False
+    session.add(contractor)
+    end_sessions(session, org=(Role.contractor, contractor.id), now=now)
+    return Withdrawal(messages=_withhold(session, contractor.email, now=now, why="désactivé"))
+
+
+def deactivate_structure(session: Session, structure_id: int, *, now: datetime) -> Withdrawal:
+    """A structure that closes: refused while a convention of its runs or a task of its is open
+    (markets depend on it); then its facilitators are deactivated with their hand-back, its
+    tokens stop and its sessions end, and the e-mails to its address are withheld."""
+    structure = _locked_org(session, Structure, structure_id, "Structure")
+    _already(structure, "La structure", active=False, said="désactivée")
+    conventions = _running_conventions(session, Convention.structure_id, structure.id, _today(now))
+    tasks = session.exec(
+        select(Task.id, Market.ref).join(Market, Market.id == Task.market_id)
+        .where(Task.structure_id == structure.id, Task.status == TaskStatus.open)
+        .order_by(Task.due_at, Task.id)
+    ).all()  # fmt: skip
+    holding = []
+    if conventions:
+        holding.append(_listed(conventions, "convention en cours",
+                               "conventions en cours"))  # fmt: skip
+    if tasks:
+        named = [f"n° {task_id}, marché {ref}" for task_id, ref in tasks]
+        holding.append(_listed(named, "tâche ouverte", "tâches ouvertes"))
+    if holding:
+        raise _refused_while(
+            f"La structure « {structure.name} »", holding,
+            "Résiliez ses conventions et faites ou annulez ses tâches d'abord", feminine=True,
+        )  # fmt: skip
+    structure.active = False
+    session.add(structure)
+    end_sessions(session, org=(Role.facilitator, structure.id), now=now)
+    people = locked(
+        session, Facilitator,
+        session.exec(select(Facilitator.id).where(Facilitator.structure_id == structure.id,
+                                                  Facilitator.active)).all(),
+    )  # fmt: skip
+    messages = _withhold(session, structure.email, now=now, why="désactivé")
+    for person in people.values():
+        messages += facilitator_left(session, person, now=now).messages
+    return Withdrawal(messages=messages, facilitators=len(people))
+
+
+_REACTIVATED = {
+    "buyer": (Buyer, "Acheteur", "L'acheteur"),
+    "structure": (Structure, "Structure", "La structure"),
+    "contractor": (Contractor, "Titulaire", "Le titulaire"),
+}
+
+
+def reactivate_org(session: Session, kind: str, org_id: int):
+    """A buyer, a structure or a contractor back: it signs in again with a new link, its tokens
+    not revoked meanwhile work again; a structure's facilitators stay deactivated, each
+    reactivated on its own (who still works there is for the operator to say)."""
+    model, label, what = _REACTIVATED[kind]
+    org = _locked_org(session, model, org_id, label)
+    _already(org, what, active=True, said="active" if kind == "structure" else "actif")
+    org.active = True
+    session.add(org)
+    return org

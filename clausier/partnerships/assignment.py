@@ -93,7 +93,13 @@ def refresh(
             cover.convention.id == convention_id for cover in coverage.covers
         )
         if still_holds:
-            after = (structure_id, convention_id, how, None)
+            # kept while in force; but structures at the winning level that the buyer has not
+            # chosen between (a convention signed since) are still to settle: flagged, not hidden
+            settled = coverage.status != CoverageStatus.ambiguous or (
+                how == "explicit" and structure_id in coverage.candidate_structures
+            )
+            after = (structure_id, convention_id, how,
+                     None if settled else CoverageStatus.ambiguous.value)  # fmt: skip
         elif (chosen := coverage.chosen) is not None:
             after = (chosen.convention.structure_id, chosen.convention.id, "automatic", None)
         else:

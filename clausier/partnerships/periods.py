@@ -63,3 +63,15 @@ def last_day_in_force(convention: Convention, on: date) -> date:
     if convention.terminated_on is not None:
         end = min(end, convention.terminated_on - timedelta(days=1))
     return end
+
+
+def convention_document(convention: Convention, on: date) -> dict:
+    """A convention as the API lists it and its pages show it, on ``on`` (the model:
+    ``partnerships.read.Convention``)."""
+    return {
+        "ref": convention.ref,
+        "starts_on": convention.starts_on.isoformat(),
+        "renewal": convention.renewal,
+        "status": status_on(convention, on).value,
+        "in_force_until": last_day_in_force(convention, on).isoformat(),
+    }

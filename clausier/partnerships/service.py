@@ -19,9 +19,9 @@ from sqlmodel import Session, select
 from clausier.auth.models import Role
 from clausier.business_days import add_business_days
 from clausier.db.locks import locked
-from clausier.errors import ConventionRefused, InvalidInput, UnknownRecord, UnknownTerritory
+from clausier.errors import ConventionRefused, InvalidInput, UnknownRecord
 from clausier.formatting import fr_date
-from clausier.loading.rows import ConventionRow
+from clausier.loading.rows import CONVENTION_YEARS, ConventionRow
 from clausier.markets import history
 from clausier.markets.models import Market
 from clausier.partners.models import Buyer, Structure
@@ -33,7 +33,7 @@ from clausier.partnerships.models import (
     ConventionTerritory,
     Renewal,
 )
-from clausier.referential.service import TerritoryIndex
+from clausier.referential.service import TerritoryIndex, territory_problem
 from clausier.validation.messages import french_message
 
 
@@ -143,7 +143,7 @@ def terminate(
 
 # --- a new convention -------------------------------------------------------------------------
 
-YEARS = range(2000, 2100)  # a convention's dates: beyond, its periods would overflow a date
+YEARS = CONVENTION_YEARS  # a convention's dates (the row's rule, a load file's as a form's)
 
 # the load file's names of a convention's fields, which the problems below are keyed by
 FIELDS = ("ref", "buyer", "structure", "starts_on", "ends_on", "renewal", "territories",
@@ -168,14 +168,6 @@ def convention_problems(
             if not field:  # a check across fields names its field first: « ends_on : … »
                 field, _, message = message.partition(" : ")
             problems.append((field, message))
-    for field in ("starts_on", "ends_on"):
-        day = raw.get(field)
-        if (
-            isinstance(day, date)
-            and day.year not in YEARS
-            and field not in {f for f, _m in problems}
-        ):
-            problems.append((field, f"attendu : une date entre {YEARS.start} et {YEARS.stop - 1}"))
     wrong = {field for field, _message in problems}
     checks = (
         ("ref", select(Convention.id).where(Convention.ref == raw.get("ref")), True,
@@ -193,11 +185,9 @@ def convention_problems(
     if "territories" not in wrong:
         index = TerritoryIndex(session)
         for code in raw.get("territories") or ():
-            try:
-                index.kind_of(code)
-            except UnknownTerritory:
-                problems.append(("territories", f"« {code} » n'est ni une commune, ni un EPCI, "
-                                 "ni un département connu du code officiel géographique"))  # fmt: skip
+            problem = territory_problem(index, code)  # the loader's check
+            if problem:
+                problems.append(("territories", problem))
     return (row if not problems else None), problems
 
 

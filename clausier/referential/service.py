@@ -93,6 +93,26 @@ class TerritoryIndex:
         return kind  # type: ignore[return-value]
 
 
+def territory_problem(index: TerritoryIndex, code: str) -> str | None:
+    """Why ``code`` is not a convention's territory, in French (the same words for a load
+    file's, an API body's and a form's), or None."""
+    try:
+        index.kind_of(code)
+    except UnknownTerritory:
+        return (
+            f"« {code} » n'est ni une commune, ni un EPCI, ni un département connu "
+            "du code officiel géographique"
+        )
+    return None
+
+
+def commune_problem(index: TerritoryIndex, code: str) -> str | None:
+    """Why ``code`` is not a market's commune, in French, or None."""
+    if code in index.communes:
+        return None
+    return f"commune inconnue « {code} » (attendu : un code INSEE de commune, ex. 14118)"
+
+
 _CODES: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {}
 
 

@@ -3,7 +3,8 @@ in an HttpOnly, SameSite cookie, with a CSRF token for every form.
 
 A session lives only while what it came from does: on every request its token is neither revoked
 nor expired, or the address its link was sent to still belongs to the same active facilitator of
-the same structure, or to the same buyer or contractor."""
+the same structure, or to the same buyer or contractor, still active; and the organisation it
+acts for was not deactivated meanwhile."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ COOKIE = "clausier_session"
 SESSION_HOURS = 12
 LINK_MINUTES = 15
 PRUNED_AT_ONCE = 1000
+_ORGS = {Role.buyer.value: Buyer, Role.facilitator.value: Structure,
+         Role.contractor.value: Contractor}  # fmt: skip
 
 
 def prune_ended(session: Session, model: type[WebSession] | type[LoginLink], *, now: datetime):
@@ -80,7 +83,40 @@ def current(session: Session, secret: str | None, *, now: datetime) -> WebSessio
     return row
 
 
+def end_sessions(
+    session: Session, *, now: datetime, org: tuple[Role, int] | None = None,
+    facilitator_id: int | None = None,
+) -> int:  # fmt: skip
+    """The open sessions of an organisation (``org``: the role it signs in as, its id) or of a
+    facilitator, ended now, in the caller's transaction: one deactivated must not find its
+    session again if it is reactivated before its next request. How many."""
+    if org is not None:
+        whose = (WebSession.role == org[0].value) & (WebSession.org_id == org[1])
+    else:
+        whose = WebSession.facilitator_id == facilitator_id
+    ended = session.execute(
+        update(WebSession)
+        .where(whose, WebSession.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    for obj in list(session.identity_map.values()):  # what the session holds is read afresh
+        if isinstance(obj, WebSession):
+            session.expire(obj)
+    return ended.rowcount
+
+
+def _org_active(session: Session, role: str, org_id: int | None) -> bool:
+    """The buyer, structure or contractor a session acts for is not deactivated (an operator's
+    session acts for none)."""
+    model = _ORGS.get(role)
+    org = session.get(model, org_id) if model is not None and org_id is not None else None
+    return org is None or org.active
+
+
 def _credential_holds(session: Session, row: WebSession, *, now: datetime) -> bool:
+    if not _org_active(session, row.role, row.org_id):
+        return False
     if row.token_id is not None:
         token = session.get(ApiToken, row.token_id)
         if token is not None and token.facilitator_id is not None:  # it names a person
@@ -112,7 +148,7 @@ def _still_holds(
         )
     model = {Role.buyer.value: Buyer, Role.contractor.value: Contractor}.get(role)
     org = session.get(model, org_id) if model is not None and org_id is not None else None
-    return org is not None and org.email.strip().lower() == address
+    return org is not None and org.active and org.email.strip().lower() == address
 
 
 def principal_of(row: WebSession) -> Principal:
@@ -129,14 +165,16 @@ def _who_has(session: Session, email: str) -> tuple[Role, int, str, int | None] 
     person = session.exec(
         select(Facilitator).where(func.lower(Facilitator.email) == address)
     ).first()
-    if person is not None and person.active:
-        structure = session.get(Structure, person.structure_id)
+    structure = session.get(Structure, person.structure_id) if person is not None else None
+    if person is not None and person.active and structure.active:
         return Role.facilitator, structure.id, f"{person.name} ({structure.name})", person.id
-    buyer = session.exec(select(Buyer).where(func.lower(Buyer.email) == address)).first()
+    buyer = session.exec(
+        select(Buyer).where(func.lower(Buyer.email) == address, Buyer.active)
+    ).first()
     if buyer is not None:
         return Role.buyer, buyer.id, buyer.name, None
     contractor = session.exec(
-        select(Contractor).where(func.lower(Contractor.email) == address)
+        select(Contractor).where(func.lower(Contractor.email) == address, Contractor.active)
     ).first()
     if contractor is not None:
         return Role.contractor, contractor.id, contractor.name, None

@@ -1,5 +1,9 @@
 """The market page: where it stands, its lots, tasks and reminders, and the parts that act on it
-(the evaluation, for the facilitators of its structure while it is in evaluation)."""
+(the evaluation, for the facilitators of its structure while it is in evaluation).
+
+The page shows the status document the API answers (``GET /api/markets/{ref}``), built by the
+same builder for the same person and validated into the same model (``MarketStatus``); what
+the page adds (the person's actions, the evaluation form) goes beside it."""
 
 from __future__ import annotations
 
@@ -8,17 +12,16 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from clausier import clock
-from clausier.auth.models import Role
 from clausier.auth.policy import Action, fires, may_on_market
-from clausier.auth.scope import redact_status, reminder_condition, task_condition, visible_market
+from clausier.auth.scope import visible_market
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import outcomes as evaluation
 from clausier.beneficiaries.vocabulary import OUTCOMES, PUBLICS
 from clausier.markets.lots import lots_to_award
 from clausier.markets.models import Market
-from clausier.markets.status import market_overview
+from clausier.markets.read import MarketStatus
+from clausier.markets.seen import status_seen_by
 from clausier.partners.contractors import contractor_choices
-from clausier.partners.models import Contractor
 from clausier.web.common import name_for, principal_of, render
 from clausier.web.models import WebSession
 from workflow.lifecycle import STATE_LABELS, STATES, TRIGGERS
@@ -41,13 +44,8 @@ def market_page(
     evaluation part."""
     principal = principal_of(web)
     found = visible_market(session, principal, ref)
-    settings = request.app.state.settings
-    doc = market_overview(session, found, today=clock.today(), now=clock.now(), settings=settings,
-                          task_scope=task_condition(principal),
-                          reminder_scope=reminder_condition(principal))  # fmt: skip
-    own = session.get(Contractor, principal.org_id) if principal.role == Role.contractor else None
-    doc = redact_status(doc, principal, own.siret if own else None)
-    passed = {entry["to"] for entry in doc["history"] if entry["from"] != entry["to"]}  # not edits
+    doc = market_document(request, session, principal, found)
+    passed = {entry.to for entry in doc.history if entry.from_ != entry.to}  # not edits
     return render(
         request,
         "marche.html",
@@ -63,6 +61,16 @@ def market_page(
         editable=may_on_market(principal, Action.write_markets, found),
         **market_sections(request, session, principal, found, **sections),
     )
+
+
+def market_document(
+    request: Request, session: Session, principal: Principal, market: Market
+) -> MarketStatus:
+    """The market's status document as the API answers it to ``principal``: the overview
+    within its reach, redacted for a contractor (``api.markets``), as its model."""
+    settings = request.app.state.settings
+    seen, _horizon = status_seen_by(session, principal, market, settings=settings, now=clock.now())
+    return MarketStatus.model_validate(seen)
 
 
 def market_sections(
@@ -122,26 +130,28 @@ KNOWN_CONTRACTORS = 500  # offered by name on the award form; any other is typed
 
 
 def _actions(
-    request: Request, session: Session, principal: Principal, market: Market, doc: dict,
-    refused: dict | None,
+    request: Request, session: Session, principal: Principal, market: Market,
+    doc: MarketStatus, refused: dict | None,
 ) -> dict:  # fmt: skip
     """The triggers the person may fire: those possible now, each with the form its data needs,
-    and those a guard blocks, with what is missing in words."""
-    allowed = [t for t in doc["allowed_triggers"] if fires(principal, t["trigger"])]
-    blocked = [
-        {**t, "why": f"Pour {t['label'][0].lower()}{t['label'][1:]} : {' ; '.join(t['missing'])}."}
-        for t in doc["blocked_triggers"]
-        if fires(principal, t["trigger"])
-    ]
+    and those a guard blocks (the document's), with what is missing in words (``why``, by
+    trigger)."""
+    allowed = [t for t in doc.allowed_triggers if fires(principal, t.trigger)]
+    blocked = [t for t in doc.blocked_triggers if fires(principal, t.trigger)]
+    why = {
+        t.trigger: f"Pour {t.label[0].lower()}{t.label[1:]} : {' ; '.join(t.missing)}."
+        for t in blocked
+    }
     award_lots, known = [], []
-    if any(t["trigger"] == "award" for t in allowed):
+    if any(t.trigger == "award" for t in allowed):
         award_lots = lots_to_award(session, market.id)
         known = contractor_choices(session, KNOWN_CONTRACTORS)
     done = request.query_params.get("fait")
     return {
         "allowed": allowed,
         "blocked": blocked,
-        "version": doc["version"],
+        "why": why,
+        "version": doc.version,
         "award_lots": award_lots,
         "known_contractors": known,
         "done": DONE.get(done) if refused is None else None,

@@ -217,7 +217,10 @@ def test_clausier_offer_takes_a_market_from_identification_to_a_publishable_offe
     )
     refused = cli("offer", "MKT-2027-005", "--lot", "1", "--hours", "100", expect=2).err
     assert "doit être motivée" in refused
-    assert "au-dessus de 100 %" in cli("offer", "MKT-2027-005", "--rate", "120 %", expect=2).err
+    assert (
+        "inférieure ou égale à 100 %"
+        in cli("offer", "MKT-2027-005", "--rate", "120 %", expect=2).err
+    )
     cli(
         "offer",
         "MKT-2027-005",

@@ -22,7 +22,7 @@ def test_a_bad_statement_is_refused_line_by_line_and_nothing_is_written(world):
     assert response.status_code == 422
     problems = response.json()["error"]["problems"]
     assert [(p["line"], p["field"]) for p in problems] == [(1, "hours"), (2, "beneficiary")]
-    assert "négatif" in problems[0]["message"]
+    assert "strictement supérieure à 0" in problems[0]["message"]  # MONTH_HOURS
     # another structure's person is unknown here: codes do not leak across structures
     assert "inconnu de la structure qui suit ce marché" in problems[1]["message"]
     assert [s["period"] for s in _statements(world, C)["statements"]] == ["2026-09"]

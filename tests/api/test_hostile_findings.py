@@ -29,13 +29,19 @@ def test_hours_written_1e999999999_are_refused_by_the_api_the_csv_and_the_form(w
     url = f"/api/lots/{own.lot.id}/declarations/2026-10"
     line = {"beneficiary": own.beneficiary, "modality": "direct_hire", "hours": "1e999999999"}
     answer = world.call(Role.contractor, "PUT", url, json={"lines": [line]})
-    assert answer.status_code == 422 and "impossible" in answer.json()["error"]["message"]
+    assert (
+        answer.status_code == 422
+        and "strictement inférieure à 1000" in answer.json()["error"]["message"]
+    )
     csv = f"beneficiaire;modalite;heures\n{own.beneficiary};direct_hire;1e999999999\n"
     answer = world.call(
         Role.contractor, "POST", f"/api/lots/{own.lot.id}/declarations.csv?period=2026-10",
         content=csv.encode(), headers={"Content-Type": "text/csv"},
     )  # fmt: skip
-    assert answer.status_code == 422 and "impossible" in answer.json()["error"]["message"]
+    assert (
+        answer.status_code == 422
+        and "strictement inférieure à 1000" in answer.json()["error"]["message"]
+    )
     with TestClient(world.client.app, raise_server_exceptions=False) as client:
         csrf = sign_in(client, world.tokens[Role.contractor])
         page = client.post(
@@ -43,7 +49,7 @@ def test_hours_written_1e999999999_are_refused_by_the_api_the_csv_and_the_form(w
             data={"csrf": csrf, "beneficiary-1": own.beneficiary, "modality-1": "direct_hire",
                   "hours-1": "1e999999999", "contract_type-1": "cdi", "action": "enregistrer"},
         )  # fmt: skip
-    assert page.status_code == 422 and "impossible" in unescape(page.text)
+    assert page.status_code == 422 and "strictement inférieure à 1000" in unescape(page.text)
 
 
 def test_a_csv_value_past_the_csv_modules_limit_is_a_french_problem(world):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from urllib.parse import urlsplit
 
@@ -133,6 +134,13 @@ def test_a_chunked_upload_is_stopped_at_the_limit(app, world):
     )
 
 
+def _on_its_own_loop(coroutine):
+    """The coroutine run to its end on a loop of its own thread: the thread that runs the tests
+    may hold one already (Playwright's, once a page test ran in this process)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 async def _post_in_chunks(app, path: str, chunks: list[bytes], headers: dict) -> httpx.Response:
     """Each chunk reaches the application as one ASGI message, as a slow network would."""
 
@@ -153,7 +161,7 @@ def test_a_nul_split_across_chunks_is_still_refused(app, world):
     headers = {**_bearer(world, Role.admin), "Content-Type": "application/json"}
     for cut in range(start + 1, start + 6):
         chunks = [body[:cut], body[cut:]]
-        answer = asyncio.run(_post_in_chunks(app, "/api/load", chunks, headers))
+        answer = _on_its_own_loop(_post_in_chunks(app, "/api/load", chunks, headers))
         assert answer.status_code == 422, chunks
         assert "caractère nul (U+0000)" in answer.json()["error"]["message"]
 
@@ -162,7 +170,7 @@ def test_a_nul_split_across_chunks_is_still_refused(app, world):
 def test_a_form_with_a_nul_split_across_chunks_is_refused_on_a_page(app):
     chunks = [b"token=abc%0", b"0def&csrf=x"]
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    answer = asyncio.run(_post_in_chunks(app, "/connexion/jeton", chunks, headers))
+    answer = _on_its_own_loop(_post_in_chunks(app, "/connexion/jeton", chunks, headers))
     assert answer.status_code == 422 and answer.headers["content-type"].startswith("text/html")
     assert "le caractère nul (U+0000) n'est accepté dans aucun champ" in unescape(answer.text)
 

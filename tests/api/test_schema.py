@@ -18,8 +18,9 @@ positive_data_acceptance), each for these reasons only (``refused_for_what_canno
   no pattern of a reasonable size says; a buyer, contractor, structure, market, lot or
   beneficiary the store (or the rest of the file) does not hold, a commune or territory absent
   from the official geographic code, a facilitator of another structure, a person followed by
-  another: what the store holds; dates in order, a key given twice in a file, a lot number twice
-  in a market, too many hours for a person in a month: JSON Schema compares no two values; an
+  another, an organisation deactivated (given a market, a lot or a facilitator) or that cannot
+  be (what still needs it): what the store holds; dates in order, a key given twice in a file,
+  a lot number twice in a market, too many hours for a person in a month: JSON Schema compares no two values; an
   offer frozen since publication: the stored market's state.
 - POST /api/markets/{ref}/transitions/{trigger}: the data must fit the trigger the address
   names (the schema says every trigger's data, but cannot tie the body to a path parameter).
@@ -81,6 +82,7 @@ CANNOT_SAY: dict[str, tuple[str, ...]] = {
         r"est déjà suivi\(e\) par une autre structure|est suivi\(e\) par",
         r"n'a pas d'heures validées",
         r"maximum plausible",
+        r"est désactivée? : |ne peut pas être désactivée? : ",  # the store: who is deactivated
     ),
     "POST /api/markets/{ref}/transitions/{trigger}": (r"^Données invalides pour « \w+ »",),
     "GET /api/beneficiaries": (r"« structure » est obligatoire pour l'administration",),

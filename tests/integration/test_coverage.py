@@ -169,6 +169,25 @@ def test_a_market_keeps_its_structure_while_the_assigning_convention_is_in_force
     assert market.structure_id == departement.id
 
 
+def test_a_second_structure_signed_at_the_same_level_is_flagged_for_the_buyer(session, region):
+    """The market keeps the structure that follows it, but the buyer is told to choose: the
+    coverage page, the list and the market page all say « à arbitrer », never « couvert »."""
+    mde, plie = make.structure(session, "mde"), make.structure(session, "plie", kind="plie")
+    make.convention(session, buyer=region, structure=mde, covering=(make.COTENTIN_EPCI,))
+    market = make.market(session, buyer=region)
+    assert (market.structure_id, market.coverage_flag) == (mde.id, None)
+
+    make.convention(session, buyer=region, structure=plie, covering=(make.COTENTIN_EPCI,))
+    assignment.refresh(session, market, today=date(2026, 11, 26))
+    assert (market.structure_id, market.coverage_flag) == (mde.id, "ambiguous")
+
+    assignment.assign_explicitly(
+        session, market, structure=mde, today=date(2026, 11, 26), actor="buyer"
+    )
+    assignment.refresh(session, market, today=date(2026, 11, 27))
+    assert (market.structure_id, market.coverage_flag) == (mde.id, None), "the buyer chose"
+
+
 def test_a_lapsed_convention_hands_the_market_to_one_still_in_force(session, region):
     first, second = make.structure(session, "mde"), make.structure(session, "cd50")
     make.convention(

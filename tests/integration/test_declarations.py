@@ -150,7 +150,10 @@ def test_bad_lines_are_all_named_and_nothing_is_written(store, site, clock):
         )  # fmt: skip
     message = str(refused.value)
     assert "4 erreurs, rien n'a été enregistré" in message
-    assert "ligne 2, champ « hours » : un nombre d'heures ne peut pas être négatif" in message
+    assert (  # MONTH_HOURS's words, as a load file's line gets them
+        "ligne 2, champ « hours » : « -7 » : attendu : une valeur strictement supérieure à 0"
+        in message
+    )
     assert "ligne 3, champ « beneficiary » : bénéficiaire « B-NOBODY00 » inconnu" in message
     assert (
         "ligne 4, champ « modality »" in message and "ligne 5, champ « contract_type »" in message

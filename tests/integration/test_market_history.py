@@ -41,7 +41,9 @@ def test_correcting_a_closed_market_does_not_move_its_closing_date_for_the_purge
                   writer=operator_import())  # fmt: skip
         session.commit()
         triggers = session.exec(
-            select(TransitionLog.trigger).where(TransitionLog.market_id == market.id)
+            select(TransitionLog.trigger)
+            .where(TransitionLog.market_id == market.id)
+            .order_by(TransitionLog.id)
         ).all()
         assert triggers == ["load", "edit"]
         report = purge(

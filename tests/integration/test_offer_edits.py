@@ -140,10 +140,13 @@ def test_typed_figures_are_read_in_french_and_bounded():
     assert parse_cost("32,50 €", "Coût horaire") == Decimal("32.50")
     assert parse_share("7 %", "Taux") == Decimal("0.07")
     assert parse_share("5,5", "Taux", in_percent=True) == Decimal("0.055")  # a field in %
-    with pytest.raises(InvalidInput, match="« abc » : attendu un nombre"):
+    with pytest.raises(InvalidInput, match="« abc » : attendu : un nombre"):
         parse_share("abc", "Taux", in_percent=True)
-    for text in ("NaN", "inf", "0", "1e-30", "900"):
-        with pytest.raises(InvalidInput, match="attendu un montant entre 1 et 500"):
+    for text, words in (("NaN", "un nombre"), ("inf", "un nombre"),
+                        ("0", "une valeur strictement supérieure à 0"),
+                        ("1e-30", "deux décimales au plus"),
+                        ("900", "une valeur inférieure ou égale à 500")):  # fmt: skip
+        with pytest.raises(InvalidInput, match=f"attendu : {words}"):  # HOURLY_COST's words
             parse_cost(text, "Coût horaire")
-    with pytest.raises(InvalidInput, match="attendu un nombre"):
+    with pytest.raises(InvalidInput, match="attendu : un nombre"):
         parse_share("NaN", "Taux")

@@ -86,7 +86,7 @@ def test_rates_come_from_the_convention_then_the_buyer_then_the_configuration(se
 def test_an_override_keeps_the_computed_figure_and_needs_a_reason(session, market):
     with pytest.raises(InvalidInput, match="doit être motivée"):
         prepare(session, market, settings=SETTINGS, lot_number=2, hours=500)
-    with pytest.raises(InvalidInput, match="ne peut pas être négatif"):
+    with pytest.raises(InvalidInput, match="attendu : une valeur supérieure ou égale à 0"):
         prepare(session, market, settings=SETTINGS, lot_number=2, hours=-5, reason="x")
     with pytest.raises(InvalidInput, match="précisez --lot N"):
         prepare(session, market, settings=SETTINGS, hours=500, reason="chantier court")

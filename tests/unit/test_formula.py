@@ -55,9 +55,11 @@ def test_impossible_figures_are_refused_with_a_clear_message():
         hours_for(-1, "0.5", "0.05", 30)
     with pytest.raises(InvalidInput, match="taux d'insertion 120 % : attendu entre 0 et 100 %"):
         hours_for(1000, "0.5", "1.2", 30)
-    with pytest.raises(InvalidInput, match="au-dessus de 100 %, c'est impossible \\(pour 7 %"):
+    with pytest.raises(
+        InvalidInput, match="attendu : une valeur inférieure ou égale à 100 % \\(pour 7 %"
+    ):
         parse_share("7", "Taux d'insertion")
-    with pytest.raises(InvalidInput, match="attendu un nombre"):
+    with pytest.raises(InvalidInput, match="attendu : un nombre"):
         parse_share("sept", "Taux d'insertion")
 
 

@@ -26,7 +26,7 @@ from clausier.auth import tokens
 from clausier.auth.models import ApiToken, Role
 from clausier.errors import Refused
 from clausier.partners import service as directory
-from clausier.partners.models import Contractor, Facilitator, Structure
+from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
 from clausier.tasks.models import Task, TaskStatus
 from notifications import sweep
 from notifications.models import MessageStatus, OutboxMessage, Reminder, ReminderStatus
@@ -152,10 +152,15 @@ def test_the_directory_pages_fit_a_phone_and_keep_their_labels(browser, site):
     page = context.new_page()
     _sign_in_with_token(page, site["url"], site["tokens"][Role.admin])
     page.wait_for_url(re.compile(r"/marches$"))
+    with site["store"].session() as session:  # the pages that offer « Désactiver » too
+        buyer_id = session.exec(select(Buyer.id)).first()
+        structure_id = session.exec(select(Structure.id)).first()
     for path in (
         "/annuaire",
         "/annuaire/structures/nouveau",
         "/annuaire/acheteurs/nouveau",
+        f"/annuaire/acheteurs/{buyer_id}",
+        f"/annuaire/structures/{structure_id}",
         "/acces",
     ):
         page.goto(site["url"] + path)
@@ -517,6 +522,172 @@ def test_racing_deactivations_give_the_tasks_back_once(office):
         f"/annuaire/facilitateurs/{office.leaving}/desactiver", data={"csrf": csrf}))  # fmt: skip
     assert Counter(a.status_code for a in answers) == {303: 1, 409: RACERS - 1}
     assert all(task.assignee_id is None for task in _tasks_of(office))
+
+
+# --- buyers, structures and contractors deactivated ----------------------------------------------
+
+
+def _only(office: Office, model):
+    with office.store.session() as session:
+        return session.exec(select(model).order_by(model.id)).first()
+
+
+def _free_contractor(office: Office, name: str = "Menuiserie du Val de Saire") -> Contractor:
+    with office.store.session() as session:
+        contractor = make.contractor(session, name)
+        session.commit()
+        session.refresh(contractor)
+        return contractor
+
+
+def test_a_buyer_or_structure_in_use_is_refused_on_its_page_and_nothing_changes(office):
+    buyer = _only(office, Buyer)
+    admin, csrf = office.admin()
+    page = admin.get(f"/annuaire/acheteurs/{buyer.id}").text
+    assert f'action="/annuaire/acheteurs/{buyer.id}/desactiver"' in page
+    assert "tant qu&#39;un de ses marchés n&#39;est pas clos" in page, "what it does is said first"
+    refused = admin.post(f"/annuaire/acheteurs/{buyer.id}/desactiver", data={"csrf": csrf})
+    assert refused.status_code == 409 and "<h1" in refused.text
+    assert 'role="alert"' in refused.text
+    assert (
+        f"L&#39;acheteur « {html.escape(buyer.name)} » ne peut pas être désactivé : 1 marché non "
+        "terminé (" in refused.text
+    )
+    assert "1 convention en cours (" in refused.text and "rien n&#39;a été modifié" in refused.text
+    structure = admin.post(f"/annuaire/structures/{office.structure_id}/desactiver",
+                           data={"csrf": csrf})  # fmt: skip
+    assert structure.status_code == 409 and "ne peut pas être désactivée : 1 convention en cours"\
+        in structure.text  # fmt: skip
+    assert "tâche" in structure.text and 'role="alert"' in structure.text
+    forged = admin.post(f"/annuaire/acheteurs/{buyer.id}/desactiver", data={"csrf": "faux"})
+    assert forged.status_code == 403
+    with office.store.session() as session:
+        assert (
+            session.get(Buyer, buyer.id).active
+            and session.get(Structure, office.structure_id).active
+        )
+    admin.close()
+
+
+def test_a_free_contractor_is_deactivated_shown_so_in_the_list_then_reactivated(office):
+    contractor = _free_contractor(office)
+    with office.store.session() as session:
+        session.add(OutboxMessage(idempotency_key="test:titulaire", message_id="<t@clausier>",
+                                  to_email=contractor.email, subject="Rappel", text_body="…",
+                                  html_body="…", next_attempt_at=product_clock.now() + timedelta(hours=1)))  # fmt: skip
+        session.commit()
+    admin, csrf = office.admin()
+    answer = admin.post(f"/annuaire/titulaires/{contractor.id}/desactiver", data={"csrf": csrf})
+    assert answer.status_code == 303
+    notice = admin.get(answer.headers["location"]).text
+    assert (
+        "Le titulaire « Menuiserie du Val de Saire » : désactivé ; plus personne ne se connecte en "
+        "son nom, ses jetons ne fonctionnent plus ; 1 message en attente retenu." in notice
+    )
+    assert f'action="/annuaire/titulaires/{contractor.id}/reactiver"' in notice
+    listed = admin.get("/annuaire").text
+    row = re.search(rf'<tr><th scope="row"><a href="/annuaire/titulaires/{contractor.id}">.*?</tr>',
+                    listed, re.S)[0]  # fmt: skip
+    assert "désactivé" in row
+    back = admin.post(f"/annuaire/titulaires/{contractor.id}/reactiver", data={"csrf": csrf})
+    assert back.status_code == 303
+    assert "« Menuiserie du Val de Saire » : réactivé" in admin.get(back.headers["location"]).text
+    twice = admin.post(f"/annuaire/titulaires/{contractor.id}/reactiver", data={"csrf": csrf})
+    assert twice.status_code == 409 and "déjà actif" in twice.text
+    admin.close()
+
+
+def test_a_deactivated_buyers_open_session_ends_and_it_gets_no_new_link(office):
+    with office.store.session() as session:
+        buyer = make.buyer(session, "Commune de Quettehou")
+        session.commit()
+        buyer_id, email = buyer.id, buyer.email
+    with httpx.Client(base_url=office.url, follow_redirects=False) as person:
+        ask_link(person, email)
+        [path] = _links_to(office, email)
+        assert follow_link(person, path).status_code == 303
+        assert person.get("/marches").status_code == 200
+        admin, csrf = office.admin()
+        gone = admin.post(f"/annuaire/acheteurs/{buyer_id}/desactiver", data={"csrf": csrf})
+        assert gone.status_code == 303
+        assert person.get("/marches").headers["location"] == "/connexion"
+        ask_link(person, email)
+        assert _links_to(office, email) == [path], "no link for a deactivated buyer"
+        assert "désactivé" in admin.get("/annuaire", params={"q": "Quettehou"}).text
+        admin.close()
+    with office.store.session() as session:
+        assert session.get(Buyer, buyer_id).active is False
+
+
+def test_a_buyers_session_ended_at_deactivation_does_not_come_back_on_reactivation(office):
+    with office.store.session() as session:
+        buyer = make.buyer(session, "Commune de Montfarville")
+        session.commit()
+        buyer_id, email = buyer.id, buyer.email
+    with httpx.Client(base_url=office.url, follow_redirects=False) as person:
+        ask_link(person, email)
+        [path] = _links_to(office, email)
+        assert follow_link(person, path).status_code == 303
+        assert person.get("/marches").status_code == 200
+        admin, csrf = office.admin()
+        gone = admin.post(f"/annuaire/acheteurs/{buyer_id}/desactiver", data={"csrf": csrf})
+        back = admin.post(f"/annuaire/acheteurs/{buyer_id}/reactiver", data={"csrf": csrf})
+        assert (gone.status_code, back.status_code) == (303, 303)
+        # no request came while it was deactivated: its session ended all the same
+        assert person.get("/marches").headers["location"] == "/connexion"
+        admin.close()
+
+
+def test_a_free_structure_is_deactivated_with_its_facilitators(office):
+    with office.store.session() as session:
+        structure = make.structure(session, "plie-libre", facilitators=2)
+        session.commit()
+        structure_id = structure.id
+    admin, csrf = office.admin()
+    answer = admin.post(f"/annuaire/structures/{structure_id}/desactiver", data={"csrf": csrf})
+    assert answer.status_code == 303
+    page = admin.get(answer.headers["location"]).text
+    assert "La structure « Maison de l&#39;emploi plie-libre » : désactivée ;" in page
+    assert "2 facilitateurs désactivés avec elle." in page
+    assert page.count('<span class="badge warn">désactivé</span>') == 2
+    person = admin.post(f"/annuaire/facilitateurs/{_first_of(office, structure_id)}/reactiver",
+                        data={"csrf": csrf})  # fmt: skip
+    assert person.status_code == 409 and "réactivez-la d&#39;abord" in person.text
+    back = admin.post(f"/annuaire/structures/{structure_id}/reactiver", data={"csrf": csrf})
+    assert "ses facilitateurs restent désactivés" in admin.get(back.headers["location"]).text
+    admin.close()
+
+
+def _first_of(office: Office, structure_id: int) -> int:
+    with office.store.session() as session:
+        return session.exec(
+            select(Facilitator.id).where(Facilitator.structure_id == structure_id)
+        ).first()
+
+
+def test_racing_deactivations_of_one_contractor_deactivate_it_once(office):
+    contractor = _free_contractor(office, "Charpentes du Cotentin")
+    answers = _race(office, lambda client, csrf, n: client.post(
+        f"/annuaire/titulaires/{contractor.id}/desactiver", data={"csrf": csrf}))  # fmt: skip
+    assert Counter(a.status_code for a in answers) == {303: 1, 409: RACERS - 1}
+    assert all(
+        "Le titulaire « Charpentes du Cotentin » : déjà désactivé." in a.text
+        for a in answers
+        if a.status_code == 409
+    )
+
+
+def test_racing_deactivations_of_one_structure_deactivate_it_and_its_people_once(office):
+    with office.store.session() as session:
+        structure = make.structure(session, "mde-course", facilitators=2)
+        session.commit()
+        structure_id = structure.id
+    answers = _race(office, lambda client, csrf, n: client.post(
+        f"/annuaire/structures/{structure_id}/desactiver", data={"csrf": csrf}))  # fmt: skip
+    assert Counter(a.status_code for a in answers) == {303: 1, 409: RACERS - 1}
+    assert all("déjà désactivée" in a.text for a in answers if a.status_code == 409)
+    [winner] = [a for a in answers if a.status_code == 303]
+    assert "personnes=2" in winner.headers["location"]
 
 
 # --- the domain -------------------------------------------------------------------------------

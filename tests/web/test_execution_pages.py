@@ -51,7 +51,10 @@ def test_a_csv_with_one_bad_line_writes_nothing_and_names_the_line(world):
         assert refused.status_code == 422
         text = unescape(refused.text)
         assert "1 erreur : rien n'a été enregistré" in text
-        assert "Ligne 3 du fichier, heures : un nombre d'heures ne peut pas être négatif" in text
+        assert (
+            "Ligne 3 du fichier, heures : « -4 » : attendu : une valeur strictement supérieure à 0"
+            in text
+        )
         assert world.lines() == []
         good = (  # UTF-8 with a BOM, comma-separated, a French decimal quoted
             "\ufeffbeneficiary,modality,hours,contract_type\n"

@@ -55,7 +55,7 @@ def test_a_month_declared_reviewed_and_counted_on_the_buyers_page(page, world):
 
     summary = page.get_by_role("alert")
     assert "1 erreur : rien n'a été enregistré" in summary.inner_text()
-    assert "Ligne 2, heures : « douze » n'est pas un nombre d'heures" in summary.inner_text()
+    assert "Ligne 2, heures : « douze » : attendu : un nombre" in summary.inner_text()
     hours = page.get_by_label("Ligne 2 : heures")
     assert hours.get_attribute("aria-invalid") == "true" and hours.input_value() == "douze"
     assert world.lines() == [], "nothing written"

@@ -331,6 +331,9 @@ def test_a_rate_past_what_a_decimal_holds_is_refused_in_words(store, clock):
                 "modalites-1": "direct_hire", "modalites-2": "direct_hire", field: "1e999999999",
             })  # fmt: skip
             assert answer.status_code == 422, answer.text[:300]
-            assert "« 1e999999999 » : au-dessus de 100 %" in html.unescape(answer.text)
+            assert (
+                "« 1e999999999 » : attendu : une valeur inférieure ou égale à 100 %"
+                in html.unescape(answer.text)
+            )
     with store.session() as session:
         assert session.exec(select(Market).where(Market.ref == ref)).one().version == version

@@ -22,7 +22,7 @@ A, B, F, C = Role.admin, Role.buyer, Role.facilitator, Role.contractor
 
 def page_routes() -> set[tuple[str, str]]:
     return {
-        (method, route.path)
+        (method, route.path_format)
         for family in FAMILIES
         for route in family.router.routes
         for method in route.methods - {"HEAD"}

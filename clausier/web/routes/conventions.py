@@ -5,8 +5,8 @@ that the home pages show."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -34,8 +34,12 @@ from clausier.partnerships.models import (
     Renewal,
     Service,
 )
+from clausier.partnerships.read import Convention as ConventionDocument
 from clausier.referential import search
 from clausier.referential.models import Commune
+from clausier.referential.service import TerritoryIndex, territory_problem
+from clausier.validation.identifiers import territory_kind_of
+from clausier.validation.numbers import HOURLY_COST, INSERTION_RATE
 from clausier.web.common import (
     FormDep,
     WebDep,
@@ -83,7 +87,35 @@ def _visible(session: Session, principal: Principal, ref: str) -> Convention:
     return convention
 
 
-def _described(session: Session, rows: list[Convention], request: Request, principal) -> list[dict]:
+@dataclass
+class ConventionView:
+    """A convention as its pages show it: the document the API lists (``GET /api/conventions``,
+    the same builder and model), and beside it what the pages add: the parties' names, the
+    territories and services in words, its renewals and figures (``row``), what may be done."""
+
+    document: ConventionDocument
+    row: Convention
+    buyer: str
+    structure: str
+    territories: list[dict]
+    services: list[str]
+    to_renew: bool
+    renewable: bool
+    next_end: date | None
+    terminable: bool
+
+    @property
+    def status_label(self) -> str:
+        return CONVENTION_STATUS_LABELS[self.document.status]
+
+    @property
+    def renewal_label(self) -> str:
+        return RENEWAL_LABELS[self.document.renewal]
+
+
+def _described(
+    session: Session, rows: list[Convention], request: Request, principal
+) -> list[ConventionView]:
     """What the list and the detail show of each convention, in words."""
     today, ids = clock.today(), [c.id for c in rows]
     buyers = {
@@ -113,23 +145,22 @@ def _described(session: Session, rows: list[Convention], request: Request, princ
     recipient = conventions.recipient_for(principal.role)
     described = []
     for c in rows:
-        status = periods.status_on(c, today)
-        renewable = c.renewal == Renewal.explicit and status == ConventionStatus.active
-        described.append({
-            "row": c,
-            "buyer": buyers[c.buyer_id].name,
-            "structure": structures[c.structure_id].name,
-            "status": status.value,
-            "status_label": CONVENTION_STATUS_LABELS[status],
-            "renewal_label": RENEWAL_LABELS[Renewal(c.renewal)],
-            "until": periods.last_day_in_force(c, today),
-            "territories": territories[c.id],
-            "services": [SERVICE_LABELS[s] for s in Service if s.value in services[c.id]],
-            "to_renew": conventions.to_renew(c, today=today, rules=rules, recipient=recipient),
-            "renewable": renewable,
-            "next_end": periods.end_of_period(c, c.renewals + 1) if renewable else None,
-            "terminable": c.terminated_on is None and status != ConventionStatus.expired,
-        })  # fmt: skip
+        document = ConventionDocument.model_validate(periods.convention_document(c, today))
+        renewable = (
+            document.renewal == Renewal.explicit and document.status == ConventionStatus.active
+        )
+        described.append(ConventionView(
+            document=document,
+            row=c,
+            buyer=buyers[c.buyer_id].name,
+            structure=structures[c.structure_id].name,
+            territories=territories[c.id],
+            services=[SERVICE_LABELS[s] for s in Service if s.value in services[c.id]],
+            to_renew=conventions.to_renew(c, today=today, rules=rules, recipient=recipient),
+            renewable=renewable,
+            next_end=periods.end_of_period(c, c.renewals + 1) if renewable else None,
+            terminable=c.terminated_on is None and document.status != ConventionStatus.expired,
+        ))  # fmt: skip
     return described
 
 
@@ -166,9 +197,10 @@ def listing(request: Request, web: WebDep, session: SessionDep) -> Response:
 # --- a new convention ---------------------------------------------------------------------------
 
 
-def _day(raw: str) -> date | None:
+def _day(raw: str, *, any_year: bool = False) -> date | None:
     """ISO (a date field) or JJ/MM/AAAA (typed by hand), within the years a convention spans
-    (``conventions.YEARS``: periods counted from year 1 or to 9999 would overflow)."""
+    (``conventions.YEARS``: periods counted from year 1 or to 9999 would overflow), unless
+    ``any_year``: a new convention's dates, whose years the convention's rule checks."""
     text = raw.strip()
     try:
         if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", text):
@@ -178,23 +210,7 @@ def _day(raw: str) -> date | None:
             found = date.fromisoformat(text)
     except ValueError:
         return None
-    return found if found.year in conventions.YEARS else None
-
-
-def _number(raw: str) -> Decimal | None:
-    """A French number: « 7,5 », « 30 », « 1 200,50 »; None if it is none."""
-    text = (
-        re.sub(r"[\s\u202f\u00a0]", "", raw).replace(",", ".").removesuffix("%").removesuffix("€")
-    )
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-def _places(value: Decimal) -> int:
-    return max(0, -value.normalize().as_tuple().exponent)  # type: ignore[operator]
+    return found if any_year or found.year in conventions.YEARS else None
 
 
 def _buyers_for(session: Session, principal: Principal) -> list[Buyer]:
@@ -283,18 +299,21 @@ def create_convention(
         problems.append(("structure", "choisissez la structure partenaire"))
     days = {}
     for field, word in (("debut", "début"), ("fin", "fin")):
-        days[field] = _day(values[field]) if values[field] else None
+        days[field] = _day(values[field], any_year=True) if values[field] else None
         if not values[field]:
             problems.append((field, f"indiquez la date de {word}"))
         elif days[field] is None:
-            problems.append((field, f"date de {word} invalide : attendu JJ/MM/AAAA, {YEARS_SAID}"))
+            problems.append((field, f"date de {word} invalide : attendu JJ/MM/AAAA"))
     codes = []
     for number, text in enumerate(values["territoires"], start=1):
         if text:
             try:
                 codes.append(search.named(session, text).code)
             except InvalidInput as error:
-                problems.append((f"territoire-{number}", str(error)))
+                # a code typed is refused in the words a load file's or an API body's gets
+                code = text.strip().upper()
+                coded = territory_kind_of(code) and territory_problem(TerritoryIndex(session), code)
+                problems.append((f"territoire-{number}", coded or str(error)))
     if not any(values["territoires"]):
         problems.append(("territoire-1", "indiquez au moins un territoire couvert"))
     if values["renouvellement"] not in RENEWAL_LABELS:
@@ -303,22 +322,20 @@ def create_convention(
         problems.append(("services", "cochez au moins un service rendu par la structure"))
     elif not set(values["services"]) <= set(SERVICE_LABELS):
         problems.append(("services", "cochez les services parmi ceux de la liste"))
-    rate = cost = None
-    if values["taux"]:
-        rate = _number(values["taux"])
-        if rate is None or not 0 < rate <= 100 or _places(rate) > 2:
-            problems.append(("taux", f"« {values['taux']} » : attendu un pourcentage entre 0 et 100, deux décimales au plus (ex. 7 ou 7,5)"))  # fmt: skip
-            rate = None
-    if values["cout"]:
-        cost = _number(values["cout"])
-        if cost is None or not 0 < cost < 1_000_000 or _places(cost) > 2:
-            problems.append(("cout", f"« {values['cout']} » : attendu un montant en euros, centimes au plus (ex. 30 ou 32,50)"))  # fmt: skip
-            cost = None
+    rate = cost = None  # the rules of a load file's and an API body's figures
+    for field, rule, in_percent in (("taux", INSERTION_RATE, True), ("cout", HOURLY_COST, False)):
+        if values[field]:
+            try:
+                value = rule.read(values[field], in_percent=in_percent)
+            except ValueError as error:
+                problems.append((field, f"« {values[field]} » : {error}"))
+            else:
+                rate, cost = (value, cost) if field == "taux" else (rate, value)
     raw = {
         "ref": values["ref"], "buyer": buyer.siret if buyer else "", "structure": values["structure"],
         "starts_on": days["debut"], "ends_on": days["fin"], "renewal": values["renouvellement"],
         "territories": codes, "services": values["services"],
-        "insertion_rate": rate / 100 if rate is not None else None, "hourly_cost": cost,
+        "insertion_rate": rate, "hourly_cost": cost,
     }  # fmt: skip
     wrong = {_group(field) for field, _message in problems}  # said once, by the page
     _row, found = conventions.convention_problems(session, raw)
@@ -355,7 +372,7 @@ def _detail_page(
     )  # fmt: skip
 
 
-@router.get("/conventions/{ref}")
+@router.get("/conventions/{ref:ref}")
 def convention(
     request: Request, ref: str, web: WebDep, session: SessionDep, fait: str | None = None
 ) -> Response:
@@ -383,7 +400,7 @@ def _change(
     return RedirectResponse(f"/conventions/{ref}?fait={done}", status_code=303)
 
 
-@router.post("/conventions/{ref}/renouveler")
+@router.post("/conventions/{ref:ref}/renouveler")
 def renew(request: Request, ref: str, web: WebDep, session: SessionDep, form: FormDep) -> Response:
     seen = form_text(form.get("renouvellements"))
 
@@ -397,7 +414,7 @@ def renew(request: Request, ref: str, web: WebDep, session: SessionDep, form: Fo
     return _change(request, web, session, ref, form, change)
 
 
-@router.post("/conventions/{ref}/resilier")
+@router.post("/conventions/{ref:ref}/resilier")
 def terminate(
     request: Request, ref: str, web: WebDep, session: SessionDep, form: FormDep
 ) -> Response:

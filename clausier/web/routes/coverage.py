@@ -33,6 +33,7 @@ from clausier.partnerships.models import (
     Renewal,
     Service,
 )
+from clausier.partnerships.read import Convention as ConventionDocument
 from clausier.partnerships.service import to_renew
 from clausier.partnerships.territory import (
     departements_of,
@@ -255,15 +256,19 @@ def _territory(session: Session, conventions, communes, markets_lines, names, *,
     return out
 
 
+def _document(convention: Convention, today: date) -> ConventionDocument:
+    """A convention as the API lists it (``GET /api/conventions``), as its model."""
+    return ConventionDocument.model_validate(periods.convention_document(convention, today))
+
+
 def _conventions_rows(session: Session, conventions: list[Convention], today: date) -> list[dict]:
-    """A structure's conventions, with the buyer and the territories they name."""
+    """A structure's conventions (their document), with the buyer and the territories they
+    name beside."""
     buyers = dict(session.exec(select(Buyer.id, Buyer.name)).all()) if conventions else {}
     return [
         {
-            "ref": c.ref,
+            "document": _document(c, today),
             "buyer": buyers.get(c.buyer_id, "?"),
-            "status": CONVENTION_STATUS_LABELS[periods.status_on(c, today)],
-            "until": periods.last_day_in_force(c, today),
             "territories": _territory_labels(session, c),
         }
         for c in conventions
@@ -319,8 +324,7 @@ def coverage(request: Request, web: WebDep, session: SessionDep) -> Response:
                                        lines, names, structure_id=None, today=today),
             "arbitrate": [line for line in lines if line["arbitrate"]],
             "expiring": [
-                {"ref": c.ref, "structure": names.get(c.structure_id, "?"),
-                 "until": periods.last_day_in_force(c, today)}
+                {"document": _document(c, today), "structure": names.get(c.structure_id, "?")}
                 for c in conventions
                 if to_renew(c, today=today, rules=request.app.state.settings.reminders,
                             recipient="buyer")  # the reminder's window, as the home pages
@@ -357,6 +361,7 @@ def _structure_page(request: Request, web: WebSession, session: Session, structu
                for dep in section["departements"]}  # fmt: skip
     return render(request, "couverture.html", web, view="structure", structure=structure,
                   conventions=_conventions_rows(session, conventions, today), sections=[section],
+                  status_labels=CONVENTION_STATUS_LABELS,
                   **_map([section], colours))  # fmt: skip
 
 
@@ -425,7 +430,7 @@ def _settling_page(request: Request, web: WebSession, session: Session, market: 
     )  # fmt: skip
 
 
-@router.get("/marches/{ref}/arbitrage")
+@router.get("/marches/{ref:ref}/arbitrage")
 def settling(request: Request, ref: str, web: WebDep, session: SessionDep) -> Response:
     principal = principal_of(web)
     require_to(principal, Action.settle_coverage)
@@ -434,7 +439,7 @@ def settling(request: Request, ref: str, web: WebDep, session: SessionDep) -> Re
     return _settling_page(request, web, session, market, saved=saved)
 
 
-@router.post("/marches/{ref}/arbitrage")
+@router.post("/marches/{ref:ref}/arbitrage")
 def settle(request: Request, ref: str, web: WebDep, session: SessionDep, form: FormDep) -> Response:
     """The buyer's choice among the structures at the same level, on the version it saw: a
     choice made meanwhile refuses this one, in words, rather than replacing it unseen."""

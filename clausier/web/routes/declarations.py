@@ -26,6 +26,7 @@ from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LAB
 from clausier.config import LimitSettings
 from clausier.declarations import csv_upload, pace, periods
 from clausier.declarations.models import LINE_STATUS_LABELS, DeclarationLine, Statement
+from clausier.declarations.read import LotProgress
 from clausier.declarations.service import Declared, LineInput, check_lot_open, declare
 from clausier.errors import ClausierError, LoadErrors, LoadProblem, NotFound
 from clausier.formatting import fr_number, fr_size
@@ -151,6 +152,8 @@ def lot_months(request: Request, lot_id: RowId, web: WebDep, session: SessionDep
     progress = pace.lot_progress(
         session, market, [lot], today=today, settings=settings, departement=departement
     ).get(lot.id)
+    # the lot's progress as the market's status document says it (``lots[].progress``)
+    progress = LotProgress.model_validate(progress.as_dict()) if progress else None
     return render(request, "declarations.html", web, lot=lot, market=market, rows=rows,
                  progress=progress, contractor=_contractor_name(session, lot))  # fmt: skip
 

@@ -1,5 +1,5 @@
 """The operator's directory and access pages: buyers, structures and their facilitators,
-contractors (created, edited, a facilitator deactivated), and the API tokens (created — the
+contractors (created, edited, deactivated and reactivated), and the API tokens (created — the
 secret shown once —, listed, revoked). The writes are the domain's (``partners.service``,
 ``auth.tokens``); these pages read the form, answer with it, and say what happened."""
 
@@ -18,7 +18,7 @@ from clausier.auth import tokens
 from clausier.auth.models import ROLE_LABELS, ApiToken, Role
 from clausier.auth.policy import Action, require_to
 from clausier.clock import PARIS
-from clausier.errors import NotFound, UnknownRecord
+from clausier.errors import NotFound, Refused, UnknownRecord
 from clausier.http.session import RowId, SessionDep
 from clausier.partners import service as directory
 from clausier.partners.models import (
@@ -36,6 +36,8 @@ router = APIRouter(include_in_schema=False)
 CompanyPath = Annotated[Literal["acheteurs", "titulaires"], Path()]
 LAST_ROW = 2_147_483_647  # a row's number past it is no row (and overflows the stores' integers)
 NoticeId = Annotated[int | None, Query(ge=1, le=LAST_ROW)]
+NoticeCount = Annotated[int, Query(ge=0, le=LAST_ROW)]
+OrgNotice = Annotated[Literal["desactive", "reactive"] | None, Query()]
 LISTED = 100  # rows of each kind on the directory's page; a search finds the others
 TOKENS_LISTED = 200
 SUGGESTED = 500  # organisations of each kind offered as the token's; the others are typed
@@ -121,6 +123,7 @@ def _count(session: Session, query) -> int:
 def _company_page(
     request: Request, web: WebSession, path: str, *, org=None, values: dict | None = None,
     problems: list[tuple[str, str]] = (), status: int = 200, saved: bool = False,
+    done: str | None = None, refusal: str | None = None,
 ) -> Response:  # fmt: skip
     spec = COMPANIES[path]
     if values is None:
@@ -128,8 +131,28 @@ def _company_page(
     errors, field_errors = _errors(list(problems))
     return render(
         request, "annuaire_fiche.html", web, status=status, spec=spec, path=path, org=org,
-        values=values, errors=errors, field_errors=field_errors, saved=saved,
+        values=values, errors=errors, field_errors=field_errors, saved=saved, done=done,
+        refusal=refusal,
     )  # fmt: skip
+
+
+def _withheld(count: int) -> str:
+    return (" ; " + _several(count, "message en attente retenu", "messages en attente retenus")
+            if count else "")  # fmt: skip
+
+
+def _org_notice(
+    what: str, state: str | None, withheld: int, *, feminine: bool = False, more: str = ""
+) -> str | None:
+    """What deactivating or reactivating an organisation did, said once back on its page."""
+    e = "e" if feminine else ""
+    if state == "reactive":
+        return (f"{what} : réactivé{e} ; ses jetons non révoqués fonctionnent de nouveau, et "
+                f"l'on se connecte en son nom avec un nouveau lien{more}.")  # fmt: skip
+    if state == "desactive":
+        return (f"{what} : désactivé{e} ; plus personne ne se connecte en son nom, ses jetons ne "
+                f"fonctionnent plus{_withheld(withheld)}{more}.")  # fmt: skip
+    return None
 
 
 # --- structures and their facilitators ----------------------------------------------------------
@@ -178,7 +201,7 @@ def _structure_page(
     request: Request, web: WebSession, session: Session, structure: Structure | None = None,
     *, values: dict | None = None, problems: list[tuple[str, str]] = (), person: dict | None = None,
     person_problems: list[tuple[str, str]] = (), status: int = 200, saved: bool = False,
-    done: str | None = None,
+    done: str | None = None, refusal: str | None = None,
 ) -> Response:  # fmt: skip
     if values is None:
         values = ({"ref": structure.ref, "name": structure.name, "kind": structure.kind,
@@ -196,7 +219,7 @@ def _structure_page(
         values=values, errors=errors, field_errors=field_errors, people=people,
         person=person or {"digest": True}, person_errors=person_errors,
         person_field_errors=person_field_errors, kinds=STRUCTURE_KIND_LABELS, saved=saved,
-        done=done,
+        done=done, refusal=refusal,
     )  # fmt: skip
 
 
@@ -228,12 +251,54 @@ def create_structure(request: Request, web: WebDep, session: SessionDep, form: F
 def structure_page(
     request: Request, web: WebDep, session: SessionDep, structure_id: RowId,
     enregistre: bool = False, desactive: NoticeId = None, reactive: NoticeId = None,
-    taches: int = 0, retenus: int = 0,
+    taches: int = 0, retenus: int = 0, etat: OrgNotice = None, personnes: NoticeCount = 0,
 ) -> Response:  # fmt: skip
     _admin(web)
+    structure = _structure(session, structure_id)
     done = _facilitator_notice(session, structure_id, desactive, reactive, taches, retenus)
-    return _structure_page(request, web, session, _structure(session, structure_id),
-                           saved=enregistre, done=done)  # fmt: skip
+    if etat == "desactive":
+        more = " ; " + (_several(personnes, "facilitateur désactivé", "facilitateurs désactivés")
+                        + " avec elle" if personnes else "aucun facilitateur actif")  # fmt: skip
+        done = _org_notice(f"La structure « {structure.name} »", etat, retenus, feminine=True,
+                           more=more)  # fmt: skip
+    elif etat == "reactive":
+        done = _org_notice(f"La structure « {structure.name} »", etat, 0, feminine=True,
+                           more=" ; ses facilitateurs restent désactivés : réactivez chacun d'eux")  # fmt: skip
+    return _structure_page(request, web, session, structure, saved=enregistre, done=done)
+
+
+@router.post("/annuaire/structures/{structure_id}/desactiver")
+def deactivate_structure(
+    request: Request, web: WebDep, session: SessionDep, structure_id: RowId, form: FormDep
+) -> Response:
+    _admin(web, form_text(form.get("csrf")))
+    try:
+        withdrawal = directory.deactivate_structure(session, structure_id, now=clock.now())
+    except directory.DirectoryRefused as error:
+        session.rollback()
+        return _structure_page(request, web, session, _structure(session, structure_id),
+                               refusal=str(error), status=409)  # fmt: skip
+    session.commit()
+    return RedirectResponse(
+        f"/annuaire/structures/{structure_id}?etat=desactive&retenus={withdrawal.messages}"
+        f"&personnes={withdrawal.facilitators}",
+        status_code=303,
+    )
+
+
+@router.post("/annuaire/structures/{structure_id}/reactiver")
+def reactivate_structure(
+    request: Request, web: WebDep, session: SessionDep, structure_id: RowId, form: FormDep
+) -> Response:
+    _admin(web, form_text(form.get("csrf")))
+    try:
+        directory.reactivate_org(session, "structure", structure_id)
+    except directory.DirectoryRefused as error:
+        session.rollback()
+        return _structure_page(request, web, session, _structure(session, structure_id),
+                               refusal=str(error), status=409)  # fmt: skip
+    session.commit()
+    return RedirectResponse(f"/annuaire/structures/{structure_id}?etat=reactive", status_code=303)
 
 
 @router.post("/annuaire/structures/{structure_id}")
@@ -402,14 +467,57 @@ def create_company(
 @router.get("/annuaire/{path}/{org_id}")
 def company_page(
     request: Request, web: WebDep, session: SessionDep, path: CompanyPath, org_id: RowId,
-    enregistre: bool = False,
+    enregistre: bool = False, etat: OrgNotice = None, retenus: NoticeCount = 0,
 ) -> Response:  # fmt: skip
     _admin(web)
+    org = _company(session, path, org_id)
+    what = f"{COMPANIES[path]['article'].capitalize()} « {org.name} »"
+    return _company_page(request, web, path, org=org, saved=enregistre,
+                         done=_org_notice(what, etat, retenus))  # fmt: skip
+
+
+def _company(session: Session, path: str, org_id: int):
     spec = COMPANIES[path]
     org = session.get(spec["model"], org_id)
     if org is None:
         raise UnknownRecord(spec["one"].capitalize(), str(org_id))
-    return _company_page(request, web, path, org=org, saved=enregistre)
+    return org
+
+
+@router.post("/annuaire/{path}/{org_id}/desactiver")
+def deactivate_company(
+    request: Request, web: WebDep, session: SessionDep, path: CompanyPath, org_id: RowId,
+    form: FormDep,
+) -> Response:  # fmt: skip
+    _admin(web, form_text(form.get("csrf")))
+    deactivate = {"buyer": directory.deactivate_buyer,
+                  "contractor": directory.deactivate_contractor}[COMPANIES[path]["kind"]]  # fmt: skip
+    try:
+        withdrawal = deactivate(session, org_id, now=clock.now())
+    except directory.DirectoryRefused as error:
+        session.rollback()
+        return _company_page(request, web, path, org=_company(session, path, org_id),
+                             refusal=str(error), status=409)  # fmt: skip
+    session.commit()
+    return RedirectResponse(
+        f"/annuaire/{path}/{org_id}?etat=desactive&retenus={withdrawal.messages}", status_code=303
+    )
+
+
+@router.post("/annuaire/{path}/{org_id}/reactiver")
+def reactivate_company(
+    request: Request, web: WebDep, session: SessionDep, path: CompanyPath, org_id: RowId,
+    form: FormDep,
+) -> Response:  # fmt: skip
+    _admin(web, form_text(form.get("csrf")))
+    try:
+        directory.reactivate_org(session, COMPANIES[path]["kind"], org_id)
+    except directory.DirectoryRefused as error:
+        session.rollback()
+        return _company_page(request, web, path, org=_company(session, path, org_id),
+                             refusal=str(error), status=409)  # fmt: skip
+    session.commit()
+    return RedirectResponse(f"/annuaire/{path}/{org_id}?etat=reactive", status_code=303)
 
 
 @router.post("/annuaire/{path}/{org_id}")
@@ -561,7 +669,7 @@ def create_token(request: Request, web: WebDep, session: SessionDep, form: FormD
         secret, row = tokens.create(
             session, role=role, org=values["org"] or None, expires_at=expires_at, now=clock.now()
         )
-    except NotFound as error:  # « Acheteur introuvable : « … ». Vouliez-vous dire : … »
+    except (NotFound, Refused) as error:  # « Acheteur introuvable : « … » », « … désactivé »
         session.rollback()
         return _access_page(request, web, session, values=values, problems=[("org", str(error))],
                             status=422)  # fmt: skip

@@ -20,7 +20,7 @@ from clausier.web.market_page import market_page
 router = APIRouter(include_in_schema=False)
 
 
-@router.post("/marches/{ref}/evaluation")
+@router.post("/marches/{ref:ref}/evaluation")
 def record_evaluation(
     request: Request, ref: str, web: WebDep, session: SessionDep, form: FormDep
 ) -> Response:

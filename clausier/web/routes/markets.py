@@ -272,13 +272,13 @@ def _editable(session: Session, principal: Principal, ref: str) -> Market:
     return market
 
 
-@router.get("/marches/{ref}/modifier")
+@router.get("/marches/{ref:ref}/modifier")
 def edit_market(request: Request, ref: str, web: WebDep, session: SessionDep) -> Response:
     market = _editable(session, principal_of(web), ref)
     return _form_page(request, web, session, _form_of(session, market), market=market)
 
 
-@router.post("/marches/{ref}/modifier")
+@router.post("/marches/{ref:ref}/modifier")
 def save_market(
     request: Request, ref: str, web: WebDep, session: SessionDep, form: FormDep
 ) -> Response:
@@ -373,6 +373,6 @@ def import_file(request: Request, web: WebDep, session: SessionDep, form: FormDe
     return _import_page(request, web, report=report, counts=counts, file=name)
 
 
-@router.get("/marches/{ref}")
+@router.get("/marches/{ref:ref}")
 def market(request: Request, ref: str, web: WebDep, session: SessionDep) -> Response:
     return market_page(request, web, session, ref)

@@ -5,7 +5,11 @@ operator read it, and from the publication on it is shown as stored, read-only.
 
 The computing and the storing are the domain's (``clausier.offers.service``, the same as
 ``clausier offer``); this page reads the form, says in French which field is wrong, and carries
-the market's version so that a change made meanwhile is refused, never lost."""
+the market's version so that a change made meanwhile is refused, never lost.
+
+Each lot's computation is the document the API answers for it (``lots[].offer`` of
+``GET /api/markets/{ref}``: ``Computation.as_dict``, the stored one once frozen), validated
+into its model (``Offer``); the form's state goes beside it, in the ``LotView``."""
 
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from clausier.markets.models import Lot, Market
 from clausier.offers import service
 from clausier.offers.clause import MODALITIES, MODALITY_LABELS, ClauseTextRefused
 from clausier.offers.formula import parse_cost, parse_share, percent
+from clausier.offers.read import Offer
+from clausier.validation.numbers import INSERTION_RATE, LABOUR_SHARE, LOT_HOURS
 from clausier.web.common import (
     FormDep,
     WebDep,
@@ -41,7 +47,6 @@ from workflow.lifecycle import STATE_LABELS
 router = APIRouter(include_in_schema=False)
 
 EDITED_STATE = "insertion_offer"  # the state where the offer is prepared (identification: not yet)
-MAX_HOURS = 1_000_000
 MAX_TEXT = 20_000  # characters of one lot's clause text
 CONFLICT = (
     "Le marché a changé depuis l'affichage (quelqu'un d'autre l'a modifié) : la page a été "
@@ -53,9 +58,11 @@ _ROUNDING = {"nearest": "au plus proche", "up": "au supérieur", "down": "à l'i
 
 @dataclass
 class LotView:
-    """One lot as the page shows it: the steps of its computation, the form's values, errors."""
+    """One lot as the page shows it: its computation (the API's document) and its steps in
+    words, the form's values, errors."""
 
     lot: Lot
+    offer: Offer | None = None  # the computation shown: stored, or what the figures give now
     steps: list[tuple[str, str, str, str]] = field(
         default_factory=list
     )  # key, what, figure, source
@@ -100,23 +107,23 @@ def _source(text: str) -> str:
     return text
 
 
-def _steps(doc: dict, settings) -> list[tuple[str, str, str]]:
-    """The formula's steps from a computation (``Computation.as_dict``), each with its source."""
-    amount, share = Decimal(doc["amount"]), Decimal(doc["labour_share"])
-    rate, cost = Decimal(doc["insertion_rate"]), Decimal(doc["hourly_cost"])
+def _steps(doc: Offer, settings) -> list[tuple[str, str, str]]:
+    """The formula's steps from a computation, each with its source."""
+    amount, share = Decimal(doc.amount), Decimal(doc.labour_share)
+    rate, cost = Decimal(doc.insertion_rate), Decimal(doc.hourly_cost)
     labour = amount * share
     insertion = labour * rate
     rounding = f"multiple de {settings.round_to} {_ROUNDING[settings.rounding]}"
     return [
         ("amount", "Montant HT du lot", f"{fr_number(amount)} €", "montant du lot saisi par l'acheteur"),
-        ("share", "× part de main-d'œuvre", percent(share), _source(doc["labour_share_source"])),
+        ("share", "× part de main-d'œuvre", percent(share), _source(doc.labour_share_source)),
         ("labour", "= main-d'œuvre", f"{fr_number(labour)} €", ""),
-        ("rate", "× taux d'insertion", percent(rate), _source(doc["insertion_rate_source"])),
+        ("rate", "× taux d'insertion", percent(rate), _source(doc.insertion_rate_source)),
         ("insertion", "= part réservée à l'insertion", f"{fr_number(insertion)} €", ""),
-        ("cost", "÷ coût horaire moyen", f"{fr_number(cost)} € de l'heure", _source(doc["hourly_cost_source"])),
-        ("raw", "= heures calculées", f"{fr_number(Decimal(doc['raw']), 2)} heures", ""),
-        ("rounded", "arrondi", f"{fr_number(doc['rounded'])} heures", f"réglage : {rounding}"),
-        ("floor", "plancher", f"{fr_number(doc['floor'])} heures", "réglage : en dessous, pas de clause"),
+        ("cost", "÷ coût horaire moyen", f"{fr_number(cost)} € de l'heure", _source(doc.hourly_cost_source)),
+        ("raw", "= heures calculées", f"{fr_number(Decimal(doc.raw), 2)} heures", ""),
+        ("rounded", "arrondi", f"{fr_number(doc.rounded)} heures", f"réglage : {rounding}"),
+        ("floor", "plancher", f"{fr_number(doc.floor)} heures", "réglage : en dessous, pas de clause"),
     ]  # fmt: skip
 
 
@@ -132,8 +139,9 @@ def _stored_view(lot: Lot, settings) -> LotView:
         lot=lot, stored_hours=lot.hours, preview=lot.clause_text, edited=lot.clause_edited
     )
     if lot.offer:
-        view.steps = _steps(lot.offer, settings)
-        view.below_floor = bool(lot.offer.get("below_floor"))
+        view.offer = Offer.model_validate(lot.offer)
+        view.steps = _steps(view.offer, settings)
+        view.below_floor = view.offer.below_floor
     view.modalities = list(lot.modalities or MODALITIES)
     view.values = {"heures": "" if lot.hours is None else str(lot.hours),
                    "motif": lot.hours_override_reason or ""}  # fmt: skip
@@ -141,9 +149,9 @@ def _stored_view(lot: Lot, settings) -> LotView:
 
 
 def _planned_view(lot: Lot, offer: service.LotOffer, settings) -> LotView:
-    doc = offer.computation.as_dict()
+    doc = Offer.model_validate(offer.computation.as_dict())
     view = LotView(
-        lot=lot, steps=_steps(doc, settings), below_floor=offer.computation.below_floor,
+        lot=lot, offer=doc, steps=_steps(doc, settings), below_floor=doc.below_floor,
         stored_hours=lot.hours, hours=offer.hours, modalities=list(offer.modalities or MODALITIES),
         preview=offer.clause_text, edited=offer.clause_edited, replaced=offer.replaced_edited_text,
     )  # fmt: skip
@@ -221,7 +229,7 @@ def _fresh_views(session: Session, market: Market, settings) -> list[LotView]:
             )
         except service.LabourShareUnknown:
             view = _stored_view(lot, settings.offer)
-            view.missing_share, view.steps = True, []
+            view.missing_share, view.steps, view.offer = True, [], None
             view.errors["part"] = _missing_share(market)
             view.values |= _default_fields(session, market, settings)
             view.clause_text = (lot.clause_text or "").rstrip("\n")
@@ -252,7 +260,7 @@ def _default_fields(session: Session, market: Market, settings) -> dict[str, str
             "cout": _cost_field(base.hourly_cost.value)}  # fmt: skip
 
 
-@router.get("/marches/{ref}/offre")
+@router.get("/marches/{ref:ref}/offre")
 def offer_page(request: Request, ref: str, web: WebDep, session: SessionDep) -> Response:
     principal = principal_of(web)
     market = visible_market(session, principal, ref)
@@ -278,21 +286,21 @@ def _read_lot(form, lot: Lot, base: service.Defaults, view: LotView) -> service.
     view.values = values
     errors = view.errors
 
-    def share(name: str, what: str, default) -> Decimal | None:
+    def share(name: str, what: str, default, rule) -> Decimal | None:
         text = values[name]
         if not text:
             if default is None:
                 errors[name] = f"{what} : à saisir (en %, par exemple 40)."
             return None  # blank: the figure from its source
         try:
-            value = parse_share(text, what, in_percent=True)
+            value = parse_share(text, what, in_percent=True, rule=rule)
         except InvalidInput as error:
             errors[name] = str(error)
             return None
         return None if default is not None and value == default.value else value
 
-    rate = share("taux", "Taux d'insertion", base.insertion_rate)
-    labour = share("part", "Part de main-d'œuvre", base.labour_share)
+    rate = share("taux", "Taux d'insertion", base.insertion_rate, INSERTION_RATE)
+    labour = share("part", "Part de main-d'œuvre", base.labour_share, LABOUR_SHARE)
     cost = None
     if values["cout"]:
         try:
@@ -303,17 +311,10 @@ def _read_lot(form, lot: Lot, base: service.Defaults, view: LotView) -> service.
             cost = None
     hours, reason = None, values["motif"]
     if values["heures"]:
-        try:
-            hours = int(values["heures"].replace(" ", "").replace("\u202f", ""))
-        except ValueError:
-            errors["heures"] = (
-                f"Heures retenues « {values['heures']} » : attendu un nombre entier d'heures, par exemple 800."
-            )
-        else:
-            if not 0 <= hours <= MAX_HOURS:
-                errors["heures"] = (
-                    f"Heures retenues {values['heures']} : attendu entre 0 et {fr_number(MAX_HOURS)} heures."
-                )
+        try:  # the rule of a lot's hours, as a load file's and an API body's
+            hours = int(LOT_HOURS.read(values["heures"]))
+        except ValueError as error:
+            errors["heures"] = f"Heures retenues « {values['heures']} » : {error}."
         if hours is not None and "heures" not in errors and not reason:
             errors["motif"] = (
                 "Motif de la dérogation : à saisir, une dérogation au calcul doit être motivée."
@@ -355,7 +356,7 @@ def _read_lot(form, lot: Lot, base: service.Defaults, view: LotView) -> service.
 _FIELD_OF = {ClauseTextRefused: "clause", service.LabourShareUnknown: "part"}
 
 
-@router.post("/marches/{ref}/offre")
+@router.post("/marches/{ref:ref}/offre")
 def offer_form(
     request: Request, ref: str, web: WebDep, session: SessionDep, form: FormDep
 ) -> Response:

@@ -1,5 +1,9 @@
 """The facilitator's queue: the tasks of its structure, each linked to the page where its work is
-done, to take, mark done with a comment, hand to a colleague or cancel with a reason."""
+done, to take, mark done with a comment, hand to a colleague or cancel with a reason.
+
+Each task is the document the API's queue answers (``GET /api/tasks``: ``QueueRow.as_dict``,
+validated into ``Task``); what the page adds (where the work is done, the names of the people,
+whom a task may be handed to) goes beside it, by task id, e-mail or structure ref."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from clausier.auth.scope import task_condition, task_in_scope
 from clausier.errors import InvalidInput, Refused
 from clausier.http.session import RowId, SessionDep
 from clausier.tasks import service as tasks
+from clausier.tasks.read import Task
 from clausier.web.common import WebDep, actor_of, check_csrf, principal_of, render
 from clausier.web.models import WebSession
 from clausier.web.routes.conventions import to_renew_notice
@@ -42,15 +47,18 @@ def queue(
         overdue_only=retard,
     )
     kinds = settings.tasks.kinds
+    structures = {row.structure.id: row.structure.ref for row in rows if row.structure}
     return render(
         request,
         "taches.html",
         web,
-        rows=rows,
+        tasks=[Task.model_validate(row.as_dict(kinds)) for row in rows],
         work_pages={row.task.id: work_page(row, kinds) for row in rows},
-        colleagues=tasks.colleagues(
-            session, {row.task.structure_id for row in rows if row.task.structure_id}
-        ),
+        names={row.assignee.email: row.assignee.name for row in rows if row.assignee},
+        colleagues={
+            structures[sid]: people
+            for sid, people in tasks.colleagues(session, set(structures)).items()
+        },
         done=DONE.get(request.query_params.get("fait", "")),
         kinds=kinds,
         kind=type,

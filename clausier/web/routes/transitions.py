@@ -34,7 +34,7 @@ CONFLICT = (
 )
 
 
-@router.post("/marches/{ref}/declencher/{trigger}")
+@router.post("/marches/{ref:ref}/declencher/{trigger}")
 def fire_from_page(
     request: Request, ref: str, trigger: str, web: WebDep, session: SessionDep, form: FormDep
 ) -> Response:

@@ -58,6 +58,20 @@ ENTRIES = {
     ("POST", "/annuaire/facilitateurs/{facilitator_id}/reactiver"): (
         lambda s: (f"/annuaire/facilitateurs/{s.facilitator_id}/reactiver", {}), ADMIN(409),
     ),
+    # the world's organisations are in use (a market in execution, a convention running, open
+    # tasks) and active: deactivating or reactivating one is refused, in words, on its page
+    ("POST", "/annuaire/{path}/{org_id}/desactiver"): (
+        lambda s: (f"/annuaire/acheteurs/{s.buyer.id}/desactiver", {}), ADMIN(409),
+    ),
+    ("POST", "/annuaire/{path}/{org_id}/reactiver"): (
+        lambda s: (f"/annuaire/titulaires/{s.contractor.id}/reactiver", {}), ADMIN(409),
+    ),
+    ("POST", "/annuaire/structures/{structure_id}/desactiver"): (
+        lambda s: (f"/annuaire/structures/{s.structure.id}/desactiver", {}), ADMIN(409),
+    ),
+    ("POST", "/annuaire/structures/{structure_id}/reactiver"): (
+        lambda s: (f"/annuaire/structures/{s.structure.id}/reactiver", {}), ADMIN(409),
+    ),
     ("GET", "/acces"): (lambda s: ("/acces", {}), ADMIN(200)),
     ("POST", "/acces"): (
         lambda s: ("/acces", {"data": {"role": "buyer", "org": s.buyer.siret}}), ADMIN(201),
