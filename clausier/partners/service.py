@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from clausier.auth.models import Role
+from clausier.auth.sessions import end_sessions
 from clausier.clock import PARIS
 from clausier.db.locks import locked
 from clausier.errors import InvalidInput, Refused, UnknownRecord
@@ -31,7 +32,6 @@ from clausier.partnerships.models import Convention, ConventionStatus
 from clausier.tasks.models import Task, TaskStatus
 from clausier.validation.identifiers import siret_problem
 from clausier.validation.messages import french_message
-from clausier.web.auth import end_sessions
 from notifications.models import MessageStatus, OutboxMessage, Reminder, ReminderStatus
 from workflow.lifecycle import STATES
 
