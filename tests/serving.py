@@ -11,7 +11,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
+
+# how long a test's client waits for an answer: a hang guard, not a measure (a loaded machine
+# may take seconds to start a server; httpx's own 5 s timed out in CI)
+PATIENT = httpx.Timeout(60)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Buyer, Contractor, Structure
 from tests import factories as make
+from tests.serving import PATIENT
 
 MARKET = "MKT-2026-019"
 MONTH = "2026-11"  # the clock's month: started, so declarable
@@ -91,7 +92,7 @@ def _token(session, role: Role, org: str) -> str:
 @contextmanager
 def signed_in(world: World, who: str) -> Iterator[httpx.Client]:
     """An HTTP client signed in with ``who``'s token (no redirects followed)."""
-    with httpx.Client(base_url=world.url, follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=world.url, follow_redirects=False) as client:
         page = client.get("/connexion").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
         answer = client.post("/connexion/jeton", data={"token": world.tokens[who], "csrf": csrf})
@@ -108,7 +109,7 @@ def csrf_of(client: httpx.Client) -> str:
 @contextmanager
 def signed_in_client(site: dict, role: Role) -> Iterator[tuple[httpx.Client, str]]:
     """An HTTP client signed in with ``site``'s token for ``role``, and its form token."""
-    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=site["url"], follow_redirects=False) as client:
         page = client.get("/connexion").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
         answer = client.post("/connexion/jeton", data={"token": site["tokens"][role], "csrf": csrf})

@@ -22,7 +22,7 @@ from clausier.partners.models import Facilitator
 from clausier.web.models import WebSession
 from notifications.models import OutboxMessage
 from tests import factories as make
-from tests.serving import serving
+from tests.serving import PATIENT, serving
 
 
 @dataclass
@@ -39,7 +39,7 @@ class SignInWorld:
     token_ids: dict[str, int]
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, follow_redirects=False)
+        return httpx.Client(timeout=PATIENT, base_url=self.url, follow_redirects=False)
 
     def sessions(self) -> int:
         with self.store.session() as session:

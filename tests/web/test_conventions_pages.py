@@ -23,7 +23,7 @@ from clausier.auth.models import Role
 from clausier.config import get_settings
 from clausier.partnerships.models import Convention, ConventionService, ConventionTerritory
 from tests import factories as make
-from tests.serving import serving
+from tests.serving import PATIENT, serving
 from tests.web.conftest import clock_now, screenshot
 
 UNCOVERED = "MKT-2027-002"  # Saint-Lô, in no convention of the Région's
@@ -212,7 +212,7 @@ def served(store, clock):
 
 
 def _signed_in(url: str, token: str) -> tuple[dict, str]:
-    with httpx.Client(base_url=url) as client:
+    with httpx.Client(timeout=PATIENT, base_url=url) as client:
         csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/connexion").text)[1]
         client.post("/connexion/jeton", data={"token": token, "csrf": csrf})
         page = client.get("/conventions/nouvelle").text

@@ -27,7 +27,7 @@ from clausier.web import auth
 from clausier.web.models import WebSession
 from clausier.web.routes.coverage import BOUNDS, coloured_map, view_box
 from tests import factories as make
-from tests.serving import serving
+from tests.serving import PATIENT, serving
 from tests.web.conftest import screenshot
 
 ORNE = "Maison de l'emploi et de la formation de l'Orne"
@@ -217,7 +217,7 @@ def test_two_settlements_at_once_one_wins_the_other_is_told(ambiguous):
 def test_a_settlement_without_a_structure_or_on_a_stale_version_writes_nothing(ambiguous):
     headers, csrf = web_session(ambiguous)
     version = market_row(ambiguous).version
-    with httpx.Client(base_url=ambiguous["url"]) as client:
+    with httpx.Client(timeout=PATIENT, base_url=ambiguous["url"]) as client:
         missing = post(client, ambiguous, headers, {"csrf": csrf, "version": str(version)})
         assert missing.status_code == 422 and "Structure : choisissez" in missing.text
         unreadable = post(client, ambiguous, headers, {"csrf": csrf, "structure": "mde-arbitrage"})

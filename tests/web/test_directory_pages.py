@@ -31,7 +31,7 @@ from clausier.tasks.models import Task, TaskStatus
 from notifications import sweep
 from notifications.models import MessageStatus, OutboxMessage, Reminder, ReminderStatus
 from tests import factories as make
-from tests.serving import serving
+from tests.serving import PATIENT, serving
 from tests.web.conftest import screenshot
 from tests.web.sign_in_world import ask_link, csrf_of, follow_link, settings_for, try_token
 
@@ -124,7 +124,7 @@ def test_an_admin_creates_a_facilitator_and_a_token_then_revokes_it_and_it_stops
     assert stored.token_hash == tokens.digest(secret) and secret not in repr(stored.model_dump())
 
     # the token works: for the API and to sign in
-    api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"})
+    api = httpx.Client(timeout=PATIENT, base_url=url, headers={"Authorization": f"Bearer {secret}"})
     assert api.get("/api/tasks").status_code == 200
     other = browser.new_context(locale="fr-FR")
     holder = other.new_page()
@@ -141,7 +141,7 @@ def test_an_admin_creates_a_facilitator_and_a_token_then_revokes_it_and_it_stops
     assert refused.json()["error"]["message"] == "Jeton inconnu, expiré ou révoqué."
     holder.goto(url + "/taches")
     holder.wait_for_url(re.compile(r"/connexion$"))
-    with httpx.Client(base_url=url, follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=url, follow_redirects=False) as client:
         assert try_token(client, secret).status_code == 401
     other.close()
     api.close()
@@ -254,7 +254,7 @@ def test_a_deactivated_facilitator_gives_its_tasks_back_cannot_sign_in_and_recei
         session.commit()
         held_id, colleague_id, done_id = held.id, colleague.id, done.id
 
-    with httpx.Client(base_url=office.url, follow_redirects=False) as person:
+    with httpx.Client(timeout=PATIENT, base_url=office.url, follow_redirects=False) as person:
         ask_link(person, office.leaving_email)  # asked before: void after
         [early] = _links_to(office, office.leaving_email)
         admin, csrf = office.admin()
@@ -331,7 +331,7 @@ def _links_to(office: Office, email: str) -> list[str]:
 
 
 def test_a_deactivated_facilitators_open_session_ends_and_reactivation_needs_a_new_link(office):
-    with httpx.Client(base_url=office.url, follow_redirects=False) as person:
+    with httpx.Client(timeout=PATIENT, base_url=office.url, follow_redirects=False) as person:
         ask_link(person, office.leaving_email)
         [path] = _links_to(office, office.leaving_email)
         assert follow_link(person, path).headers["location"] == "/taches"
@@ -602,7 +602,7 @@ def test_a_deactivated_buyers_open_session_ends_and_it_gets_no_new_link(office):
         buyer = make.buyer(session, "Commune de Quettehou")
         session.commit()
         buyer_id, email = buyer.id, buyer.email
-    with httpx.Client(base_url=office.url, follow_redirects=False) as person:
+    with httpx.Client(timeout=PATIENT, base_url=office.url, follow_redirects=False) as person:
         ask_link(person, email)
         [path] = _links_to(office, email)
         assert follow_link(person, path).status_code == 303
@@ -624,7 +624,7 @@ def test_a_buyers_session_ended_at_deactivation_does_not_come_back_on_reactivati
         buyer = make.buyer(session, "Commune de Montfarville")
         session.commit()
         buyer_id, email = buyer.id, buyer.email
-    with httpx.Client(base_url=office.url, follow_redirects=False) as person:
+    with httpx.Client(timeout=PATIENT, base_url=office.url, follow_redirects=False) as person:
         ask_link(person, email)
         [path] = _links_to(office, email)
         assert follow_link(person, path).status_code == 303

@@ -19,7 +19,7 @@ from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import SignInSettings, WebSettings, get_settings
 from tests.processes import demo_server
-from tests.serving import serving
+from tests.serving import PATIENT, serving
 
 ROOT = Path(__file__).parents[2]
 TEMPLATES = ROOT / "clausier" / "web" / "templates"
@@ -86,7 +86,7 @@ def wrong_token(client: httpx.Client, **headers) -> int:
 
 
 def test_every_answer_forbids_sniffing_framing_and_inline_scripts(sqlite_store, clock):
-    with served_with(sqlite_store) as url, httpx.Client(base_url=url) as client:
+    with served_with(sqlite_store) as url, httpx.Client(timeout=PATIENT, base_url=url) as client:
         answers = {
             "page": client.get("/connexion"),
             "unknown page": client.get("/nulle-part"),
@@ -113,7 +113,7 @@ def test_every_answer_forbids_sniffing_framing_and_inline_scripts(sqlite_store, 
 def test_over_an_https_base_url_every_cookie_is_secure_and_hsts_is_sent(sqlite_store, admin_token):
     with (
         served_with(sqlite_store, base_url=HTTPS_SITE) as url,
-        httpx.Client(base_url=url) as client,
+        httpx.Client(timeout=PATIENT, base_url=url) as client,
     ):
         cookies = cookies_set(client, admin_token)
         health = client.get("/api/health")
@@ -128,7 +128,7 @@ def test_over_an_https_base_url_every_cookie_is_secure_and_hsts_is_sent(sqlite_s
 
 def test_over_plain_http_cookies_are_not_secure(sqlite_store, admin_token):
     """A site on http://127.0.0.1 (the demo): a Secure cookie would never come back."""
-    with served_with(sqlite_store) as url, httpx.Client(base_url=url) as client:
+    with served_with(sqlite_store) as url, httpx.Client(timeout=PATIENT, base_url=url) as client:
         cookies = cookies_set(client, admin_token)
     assert len(cookies) == 4
     assert not [line for line in cookies.values() if "secure" in line.lower()]
@@ -137,12 +137,13 @@ def test_over_plain_http_cookies_are_not_secure(sqlite_store, admin_token):
 def test_behind_a_trusted_proxy_its_https_and_its_client_are_believed(sqlite_store, admin_token):
     proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-For": CLIENT}
     with served_with(sqlite_store, trusted_proxies=["127.0.0.1"]) as url:
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(timeout=PATIENT, base_url=url) as client:
             cookies = cookies_set(client, admin_token, **proxy)
             hsts = client.get("/api/health", headers=proxy).headers.get("strict-transport-security")
-        with httpx.Client(base_url=url) as client:  # the proxy's plain http answer stays plain
+        # the proxy's plain http answer stays plain
+        with httpx.Client(timeout=PATIENT, base_url=url) as client:
             plain = client.get("/connexion", headers={"X-Forwarded-For": CLIENT})
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(timeout=PATIENT, base_url=url) as client:
             first, second = wrong_token(client, **proxy), wrong_token(client, **proxy)
             other = wrong_token(client, **{**proxy, "X-Forwarded-For": OTHER_CLIENT})
     assert len(cookies) == 4 and all("; Secure" in line for line in cookies.values())
@@ -156,10 +157,10 @@ def test_behind_a_trusted_proxy_its_https_and_its_client_are_believed(sqlite_sto
 def test_an_untrusted_peer_cannot_claim_https_nor_another_address(sqlite_store, admin_token):
     claims = {"X-Forwarded-Proto": "https", "X-Forwarded-For": CLIENT}
     with served_with(sqlite_store, trusted_proxies=["10.0.0.5"]) as url:
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(timeout=PATIENT, base_url=url) as client:
             cookies = cookies_set(client, admin_token, **claims)
             health = client.get("/api/health", headers=claims)
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(timeout=PATIENT, base_url=url) as client:
             first = wrong_token(client, **claims)
             # another address claimed: the same peer all the same, over its limit
             other = wrong_token(client, **{**claims, "X-Forwarded-For": OTHER_CLIENT})
@@ -170,7 +171,7 @@ def test_an_untrusted_peer_cannot_claim_https_nor_another_address(sqlite_store, 
 
 
 def test_a_sign_in_link_page_tells_no_other_page_its_address(sqlite_store, clock):
-    with served_with(sqlite_store) as url, httpx.Client(base_url=url) as client:
+    with served_with(sqlite_store) as url, httpx.Client(timeout=PATIENT, base_url=url) as client:
         link_page = client.get("/connexion/a-secret-from-an-e-mail")
     assert link_page.headers["referrer-policy"] == "no-referrer"
 
@@ -238,7 +239,7 @@ def test_clausier_serve_believes_no_forwarded_header_from_an_unconfigured_peer(d
     """The demo listens on 127.0.0.1 and trusts no proxy: a local process cannot make it think
     it is behind one (uvicorn alone would believe 127.0.0.1)."""
     claims = {"X-Forwarded-Proto": "https", "X-Forwarded-For": CLIENT}
-    with httpx.Client(base_url=demo["url"]) as client:
+    with httpx.Client(timeout=PATIENT, base_url=demo["url"]) as client:
         answer = client.get("/connexion", headers=claims)
     assert "secure" not in answer.headers["set-cookie"].lower()
     assert "strict-transport-security" not in answer.headers

@@ -21,6 +21,7 @@ from clausier.web import auth
 from clausier.web.models import LoginLink, WebSession
 from notifications.models import OutboxMessage
 from tests import factories as make
+from tests.serving import PATIENT
 from tests.web.conftest import clock_now
 from tests.web.sign_in_world import (
     ask_link,
@@ -39,7 +40,7 @@ def _csrf(client: httpx.Client) -> str:
 
 
 def test_a_known_address_gets_a_one_time_link_and_an_unknown_one_the_same_answer(site):
-    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=site["url"], follow_redirects=False) as client:
         answers = []
         for email in ("facilitateur@mde-cotentin.fr", "inconnu@nulle-part.example"):
             response = client.post("/connexion/lien", data={"email": email, "csrf": _csrf(client)})
@@ -61,7 +62,7 @@ def test_a_known_address_gets_a_one_time_link_and_an_unknown_one_the_same_answer
 
 
 def test_forms_without_their_csrf_token_are_refused(site):
-    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=site["url"], follow_redirects=False) as client:
         assert (
             client.post(
                 "/connexion/jeton", data={"token": site["tokens"]["admin"], "csrf": "faux"}
@@ -78,7 +79,7 @@ def test_forms_without_their_csrf_token_are_refused(site):
 
 
 def test_pages_need_a_session(site):
-    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=site["url"], follow_redirects=False) as client:
         response = client.get("/marches")
         assert (response.status_code, response.headers["location"]) == (303, "/connexion")
 
@@ -86,14 +87,14 @@ def test_pages_need_a_session(site):
 def test_a_reminders_link_brings_back_to_its_page_after_signing_in(site):
     """A buyer (or a contractor following a declaration reminder) signs in and lands on the
     page the link named; a link to another site is never followed."""
-    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=site["url"], follow_redirects=False) as client:
         first = client.get("/marches/MKT-2026-012?onglet=heures")
         assert first.headers["location"] == "/connexion"
         response = client.post(
             "/connexion/jeton", data={"token": site["tokens"]["buyer"], "csrf": _csrf(client)}
         )
         assert response.headers["location"] == "/marches/MKT-2026-012?onglet=heures"
-    with httpx.Client(base_url=site["url"], follow_redirects=False) as client:
+    with httpx.Client(timeout=PATIENT, base_url=site["url"], follow_redirects=False) as client:
         client.cookies.set("clausier_suite", "//evil.example/x")
         response = client.post(
             "/connexion/jeton", data={"token": site["tokens"]["buyer"], "csrf": _csrf(client)}
@@ -151,7 +152,7 @@ def test_twenty_people_pressing_the_button_of_one_link_at_once_open_one_session(
         barrier = threading.Barrier(racers)
 
         def press(_n: int) -> int:
-            with httpx.Client(base_url=world.url, cookies=cookies) as racer:
+            with httpx.Client(timeout=PATIENT, base_url=world.url, cookies=cookies) as racer:
                 barrier.wait()
                 return racer.post(path, data=form).status_code
 
