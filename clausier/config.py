@@ -91,6 +91,10 @@ class DueRule(_Strict):
 class TaskKind(_Strict):
     label: str = Field(min_length=3)
     state: str
+    # the convention service this work belongs to: a structure whose convention lacks it does not
+    # get the task, the market's buyer does; none named (a config written before the key): the
+    # structure's, as it always was
+    service: str | None = None
     due: DueRule = DueRule()
     priority: Literal["high", "normal", "low"] = "normal"
     done_by: tuple[str, ...] = ()  # leaving the state by these triggers means the work is done
@@ -99,7 +103,11 @@ class TaskKind(_Strict):
 
     @model_validator(mode="after")
     def _known_lifecycle(self) -> TaskKind:
+        from clausier.partnerships.models import Service
         from workflow.lifecycle import STATE_NAMES, TRANSITIONS
+
+        if self.service is not None and self.service not in set(Service):
+            raise ValueError(f"service « {self.service} » inconnu (attendu : {', '.join(Service)})")
 
         if self.state not in STATE_NAMES:
             raise ValueError(f"état « {self.state} » inconnu (attendu : {', '.join(STATE_NAMES)})")
@@ -121,12 +129,14 @@ DEFAULT_TASK_KINDS: dict[str, TaskKind] = {
     "assess_market": TaskKind(
         label="Étudier le marché identifié : peut-il porter une clause ?",
         state="identification",
+        service="identify",
         due=DueRule(business_days=5),
         done_by=("prepare_offer", "decline"),
     ),
     "prepare_offer": TaskKind(
         label="Préparer l'offre d'insertion (heures, texte de clause)",
         state="insertion_offer",
+        service="prepare_offer",
         due=DueRule(after="consultation_on", business_days=-10),
         priority="high",
         done_by=("publish",),
@@ -134,29 +144,34 @@ DEFAULT_TASK_KINDS: dict[str, TaskKind] = {
     "inform_bidders": TaskKind(
         label="Informer les candidats de la clause pendant la consultation",
         state="consultation",
+        service="advise",
         due=DueRule(business_days=5),
     ),
     "kickoff_meeting": TaskKind(
         label="Tenir la réunion de démarrage avec le titulaire",
         state="execution",
+        service="follow",
         due=DueRule(business_days=10),
         priority="high",
     ),
     "present_candidates": TaskKind(
         label="Présenter des candidats au titulaire",
         state="execution",
+        service="facilitate",
         due=DueRule(after="execution_starts_on", business_days=15),
         priority="high",
     ),
     "check_declaration": TaskKind(
         label="Contrôler le relevé d'heures déclaré par le titulaire",
         state="execution",
+        service="control",
         due=DueRule(business_days=5),
         opened_by="declaration",
     ),
     "review_pace": TaskKind(
         label="Le titulaire est en retard sur les heures d'insertion : faire le point avec lui",
         state="execution",
+        service="follow",
         due=DueRule(business_days=5),
         priority="high",
         opened_by="behind_pace",
@@ -164,6 +179,7 @@ DEFAULT_TASK_KINDS: dict[str, TaskKind] = {
     "propose_completion": TaskKind(
         label="Toutes les heures requises sont validées : proposer la fin d'exécution",
         state="execution",
+        service="follow",
         due=DueRule(business_days=10),
         priority="low",
         opened_by="hours_reached",
@@ -172,12 +188,14 @@ DEFAULT_TASK_KINDS: dict[str, TaskKind] = {
     "evaluation_report": TaskKind(
         label="Rédiger le bilan de la clause",
         state="evaluation",
+        service="evaluate",
         due=DueRule(business_days=20),
         done_by=("close",),
     ),
     "outcomes_follow_up": TaskKind(
         label="Suivre la situation des bénéficiaires six mois après la fin",
         state="evaluation",
+        service="evaluate",
         due=DueRule(after="execution_ends_on", months=6),
         priority="low",
         done_by=("close",),

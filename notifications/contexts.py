@@ -92,6 +92,7 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         session.get(Structure, market.structure_id) if market and market.structure_id else None
     )
     contractor, assignee, extra = None, None, {}
+    recipient_role = reminder.recipient_role
 
     if rule.follows == "task":
         task = session.get(Task, reminder.task_id)
@@ -100,6 +101,12 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         kind = settings.tasks.kinds.get(task.kind)
         assignee = session.get(Facilitator, task.assignee_id) if task.assignee_id else None
         structure = session.get(Structure, task.structure_id) if task.structure_id else structure
+        if (
+            task.structure_id is None
+            and structure is not None
+            and recipient_role in ("facilitator", "structure")
+        ):  # the buyer's task (the convention lacks its service): not the structure's to hear of
+            recipient_role = "buyer"
         due = task.due_at.astimezone(PARIS).date()
         late = 0
         day = due
@@ -205,7 +212,7 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         link = f"{base}/couverture"
 
     recipient = _who(
-        reminder.recipient_role,
+        recipient_role,
         structure=structure,
         buyer=buyer,
         contractor=contractor,

@@ -26,9 +26,12 @@ RECIPIENT_LABELS = {
 }
 
 
-def recipient_label(role: str, *, taken: bool) -> str:
+def recipient_label(role: str, *, taken: bool, buyers: bool = False) -> str:
     """A facilitator's reminder reaches whoever took the task; nobody has: the structure's
-    address (as ``contexts`` resolves it at send time)."""
+    address; the task is the buyer's (``buyers``: the convention lacks its service): the
+    buyer's (as ``contexts`` resolves it at send time)."""
+    if buyers and role in ("facilitator", "structure"):
+        role = "buyer"
     if role == "facilitator" and not taken:
         role = "structure"
     return RECIPIENT_LABELS.get(role, role)

@@ -88,7 +88,9 @@ def convention(
     ends_on: date = date(2026, 12, 31),
     renewal: str = "tacit",
     ref: str | None = None,
+    services: tuple[str, ...] | None = None,
 ) -> Convention:
+    """``services``: those the convention includes (default: all eight)."""
     row = Convention(
         ref=ref or f"CONV-{next(_numbers):04d}",
         buyer_id=buyer.id,
@@ -103,8 +105,8 @@ def convention(
         session.add(
             ConventionTerritory(convention_id=row.id, kind=territory_kind_of(code), code=code)
         )
-    for service in Service:
-        session.add(ConventionService(convention_id=row.id, service=service.value))
+    for service in Service if services is None else services:
+        session.add(ConventionService(convention_id=row.id, service=str(service)))
     session.flush()
     return row
 
@@ -195,3 +197,30 @@ def beneficiary(
         today=clock.today(),
         now=clock.now(),
     )  # fmt: skip
+
+
+def every_month_declared(
+    session: Session, market: Market, *, but: tuple[str, ...] = (), lots: tuple[int, ...] = ()
+) -> None:
+    """Every month of the execution period declared (with no line) on each lot carrying a
+    clause (of the numbers ``lots``, if given), as ``close`` waits for, except the months
+    ``but`` (YYYY-MM) and those already there."""
+    from clausier.declarations.models import Statement
+    from notifications.schedule import months
+
+    for lot in session.exec(select(Lot).where(Lot.market_id == market.id)).all():
+        if not lot.carries_clause or (lots and lot.number not in lots):
+            continue
+        declared = set(
+            session.exec(select(Statement.period).where(Statement.lot_id == lot.id)).all()
+        )
+        for month in months(market.execution_starts_on, market.execution_ends_on):
+            period = f"{month:%Y-%m}"
+            if period not in declared and period not in but:
+                session.add(
+                    Statement(
+                        lot_id=lot.id, period=period, declared_by="contractor:test",
+                        declared_at=clock.now(),
+                    )
+                )  # fmt: skip
+    session.flush()

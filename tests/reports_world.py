@@ -27,7 +27,7 @@ registered, months declared, lines validated or rejected, one market evaluated.
     R-2 2027-02  P2 subcontracting cddi   12.5 validated
     D-3 2027-01  P5 direct_hire cdi      100   validated
 
-    outcomes of R-2: P2 job_6_months, P3 other
+    outcomes of R-2: P2 durable_employment, P3 other
 """
 
 from __future__ import annotations
@@ -166,8 +166,9 @@ def build(store, traveller) -> dict:
         evaluated = session.get(Market, ids["R-2"])
         outcomes.record(
             session, evaluated, summary="Bilan : objectif presque atteint.",
-            outcomes={codes["P2"]: "job_6_months", codes["P3"]: "other"},
+            outcomes={codes["P2"]: "durable_employment", codes["P3"]: "other"},
             actor="f0@mde-cotentin.example", now=clock.now(),
+            early_reason="situations connues à la fin du chantier",
         )  # fmt: skip
         session.commit()
     return {

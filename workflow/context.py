@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from clausier.markets.models import Lot, Market
@@ -40,9 +41,18 @@ class TransitionContext:
     coverage: Coverage | None = None  # who covers the place on the relevant date (for the reasons)
     open_tasks: list[Task] = field(default_factory=list)
     new_tasks: list[Task] = field(default_factory=list)
+    # the services of the convention that assigned the market (None: none to ask): a task of a
+    # service it lacks is the buyer's (tasks.planning.holder)
+    convention_services: frozenset[str] | None = None
     # reminders: the rules, those the transition schedules, what it stops following
     settings: Settings | None = None
     new_reminders: list[dict] = field(default_factory=list)  # reminder rows (schedule.row)
     stop_following: set[str] = field(default_factory=set)  # e.g. {"declaration", "execution_end"}
     # the evaluation: beneficiaries with validated hours and no outcome recorded (for close)
     missing_outcomes: list[str] = field(default_factory=list)
+    # what else close waits for: outcomes recorded before their date without a reason (codes),
+    # lines still to review (lot number, month YYYY-MM, hours), months not declared and still
+    # declarable (lot number, month, deadline)
+    early_outcomes: list[str] = field(default_factory=list)
+    to_review: list[tuple[int, str, Decimal]] = field(default_factory=list)
+    undeclared: list[tuple[int, str, date]] = field(default_factory=list)

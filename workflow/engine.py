@@ -29,13 +29,14 @@ from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.partners.models import Contractor
 from clausier.partnerships import assignment
 from clausier.tasks.models import Task, TaskStatus
+from clausier.tasks.service import convention_services
 from clausier.validation.messages import dotted, french_message
 from notifications import schedule
 from workflow import machine
 from workflow.context import TransitionContext
 from workflow.lifecycle import STATE_LABELS, TRIGGERS, triggers_from
 from workflow.payloads import EXAMPLES, PAYLOADS
-from workflow.possible import missing_outcomes_for, triggers_now
+from workflow.possible import close_facts, triggers_now
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +177,16 @@ def fire(
     )
     settings = settings or get_settings()
     task_settings = settings.tasks
+    entering = TRIGGERS[trigger].dest
+    # read only when the state entered opens tasks: whose they are depends on the services
+    opens = any(k.state == entering and k.opened_by is None for k in task_settings.kinds.values())
     ctx = TransitionContext(
         settings=settings,
         market=market,
         lots=lots,
         trigger=trigger,
         source=state,
-        dest=TRIGGERS[trigger].dest,
+        dest=entering,
         actor=actor,
         payload=payload,
         at=at,
@@ -193,8 +197,9 @@ def fire(
         departement=place.departement_code,
         coverage=coverage,
         open_tasks=open_tasks,
+        convention_services=convention_services(session, market) if opens else None,
     )
-    ctx.missing_outcomes = missing_outcomes_for(session, market, [trigger])
+    close_facts(session, market, lots, [trigger], today=today, settings=settings).into(ctx)
     dest = machine.run(trigger, ctx)
     if dest is None:
         others = possible_now().apart_from(trigger)

@@ -7,6 +7,7 @@ to tell which triggers are possible now: a reason the caller's data lifts is a `
 
 from __future__ import annotations
 
+from clausier.declarations import periods
 from clausier.formatting import fr_date, hours_phrase
 from workflow.context import TransitionContext
 
@@ -217,6 +218,64 @@ def evaluation_recorded(ctx: TransitionContext) -> list[str]:
                 f"enregistrée ({codes}{more}) : clausier evaluate {ctx.market.ref} --outcome CODE=…",
                 words=f"la sortie à six mois {whose} n'est pas enregistrée ({codes}{more}) : "
                 "renseignez-la dans l'évaluation",
+            )
+        )
+    if ctx.early_outcomes:
+        codes = ", ".join(ctx.early_outcomes[:10])
+        more = f" et {len(ctx.early_outcomes) - 10} autres" if len(ctx.early_outcomes) > 10 else ""
+        reasons.append(
+            Reason(
+                f"la sortie à six mois de {codes}{more} a été enregistrée avant sa date sans "
+                f"motif : ré-enregistrez-la avec un motif (clausier evaluate {ctx.market.ref} "
+                "--early-reason …) ou à partir de six mois après la fin d'exécution",
+                words=f"la sortie à six mois de {codes}{more} a été enregistrée avant sa date "
+                "sans motif : enregistrez-la de nouveau avec un motif, ou une fois la date passée",
+            )
+        )
+    reasons.extend(_declarations_settled(ctx))
+    return reasons
+
+
+def _lots_and_months(items: dict[int, list[str]]) -> str:
+    """« lot 1 : mai 2027 (40 h), juin 2027 (30 h) ; lot 2 : … »."""
+    return " ; ".join(f"lot {number} : {', '.join(months)}" for number, months in items.items())
+
+
+def _declarations_settled(ctx: TransitionContext) -> list[str]:
+    """A market closes once every line is reviewed and every month executed is declared."""
+    reasons = []
+    if ctx.to_review:
+        pending: dict[int, list[str]] = {}
+        for number, period, hours in ctx.to_review:
+            pending.setdefault(number, []).append(
+                f"{periods.label(period)} ({hours_phrase(hours)})"
+            )
+        total = sum(hours for _number, _period, hours in ctx.to_review)
+        where = _lots_and_months(pending)
+        reasons.append(
+            Reason(
+                f"il reste {hours_phrase(total)} à contrôler ({where}) : validez ou rejetez "
+                f"ces lignes (clausier declarations {ctx.market.ref} --lot N, puis clausier "
+                "review NUMÉROS)",
+                words=f"il reste {hours_phrase(total)} à contrôler ({where}) : validez ou "
+                "rejetez ces lignes",
+            )
+        )
+    if ctx.undeclared:
+        awaited: dict[int, list[str]] = {}
+        for number, period, deadline in ctx.undeclared:
+            awaited.setdefault(number, []).append(
+                f"{periods.label(period)} (au plus tard le {fr_date(deadline)})"
+            )
+        where = _lots_and_months(awaited)
+        reasons.append(
+            Reason(
+                f"des mois de la période d'exécution ne sont pas encore déclarés ({where}) : le "
+                f"titulaire les déclare (clausier declare {ctx.market.ref} --lot N), même sans "
+                "heure, ou attendez que leur échéance passe",
+                words=f"des mois de la période d'exécution ne sont pas encore déclarés ({where}) : "
+                "le titulaire doit les déclarer, même sans heure, ou attendez que leur échéance "
+                "passe",
             )
         )
     return reasons

@@ -10,12 +10,15 @@ lift it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from sqlmodel import Session
 
 from clausier.beneficiaries import outcomes
+from clausier.config import Settings, get_settings
+from clausier.declarations import service as declarations
 from clausier.markets.models import Lot, Market
 from clausier.partnerships.coverage import Coverage
 from workflow.context import TransitionContext
@@ -38,30 +41,50 @@ class TriggersNow:
         )
 
 
+@dataclass(frozen=True)
+class CloseFacts:
+    """What ``close`` weighs besides the market and its lots, read from the store (empty when
+    ``close`` is not weighed): the outcomes missing or recorded early without a reason, the
+    lines still to review and the months not declared."""
+
+    missing_outcomes: list[str] = field(default_factory=list)
+    early_outcomes: list[str] = field(default_factory=list)
+    to_review: list[tuple[int, str, Decimal]] = field(default_factory=list)
+    undeclared: list[tuple[int, str, date]] = field(default_factory=list)
+
+    def into(self, ctx: TransitionContext) -> TransitionContext:
+        ctx.missing_outcomes = list(self.missing_outcomes)
+        ctx.early_outcomes = list(self.early_outcomes)
+        ctx.to_review = list(self.to_review)
+        ctx.undeclared = list(self.undeclared)
+        return ctx
+
+
 def weigh(
     *,
     market: Market,
     lots: Sequence[Lot],
     today: date,
     coverage: Coverage | None = None,
-    missing_outcomes: Sequence[str] = (),
+    close: CloseFacts | None = None,
 ) -> TriggersNow:
     """Every trigger of the market's state through its guard, with no data yet (pure)."""
     allowed, needs, blocked = [], {}, {}
     for trigger in triggers_from(market.state):
         spec = TRIGGERS[trigger]
-        ctx = TransitionContext(
-            market=market,
-            lots=list(lots),
-            trigger=spec.trigger,
-            source=market.state,
-            dest=spec.dest,
-            actor="",
-            payload=None,
-            at=datetime.combine(today, time()),  # guards read the day only
-            today=today,
-            coverage=coverage,
-            missing_outcomes=list(missing_outcomes),
+        ctx = (close or CloseFacts()).into(
+            TransitionContext(
+                market=market,
+                lots=list(lots),
+                trigger=spec.trigger,
+                source=market.state,
+                dest=spec.dest,
+                actor="",
+                payload=None,
+                at=datetime.combine(today, time()),  # guards read the day only
+                today=today,
+                coverage=coverage,
+            )
         )
         reasons = spec.guard(ctx)
         if all(isinstance(reason, Missing) for reason in reasons):
@@ -73,9 +96,31 @@ def weigh(
     return TriggersNow(allowed=allowed, needs=needs, blocked=blocked)
 
 
-def missing_outcomes_for(session: Session, market: Market, triggers: Iterable[str]) -> list[str]:
-    """The six-month outcomes ``close`` waits for, read only when ``close`` is weighed."""
-    return outcomes.missing_outcomes(session, market) if "close" in triggers else []
+def close_facts(
+    session: Session,
+    market: Market,
+    lots: Sequence[Lot],
+    triggers: Iterable[str],
+    *,
+    today: date,
+    settings: Settings | None = None,
+    standing: outcomes.Standing | None = None,
+) -> CloseFacts:
+    """What ``close`` waits for, read only when ``close`` is weighed (``standing``: the
+    evaluation, when the caller has read it already)."""
+    if "close" not in triggers:
+        return CloseFacts()
+    standing = standing or outcomes.standing(session, market)
+    declaration_day = (settings or get_settings()).offer.declaration_day
+    settled = declarations.settlement(
+        session, market, list(lots), today=today, declaration_day=declaration_day
+    )
+    return CloseFacts(
+        missing_outcomes=standing.missing,
+        early_outcomes=list(standing.early),
+        to_review=settled.to_review,
+        undeclared=settled.undeclared,
+    )
 
 
 def triggers_now(
@@ -85,12 +130,11 @@ def triggers_now(
     *,
     today: date,
     coverage: Coverage,
-    missing_outcomes: Sequence[str] | None = None,
+    standing: outcomes.Standing | None = None,
 ) -> TriggersNow:
     """``weigh`` with what the guards read from the store besides the market and its lots (the
-    outcomes still missing: read here unless the caller has read them already)."""
-    if missing_outcomes is None:
-        missing_outcomes = missing_outcomes_for(session, market, triggers_from(market.state))
-    return weigh(
-        market=market, lots=lots, today=today, coverage=coverage, missing_outcomes=missing_outcomes
+    evaluation's standing: read here unless the caller has read it already)."""
+    close = close_facts(
+        session, market, lots, triggers_from(market.state), today=today, standing=standing
     )
+    return weigh(market=market, lots=lots, today=today, coverage=coverage, close=close)

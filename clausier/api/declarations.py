@@ -120,6 +120,10 @@ class EvaluationBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     summary: LongText | None = Field(default=None, description="Le bilan de la clause")
     outcomes: Outcomes = Field(default_factory=dict, description=f"Sortie à six mois par code : {', '.join(OUTCOMES)}")  # fmt: skip
+    early_reason: LongText | None = Field(
+        default=None, max_length=500,
+        description="Obligatoire pour une sortie enregistrée avant six mois après la fin d'exécution : pourquoi déjà",
+    )  # fmt: skip
 
 
 def _own_structure(session, principal: Principal, requested: str | None) -> Structure:
@@ -314,6 +318,7 @@ def put_evaluation(
     require(principal, Role.facilitator)
     market = visible_market(session, principal, ref)
     outcomes.record(session, market, summary=body.summary, outcomes=body.outcomes,
-                    actor=_actor(principal), now=clock.now())  # fmt: skip
+                    actor=_actor(principal), now=clock.now(),
+                    early_reason=body.early_reason)  # fmt: skip
     session.commit()
     return _evaluation(session, market)

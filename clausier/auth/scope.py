@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import bindparam, false, true
+from sqlalchemy import bindparam, exists, false, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from clausier.auth.models import Role
@@ -149,14 +150,21 @@ def _task_condition(role: Role, org_id: int | None):
 def reminder_condition(principal: Principal):
     """Which of a market's reminders the caller reads. A contractor reads those it receives
     about its own lots: not the facilitator's task reminders, not another lot's, not the
-    buyer's; the buyer and the structure follow the whole market."""
+    buyer's; the buyer and the structure follow the whole market (the structure but for the
+    reminders of a task it does not hold)."""
     return _reminder_condition(principal.role, principal.org_id)
 
 
 @_per_caller
 def _reminder_condition(role: Role, org_id: int | None):
-    if role in (Role.admin, Role.buyer, Role.facilitator):
+    if role in (Role.admin, Role.buyer):
         return true()
+    if role == Role.facilitator:
+        # not a task's reminders when the task is not its structure's (the buyer's, as
+        # ``task_condition`` has it: the convention lacks the task's service)
+        own = aliased(Task)
+        theirs = exists().where(own.id == Reminder.task_id, own.structure_id == org_id)
+        return Reminder.task_id.is_(None) | theirs
     if role == Role.contractor:
         # not correlated with a lot the caller's query may join (the reminder's own lot)
         own_lots = select(Lot.id).where(Lot.contractor_id == org_id).correlate(None)

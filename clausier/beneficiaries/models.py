@@ -41,6 +41,8 @@ class Outcome(SQLModel, table=True):
     market_id: int = Field(foreign_key="market.id", ondelete="CASCADE", index=True)
     beneficiary_id: int = Field(foreign_key="beneficiary.id", index=True)
     outcome: str = Field(max_length=24)
+    # why it was recorded before its date (the end of execution + 6 months): required then
+    early_reason: str | None = None
     recorded_by: str
     recorded_at: datetime = Field(
         default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False)

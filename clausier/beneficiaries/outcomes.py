@@ -1,25 +1,31 @@
 """The evaluation of a market: where each beneficiary stands six months after, and the summary.
 
 ``close`` waits for both: every beneficiary whose hours were validated on the market has an
-outcome (``unknown`` is an answer: the facilitator tried and could not learn it).
+outcome (``unknown`` is an answer: the facilitator tried and could not learn it). An outcome
+is due six months after the end of execution; one recorded before says why (``early_reason``),
+and one recorded early without a reason (before that rule) is not an answer ``close`` takes.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, select
 
 from clausier.beneficiaries.models import Beneficiary, Outcome
 from clausier.beneficiaries.vocabulary import OUTCOMES, choices
+from clausier.clock import PARIS
 from clausier.db.locks import locked
 from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.errors import InvalidInput, Refused
+from clausier.formatting import fr_date
 from clausier.markets import history
 from clausier.markets.models import Lot, Market
+from clausier.validation.texts import REASON_MIN
 
 
 class EvaluationRefused(Refused):
@@ -37,6 +43,19 @@ def beneficiaries_of(session: Session, market: Market) -> list[Beneficiary]:
     )
 
 
+def outcomes_due_on(market: Market) -> date | None:
+    """The day the outcomes « six months after » are known: the end of execution + 6 months."""
+    ends = market.execution_ends_on
+    return ends + relativedelta(months=6) if ends else None
+
+
+def recorded_early(market: Market, recorded_at: datetime, early_reason: str | None) -> bool:
+    """Recorded before its date without saying why: not yet an answer."""
+    due = outcomes_due_on(market)
+    recorded_on = recorded_at.astimezone(PARIS).date()
+    return due is not None and recorded_on < due and not (early_reason or "").strip()
+
+
 def outcomes_of(session: Session, market: Market) -> dict[int, Outcome]:
     rows = session.exec(select(Outcome).where(Outcome.market_id == market.id)).all()
     return {row.beneficiary_id: row for row in rows}
@@ -50,6 +69,8 @@ class Standing:
 
     people: list[tuple[str, str | None]]
     by_outcome: Counter
+    # the people whose outcome was recorded before its date without a reason, in code order
+    early: list[str] = ()
 
     @property
     def missing(self) -> list[str]:
@@ -69,7 +90,13 @@ _VALIDATED = (
     .where(Lot.market_id == bindparam("market_id"), DeclarationLine.status == LineStatus.validated)
 )
 _STANDING = (
-    select(Beneficiary.code, Outcome.outcome, Beneficiary.id.in_(_VALIDATED).label("counts"))
+    select(
+        Beneficiary.code,
+        Outcome.outcome,
+        Beneficiary.id.in_(_VALIDATED).label("counts"),
+        Outcome.recorded_at,
+        Outcome.early_reason,
+    )
     .select_from(Beneficiary)
     .outerjoin(
         Outcome,
@@ -83,8 +110,15 @@ _STANDING = (
 def standing(session: Session, market: Market) -> Standing:
     rows = session.connection().execute(_STANDING, {"market_id": market.id}).all()
     return Standing(
-        people=[(code, outcome) for code, outcome, counts in rows if counts],
-        by_outcome=Counter(outcome for _code, outcome, _counts in rows if outcome is not None),
+        people=[(row.code, row.outcome) for row in rows if row.counts],
+        by_outcome=Counter(row.outcome for row in rows if row.outcome is not None),
+        early=[
+            row.code
+            for row in rows
+            if row.counts
+            and row.outcome is not None
+            and recorded_early(market, row.recorded_at, row.early_reason)
+        ],
     )
 
 
@@ -100,8 +134,10 @@ def record(
     outcomes: dict[str, str],
     actor: str,
     now: datetime,
+    early_reason: str | None = None,
 ) -> list[str]:
     """Record outcomes (by beneficiary code) and the summary; returns the codes still missing.
+    An outcome recorded (or changed) before its date needs ``early_reason``, kept with it.
     Two facilitators recording at once take turns on the market's lock: the second updates the
     outcomes the first wrote (one per person) instead of writing them again. The market's log
     keeps the summary's change and how many outcomes changed, never whose."""
@@ -122,9 +158,32 @@ def record(
             )
     if summary is not None and len(summary.strip()) < 3:
         problems.append("le bilan est vide")
+    recorded = outcomes_of(session, market)
+
+    def changes_answer(code: str, outcome: str) -> bool:
+        """A new or changed outcome, or one recorded early without a reason given again."""
+        row = recorded.get(people[code.strip().upper()].id)
+        return (
+            row is None
+            or row.outcome != outcome
+            or recorded_early(market, row.recorded_at, row.early_reason)
+        )
+
+    changing = {
+        code
+        for code, outcome in outcomes.items()
+        if code.strip().upper() in people and changes_answer(code, outcome)
+    }
+    due = outcomes_due_on(market)
+    reason = (early_reason or "").strip() or None
+    early = due is not None and now.astimezone(PARIS).date() < due
+    if changing and early and (reason is None or len(reason) < REASON_MIN):
+        problems.append(
+            f"la sortie à six mois se constate à partir du {fr_date(due)} (six mois après la fin "
+            "d'exécution) : avant cette date, indiquez pourquoi vous l'enregistrez déjà (motif)"
+        )
     if problems:
         raise InvalidInput("Évaluation non enregistrée : " + " ; ".join(problems) + ".")
-    recorded = outcomes_of(session, market)
     written = set()
     for code, outcome in outcomes.items():
         person = people[code.strip().upper()]
@@ -132,6 +191,8 @@ def record(
             written.add(person.id)
         row = recorded.get(person.id) or Outcome(market_id=market.id, beneficiary_id=person.id)
         row.outcome, row.recorded_by, row.recorded_at = outcome, actor, now
+        if code in changing:  # an unchanged answer keeps the reason it was given with
+            row.early_reason = reason if early else None
         session.add(row)
     changes: dict[str, list] = {}
     if summary is not None:

@@ -27,14 +27,32 @@ CONTRACT_TYPES = {
     "cddi": "CDDI (structure d'insertion)",
     "other": "autre",
 }
+# The IAE's words for where a person stands six months after (communauté de l'inclusion): the
+# first three are its *sorties dynamiques*, the positive ones; ``unknown`` is an answer (the
+# facilitator tried and could not learn it), and what a person without an outcome counts as.
 OUTCOMES = {
-    "job_6_months": "emploi de 6 mois ou plus",
-    "qualifying_training": "formation qualifiante",
-    "business_creation": "création d'entreprise",
-    "other": "autre situation",
-    "unknown": "situation inconnue",
+    "durable_employment": "emploi durable",
+    "transition_employment": "emploi de transition",
+    "positive_exit": "sortie positive",
+    "other": "autre",
+    "unknown": "inconnu",
 }
-POSITIVE_OUTCOMES = frozenset({"job_6_months", "qualifying_training", "business_creation"})
+OUTCOME_HINTS = {
+    "durable_employment": "CDI, CDD ou intérim de 6 mois ou plus, fonction publique, "
+    "création d'entreprise",
+    "transition_employment": "CDD ou intérim de moins de 6 mois, contrat aidé",
+    "positive_exit": "formation qualifiante, embauche par une autre SIAE",
+    "other": "aucune des situations précédentes",
+    "unknown": "la situation n'a pas pu être connue",
+}
+POSITIVE_OUTCOMES = frozenset({"durable_employment", "transition_employment", "positive_exit"})
+# The codes before migration 0014, and what each became (``job_6_months`` and a business
+# creation are durable employment; a qualifying training is a positive exit).
+FORMER_OUTCOMES = {
+    "job_6_months": "durable_employment",
+    "qualifying_training": "positive_exit",
+    "business_creation": "durable_employment",
+}
 MODALITY_SHORT_LABELS = {
     "direct_hire": "embauche directe",
     "placement": "mise à disposition",

@@ -175,6 +175,7 @@ def evaluate(
     ref: Annotated[str, typer.Argument(help="Référence du marché (en évaluation).")],
     summary: Annotated[str | None, typer.Option("--summary", help="Le bilan de la clause.")] = None,
     outcome: Annotated[list[str] | None, typer.Option("--outcome", help=f"CODE=SORTIE ({choices(OUTCOMES)}), répétable.")] = None,
+    early_reason: Annotated[str | None, typer.Option("--early-reason", help="Pourquoi les sorties sont enregistrées avant six mois après la fin d'exécution.")] = None,
     actor: Annotated[str, typer.Option("--actor", help="Qui enregistre.")] = "operator:cli",
     json_out: JsonOption = False,
 ) -> None:  # fmt: skip
@@ -184,13 +185,13 @@ def evaluate(
         code, sep, value = item.partition("=")
         if not sep:
             raise InvalidInput(
-                f"--outcome « {item} » : attendu CODE=SORTIE, ex. B-7K2M4Q1A=job_6_months."
+                f"--outcome « {item} » : attendu CODE=SORTIE, ex. B-7K2M4Q1A=durable_employment."
             )
         pairs[code.strip()] = value.strip()
     with session_scope(runtime.engine()) as session:
         market = market_by_ref(session, ref)
         missing = outcomes.record(session, market, summary=summary, outcomes=pairs, actor=actor,
-                                  now=clock.now())  # fmt: skip
+                                  now=clock.now(), early_reason=early_reason)  # fmt: skip
         has_summary = bool(market.evaluation)
     if json_out:
         runtime.emit_json({"market": ref, "summary_recorded": has_summary, "missing": missing})

@@ -10,6 +10,7 @@ import typer
 from clausier.cli import runtime
 from clausier.db.engine import session_scope
 from clausier.formatting import fr_number
+from clausier.markets.models import CPV_SOURCES
 from clausier.offers import service
 from clausier.offers.clause import MODALITIES
 from clausier.offers.formula import parse_cost, parse_share
@@ -99,6 +100,8 @@ def offer(
         return
     for doc in documents:
         typer.echo(f"Lot {doc['lot']} — {doc['title']}")
+        computation = doc["computation"]
+        typer.echo(f"  Code CPV : {computation['cpv']} ({CPV_SOURCES[computation['cpv_source']]})")
         for number, step in enumerate(doc["computation"]["steps"], start=1):
             typer.echo(f"  {number}. {step}")
         if doc["override"] is not None:

@@ -78,6 +78,8 @@ def print_status(doc: dict) -> None:
             f"{fr_hours(lot['hours'])} d'insertion requises, {fr_hours(lot['hours_validated'])} "
             f"validées — {clause}{holder}"
         )
+        if lot.get("cpv_source") == "lot":  # a market split by trade: the lot's own CPV
+            out(f"       CPV du lot : {lot['cpv']}")
         if lot["hours_override_reason"]:
             out(
                 f"       dérogation : {fr_hours(lot['hours'])} au lieu de {fr_hours(lot['hours_computed'])} "

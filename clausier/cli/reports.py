@@ -140,7 +140,9 @@ def print_report(result: Report) -> None:
         counted = ", ".join(f"{row.label} {row.count}" for row in outcomes.by_outcome if row.count)
         out(
             f"  Sorties ({outcomes.markets} marché(s) en évaluation ou clôturé(s)) : "
-            f"{outcomes.total} enregistrée(s), {outcomes.positive} positive(s) "
+            f"{outcomes.positive} positive{'s' if outcomes.positive > 1 else ''} sur "
+            f"{outcomes.total} personne{'s' if outcomes.total > 1 else ''} concernée"
+            f"{'s' if outcomes.total > 1 else ''} "
             f"({fr_percent(outcomes.positive_rate)}){' — ' + counted if counted else ''}"
         )
     else:

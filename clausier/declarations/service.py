@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, update
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import case, func, update
 from sqlmodel import Session, select
 
 from clausier.beneficiaries.models import Beneficiary
 from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, choices
+from clausier.clock import PARIS
 from clausier.config import Settings
 from clausier.db.locks import locked
 from clausier.declarations import periods
@@ -35,9 +37,10 @@ from clausier.errors import (
     Refused,
     UnknownRecord,
 )
-from clausier.formatting import fr_number
-from clausier.markets.models import Lot, Market
+from clausier.formatting import fr_date, fr_number
+from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.clause import MODALITIES
+from clausier.referential.service import place_of
 from clausier.tasks import events
 from clausier.validation.numbers import MONTH_HOURS, NOT_A_NUMBER, typed_number
 from clausier.validation.texts import REASON_MIN
@@ -80,8 +83,118 @@ def _hours(raw, problems: list, where: dict) -> Decimal | None:
     return value
 
 
-def check_lot_open(market: Market, lot: Lot) -> None:
-    if market.state != "execution":
+def completed_on(session: Session, market: Market) -> date | None:
+    """The day the market left execution (its last ``complete``), None while it has not."""
+    at = session.exec(
+        select(func.max(TransitionLog.at)).where(
+            TransitionLog.market_id == market.id, TransitionLog.trigger == "complete"
+        )
+    ).one()
+    return at.astimezone(PARIS).date() if at else None
+
+
+def executed_months(market: Market, completed: date | None) -> list[date]:
+    """The months of the execution period, up to the one ``complete`` was fired in (a market
+    whose hours were all validated may end before its date)."""
+    starts, ends = market.execution_starts_on, market.execution_ends_on
+    if starts is None or ends is None:
+        return []
+    return schedule.months(starts, min(ends, completed) if completed else ends)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What ``close`` waits for of the declarations: the hours still to review (lot number,
+    month, hours) and the months executed not declared while they still may be (lot number,
+    month, deadline). A month whose deadline passed can no longer be declared, so ``close``
+    does not wait for it (its hours never count)."""
+
+    to_review: list[tuple[int, str, Decimal]]
+    undeclared: list[tuple[int, str, date]]
+
+
+def settlement(
+    session: Session, market: Market, lots: list[Lot], *, today: date, declaration_day: int
+) -> Settlement:
+    """One query for the months declared and their hours still to review (the status document
+    weighs ``close`` on every lookup), one more while a month may still be declared."""
+    pending = func.sum(
+        case((DeclarationLine.status == LineStatus.submitted, DeclarationLine.hours), else_=0)
+    )
+    rows = session.exec(
+        select(Lot.number, Statement.period, pending)
+        .join(Lot, Lot.id == Statement.lot_id)
+        .outerjoin(DeclarationLine, DeclarationLine.statement_id == Statement.id)
+        .where(Lot.market_id == market.id)
+        .group_by(Lot.number, Statement.period)
+        .order_by(Lot.number, Statement.period)
+    ).all()
+    to_review = [(number, period, Decimal(hours)) for number, period, hours in rows if hours]
+    declared = {(number, period) for number, period, _hours in rows}
+    clause_lots = sorted((lot for lot in lots if lot.carries_clause), key=lambda lot: lot.number)
+    ends = market.execution_ends_on
+    # past the last month's deadline (with a margin for holidays), nothing is awaited
+    if not clause_lots or ends is None or today > ends + relativedelta(months=1, day=31):
+        return Settlement(to_review, [])
+    departement = place_of(session, market.commune_code).departement_code
+    awaited = {
+        periods.code(month): deadline
+        for month in executed_months(market, completed_on(session, market))
+        if today <= (deadline := schedule.declaration_deadline(month, declaration_day, departement))
+    }
+    undeclared = [
+        (lot.number, period, deadline)
+        for lot in clause_lots
+        for period, deadline in awaited.items()
+        if (lot.number, period) not in declared
+    ]
+    return Settlement(to_review, undeclared)
+
+
+def closed_after_execution(
+    session: Session, market: Market, period: str, *, today: date, declaration_day: int
+) -> str | None:
+    """Why a month can no longer be declared once the market is in evaluation, None while it
+    can: the months executed stay open until their deadline (the 10th of the next month)."""
+    first = periods.parse(period)
+    if first is None:
+        return None  # ``periods.problem`` says why
+    completed = completed_on(session, market)
+    if completed is not None and first > completed.replace(day=1):
+        return (
+            f"L'exécution du marché {market.ref} s'est terminée le {fr_date(completed)} : "
+            f"on n'y déclare pas d'heures pour {periods.label(first)}."
+        )
+    departement = place_of(session, market.commune_code).departement_code
+    deadline = schedule.declaration_deadline(first, declaration_day, departement)
+    if today > deadline:
+        return (
+            f"L'exécution du marché {market.ref} est terminée : le relevé de "
+            f"{periods.label(first)} se déclarait jusqu'au {fr_date(deadline)}, il ne se déclare "
+            "plus."
+        )
+    return None
+
+
+def check_lot_open(
+    market: Market,
+    lot: Lot,
+    *,
+    session: Session | None = None,
+    period: str | None = None,
+    today: date | None = None,
+    declaration_day: int | None = None,
+) -> None:
+    """Hours are declared while the market is in execution, and after it for a month executed
+    until its deadline (given ``period`` and what weighs it)."""
+    late = market.state == "evaluation" and period is not None and session is not None
+    if late:
+        problem = closed_after_execution(
+            session, market, period, today=today, declaration_day=declaration_day
+        )
+        if problem:
+            raise DeclarationRefused(problem)
+    elif market.state != "execution":
         raise DeclarationRefused(
             f"Le marché {market.ref} n'est pas en exécution : on n'y déclare pas d'heures."
         )
@@ -110,7 +223,10 @@ def declare(
     only that the maximum is passed, since other lots are other companies' business."""
     locked(session, Lot, [lot.id])  # the month's writers take turns (``lot`` is read afresh)
     market = session.get(Market, lot.market_id)
-    check_lot_open(market, lot)
+    check_lot_open(
+        market, lot, session=session, period=period, today=today,
+        declaration_day=settings.offer.declaration_day,
+    )  # fmt: skip
     where_file = source or f"relevé du lot {lot.number} ({period})"
     problems: list[LoadProblem] = []
     period_problem = periods.problem(

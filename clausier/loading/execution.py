@@ -260,7 +260,7 @@ def write(
         _upsert(
             session, report, "outcomes", Outcome,
             {"market_id": market_id, "beneficiary_id": codes[row.beneficiary]},
-            {"outcome": row.outcome, "recorded_by": actor},
+            {"outcome": row.outcome, "recorded_by": actor, "early_reason": row.early_reason},
         )  # fmt: skip
 
 

@@ -556,7 +556,7 @@ def _write_market(
         # the offer and the award set hours, clause and contractor: a file that leaves them out
         # keeps what the lifecycle recorded
         given = lot.model_fields_set
-        values = {"title": lot.title, "amount": lot.amount}
+        values = {"title": lot.title, "cpv": lot.cpv, "amount": lot.amount}
         stored = session.exec(
             select(Lot).where(Lot.market_id == market.id, Lot.number == lot.number)
         ).first()

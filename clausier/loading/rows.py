@@ -174,6 +174,7 @@ class ConventionRow(Row):
 class LotRow(Row):
     number: Annotated[int, Field(ge=1, le=999)]
     title: Text
+    cpv: Cpv | None = None  # a market split by trade: the lot's own; absent: the market's
     amount: Amount
     hours: LotHours | None = None
     clause_text: LongText | None = None
@@ -280,6 +281,8 @@ class OutcomeRow(Row):
     market: Ref
     beneficiary: BeneficiaryCode
     outcome: Literal[tuple(OUTCOMES)]  # type: ignore[valid-type]
+    # why it is known before six months after the end of execution (then required to close)
+    early_reason: LongText | None = None
 
 
 class LoadFile(Row):

@@ -113,6 +113,7 @@ MARKET_COLUMNS = (
 LOT_COLUMNS = {
     "lot_number": "number",
     "lot_title": "title",
+    "lot_cpv": "cpv",  # blank: the market's CPV
     "lot_amount": "amount",
     "lot_hours": "hours",
     "lot_clause_text": "clause_text",

@@ -47,6 +47,7 @@ MARKET_FIELDS = {
 }
 LOT_FIELDS = {
     "title": "titre",
+    "cpv": "code CPV",
     "amount": "montant",
     "hours": "heures d'insertion",
     "clause_text": "texte de la clause",

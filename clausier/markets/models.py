@@ -54,6 +54,8 @@ class Lot(SQLModel, table=True):
     market_id: int = Field(foreign_key="market.id", ondelete="CASCADE", index=True)
     number: int
     title: str
+    # the lot's own CPV when its trade differs from the market's; None: the market's
+    cpv: str | None = Field(default=None, max_length=10)
     amount: Decimal = Field(max_digits=14, decimal_places=2)
     hours: int | None = None  # insertion hours required; None until the offer sets them
     clause_text: str | None = None
@@ -93,6 +95,16 @@ class TransitionLog(SQLModel, table=True):
     actor: str
     at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# whose CPV gives a lot its labour share, in words (the offer page, the status, the CLI)
+CPV_SOURCES = {"lot": "CPV du lot", "market": "CPV du marché"}
+
+
+def lot_cpv(lot: Lot, market: Market) -> tuple[str, str]:
+    """The CPV of a lot's trade and whose it is (``lot`` | ``market``): a market split by trade
+    gives each lot its own; a lot without one takes the market's."""
+    return (lot.cpv, "lot") if lot.cpv else (market.cpv, "market")
 
 
 def designation(number: int, title: str) -> str:

@@ -20,6 +20,7 @@ from clausier.documents import (
     Trigger,
     one_of,
 )
+from clausier.markets.models import CPV_SOURCES
 from clausier.offers.clause import MODALITIES
 from clausier.offers.read import Offer
 from clausier.partnerships.models import Renewal
@@ -94,6 +95,8 @@ class Lot(ReadModel):
     id: int = Field(description="Numéro interne du lot (adresses /api/lots/{id}/…)")
     number: int = Field(description="Numéro du lot dans le marché")
     title: str
+    cpv: str = Field(description="Code CPV du métier du lot : le sien, sinon celui du marché")
+    cpv_source: one_of(CPV_SOURCES) = Field(description="À qui est ce code : au lot (lot) ou, le lot n'en ayant pas, au marché (market)")  # fmt: skip
     amount: Figure = Field(description="Montant HT (€)")
     hours: int | None = Field(description="Heures d'insertion exigées (null : offre pas encore préparée)")  # fmt: skip
     hours_validated: Figure = Field(description="Heures validées")

@@ -15,7 +15,7 @@ from clausier.db.statements import narrowed
 from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.formatting import fr_month
 from clausier.markets import history as log
-from clausier.markets.models import Lot, Market, TransitionLog, designation
+from clausier.markets.models import Lot, Market, TransitionLog, designation, lot_cpv
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.partnerships import periods
 from clausier.partnerships.assignment import market_coverage
@@ -85,6 +85,7 @@ _UPCOMING = (
         Reminder.claimed_until,
         Task.kind,
         Task.assignee_id,
+        Task.structure_id.label("task_structure_id"),
         Lot.number.label("lot_number"),
         Lot.title.label("lot_title"),
     )
@@ -139,7 +140,7 @@ def _status(
     standing = outcomes.standing(session, market) if evaluated else None
     possible = triggers_now(
         session, market, lots, today=today, coverage=coverage,
-        missing_outcomes=standing.missing if standing else None,
+        standing=standing,
     )  # fmt: skip
     document = {
         "ref": market.ref,
@@ -205,6 +206,8 @@ def _status(
                 "id": lot.id,
                 "number": lot.number,
                 "title": lot.title,
+                "cpv": lot_cpv(lot, market)[0],
+                "cpv_source": lot_cpv(lot, market)[1],
                 "amount": str(lot.amount),
                 "hours": lot.hours,
                 "hours_validated": str(lot.hours_validated),
@@ -287,7 +290,7 @@ def market_overview_until(
     deliveries = [upcoming.delivery_of(row, now=now, settings=settings.notifications)
                   for row in rows]  # fmt: skip
     document["next_reminders"] = [
-        _next_reminder(row, delivery, settings=settings)
+        _next_reminder(row, delivery, settings=settings, followed=market.structure_id is not None)
         for row, delivery in zip(rows, deliveries, strict=True)
     ]
     moments = [
@@ -300,7 +303,7 @@ def market_overview_until(
 
 
 def _next_reminder(
-    reminder: Row, delivery: upcoming.Upcoming, *, settings: Settings
+    reminder: Row, delivery: upcoming.Upcoming, *, settings: Settings, followed: bool = False
 ) -> dict[str, Any]:
     """A reminder as a list shows it (a row of ``_UPCOMING``): what it is about (its task, its
     lot, its month), whom it goes to, and where it stands (still to come, waiting for the sweep,
@@ -325,7 +328,9 @@ def _next_reminder(
         "due_at": reminder.due_at.isoformat(),
         "recipient_role": reminder.recipient_role,
         "recipient_label": upcoming.recipient_label(
-            reminder.recipient_role, taken=reminder.assignee_id is not None
+            reminder.recipient_role,
+            taken=reminder.assignee_id is not None,
+            buyers=bool(kind) and followed and reminder.task_structure_id is None,
         ),
         "task": {"id": reminder.task_id, "kind": kind, "label": task_label} if kind else None,
         "lot": {"number": reminder.lot_number, "title": reminder.lot_title} if has_lot else None,

@@ -39,6 +39,8 @@ class Computation:
     rounded: int
     floor: int
     steps: list[str] = field(default_factory=list)
+    cpv: str | None = None  # the CPV whose family gave the labour share
+    cpv_source: str | None = None  # ``lot`` (the lot's own) or ``market`` (the lot has none)
 
     @property
     def below_floor(self) -> bool:
@@ -63,6 +65,8 @@ class Computation:
             "below_floor": self.below_floor,
             "hours": self.hours,
             "steps": self.steps,
+            "cpv": self.cpv,
+            "cpv_source": self.cpv_source,
         }
 
 
@@ -126,6 +130,8 @@ def compute(
     insertion_rate: Factor,
     hourly_cost: Factor,
     settings: OfferSettings,
+    cpv: str | None = None,
+    cpv_source: str | None = None,
 ) -> Computation:
     if amount < 0:
         raise InvalidInput(f"Montant {fr_number(amount)} € : un montant ne peut pas être négatif.")
@@ -171,4 +177,6 @@ def compute(
         rounded=rounded,
         floor=floor,
         steps=steps,
+        cpv=cpv,
+        cpv_source=cpv_source,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from clausier.documents import Figure, ReadModel
+from clausier.documents import Figure, ReadModel, one_of
+from clausier.markets.models import CPV_SOURCES
 
 
 class Offer(ReadModel):
@@ -24,3 +25,6 @@ class Offer(ReadModel):
     below_floor: bool = Field(description="Sous le plancher : pas de clause")
     hours: int = Field(description="Heures d'insertion retenues par le calcul (0 sous le plancher)")
     steps: list[str] = Field(description="Le calcul, étape par étape, en français")
+    # absent from an offer computed before a lot had its own CPV
+    cpv: str | None = Field(default=None, description="Code CPV dont la famille donne la part de main-d'œuvre")  # fmt: skip
+    cpv_source: one_of(CPV_SOURCES) | None = Field(default=None, description="Celui du lot (lot) ou, le lot n'en ayant pas, celui du marché (market)")  # fmt: skip

@@ -18,7 +18,7 @@ from clausier import clock
 from clausier.config import OfferSettings
 from clausier.errors import InvalidInput, Refused, VersionConflict
 from clausier.markets import history
-from clausier.markets.models import Lot, Market
+from clausier.markets.models import CPV_SOURCES, Lot, Market, lot_cpv
 from clausier.offers.clause import (
     MODALITIES,
     clause_context,
@@ -74,6 +74,8 @@ class Defaults:
     labour_share: Factor | None  # None: a trade outside the table, with no default configured
     insertion_rate: Factor
     hourly_cost: Factor
+    cpv: str  # the CPV whose family gives the labour share
+    cpv_source: str  # whose CPV it is: ``lot`` (its own) or ``market`` (the lot has none)
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,12 @@ def refuse_frozen(market: Market) -> None:
         )
 
 
-def defaults(session: Session, market: Market, settings: OfferSettings) -> Defaults:
-    """Each figure from its first source: the CPV table (or config.yaml) for the labour share;
-    the convention, then the buyer, then config.yaml for the rate and the hourly cost."""
+def defaults(
+    session: Session, market: Market, settings: OfferSettings, lot: Lot | None = None
+) -> Defaults:
+    """Each figure from its first source: the CPV table (or config.yaml) for the labour share,
+    by the lot's CPV (the market's when the lot has none, or no lot is given); the convention,
+    then the buyer, then config.yaml for the rate and the hourly cost."""
     buyer = session.get(Buyer, market.buyer_id)
     convention = session.get(Convention, market.convention_id) if market.convention_id else None
     conv = f"convention {convention.ref}" if convention else ""
@@ -132,7 +137,17 @@ def defaults(session: Session, market: Market, settings: OfferSettings) -> Defau
         (buyer.hourly_cost, f"paramètres de {buyer.name}"),
         (settings.hourly_cost, "config.yaml"),
     )  # fmt: skip
-    return Defaults(labour_share_for(market.cpv, settings), rate, cost)
+    cpv, whose = lot_cpv(lot, market) if lot is not None else (market.cpv, "market")
+    return Defaults(labour_share_for(cpv, settings), rate, cost, cpv, whose)
+
+
+def missing_share(base: Defaults) -> str:
+    """Why the labour share must be typed (after « le »): the trade's CPV, the lot's or the
+    market's, is in no family of the table."""
+    return (
+        f"code CPV {base.cpv} ({CPV_SOURCES[base.cpv_source]}) n'est pas dans la table des parts "
+        "de main-d'œuvre"
+    )
 
 
 def choice_of(lot: Lot) -> LotChoice:
@@ -196,7 +211,6 @@ def plan(
     lots = _lots(session, market, None if choices is None else choices)
     if choices is None:
         choices = {lot.number: choice_of(lot) for lot in lots}
-    base = defaults(session, market, settings)
     buyer = session.get(Buyer, market.buyer_id)
     structure = session.get(Structure, market.structure_id) if market.structure_id else None
     place = place_of(session, market.commune_code)
@@ -204,14 +218,14 @@ def plan(
     for lot in lots:
         choice = choices[lot.number]
         _check(choice)
+        base = defaults(session, market, settings, lot)
         if choice.labour_share is not None:
             share = Factor(choice.labour_share, ENTERED["labour_share"])
         elif base.labour_share is not None:
             share = base.labour_share
         else:
             raise LabourShareUnknown(
-                f"Le code CPV {market.cpv} n'est pas dans la table des parts de main-d'œuvre : "
-                "précisez --labour-share (par exemple 40 %)."
+                f"Le {missing_share(base)} : précisez --labour-share (par exemple 40 %)."
             )
         rate, cost = base.insertion_rate, base.hourly_cost
         if choice.insertion_rate is not None:
@@ -224,6 +238,8 @@ def plan(
             insertion_rate=rate,
             hourly_cost=cost,
             settings=settings,
+            cpv=base.cpv,
+            cpv_source=base.cpv_source,
         )
         effective = choice.hours if choice.hours is not None else computation.hours
         modalities = (

@@ -110,9 +110,9 @@ def refresh(
     for name, value in zip(ASSIGNMENT_FIELDS, after, strict=True):
         setattr(market, name, value)
     session.add(market)
-    if after[0] != before[0]:
-        if any(value is not None for value in before):  # not its first check, on creation
-            _log(session, market, before, after, actor=actor)
+    if after[0] != before[0] and any(value is not None for value in before):
+        _log(session, market, before, after, actor=actor)  # not its first check, on creation
+    if after[:2] != before[:2]:  # another structure, or a convention with other services
         follow_structure(session, market)
     return Assignment(coverage=coverage, changed=True)
 

@@ -41,8 +41,10 @@ DEFINITIONS = (
     "Taux de réalisation : heures validées ÷ heures prévues.",
     "Bénéficiaires : personnes distinctes ayant des heures validées dans l'année (une personne "
     "compte une fois par modalité et par type de contrat).",
-    "Sorties : situation six mois après la fin, pour les marchés en évaluation ou clôturés ; "
-    "sorties positives : emploi de 6 mois ou plus, formation qualifiante, création d'entreprise.",
+    "Sorties : situation six mois après la fin, pour les marchés en évaluation ou clôturés, de "
+    "chaque personne ayant des heures validées sur le marché (sans sortie renseignée : « inconnu ») ; "
+    "sorties positives (sorties dynamiques de l'IAE) : emploi durable, emploi de transition, "
+    "sortie positive ; taux : sorties positives ÷ toutes les personnes concernées.",
 )
 
 

@@ -26,9 +26,11 @@ the reviewed declaration lines:
   gives the validated hours; a line without a contract type counts as ``unspecified``.
 - **Months**: validated hours per month of Y, their running total, and the planned hours
   prorated the same way up to the end of each month (December's equals the hours planned).
-- **Outcomes**: for the markets of the report in ``evaluation`` or ``closed``, the recorded
-  outcomes (one per market and person) counted by outcome; the positive rate is the positive
-  outcomes (job of 6 months or more, qualifying training, business creation) ÷ all recorded.
+- **Outcomes**: for the markets of the report in ``evaluation`` or ``closed``, one per market
+  and person concerned (validated hours on the market, or an outcome recorded there), counted
+  by outcome, a person without one as ``unknown`` (never left out of the denominator); the
+  positive rate is the IAE's *sorties dynamiques* (durable employment, transition employment,
+  positive exit) ÷ every person concerned.
 
 The report is pseudonymous by construction: it holds counts and hours, never a person's name
 nor even their code. All sums are ``GROUP BY`` queries over the markets of the report (a dozen
@@ -465,6 +467,28 @@ def indicators(
             .group_by(Outcome.outcome)
         ).all()
     )
+    # the people concerned with no outcome recorded count as unknown (DOMAIN.md)
+    concerned = (
+        select(Lot.market_id, DeclarationLine.beneficiary_id)
+        .join(Lot, Lot.id == DeclarationLine.lot_id)
+        .where(Lot.market_id.in_(evaluated), DeclarationLine.status == LineStatus.validated)
+        .distinct()
+        .subquery()
+    )
+    without_outcome = session.exec(
+        select(func.count())
+        .select_from(concerned)
+        .outerjoin(
+            Outcome,
+            and_(
+                Outcome.market_id == concerned.c.market_id,
+                Outcome.beneficiary_id == concerned.c.beneficiary_id,
+            ),
+        )
+        .where(Outcome.id.is_(None))
+    ).one()
+    if without_outcome:
+        outcome_rows["unknown"] = outcome_rows.get("unknown", 0) + without_outcome
     evaluated_count = session.exec(select(func.count()).select_from(evaluated.subquery())).one()
 
     lots_of: dict[int, list[tuple[Lot, str | None]]] = {}

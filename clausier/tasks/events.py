@@ -12,7 +12,8 @@ from clausier.db.locks import locked
 from clausier.markets.models import Market
 from clausier.referential.service import place_of
 from clausier.tasks.models import PRIORITIES, Task, TaskStatus
-from clausier.tasks.planning import due_at
+from clausier.tasks.planning import due_at, holder
+from clausier.tasks.service import convention_services
 from notifications import schedule
 
 
@@ -52,6 +53,7 @@ def open_for_event(
         if kind.opened_by == event and kind.state == market.state
     }
     departement = place_of(session, market.commune_code).departement_code
+    services = convention_services(session, market) if kinds else None
     opened = []
     for name, kind in kinds.items():
         key = f"{name}:{subject}" + (f":{occurrence}" if occurrence is not None else "")
@@ -67,7 +69,7 @@ def open_for_event(
         )  # fmt: skip
         task = Task(
             kind=name, key=key, market_id=market.id, lot_id=lot_id,
-            structure_id=market.structure_id, state=market.state, due_at=due,
+            structure_id=holder(kind, market, services), state=market.state, due_at=due,
             priority=PRIORITIES[kind.priority],
         )  # fmt: skip
         session.add(task)

@@ -32,6 +32,16 @@ def due_at(
     return datetime.combine(day, due_time, tzinfo=PARIS).astimezone(UTC)
 
 
+def holder(kind: TaskKind | None, market: Market, services: frozenset[str] | None) -> int | None:
+    """The structure a task of ``kind`` is given to: the market's, unless the convention that
+    assigned it (its ``services``; None: no convention to ask) lacks the kind's service (a kind
+    naming none is the structure's); then none, and the task is the buyer's
+    (``auth.scope.task_condition``)."""
+    if kind is None or kind.service is None or services is None or kind.service in services:
+        return market.structure_id
+    return None
+
+
 def tasks_for_state(
     state: str,
     *,
@@ -40,12 +50,14 @@ def tasks_for_state(
     entered_on: date,
     departement: str | None,
     due_time: time,
+    services: frozenset[str] | None = None,
 ) -> list[Task]:
+    """The tasks entering ``state`` opens; ``services``: those of the market's convention."""
     return [
         Task(
             kind=name,
             market_id=market.id,
-            structure_id=market.structure_id,
+            structure_id=holder(kind, market, services),
             state=state,
             due_at=due_at(
                 kind,
@@ -70,6 +82,7 @@ def open_on_enter(ctx: TransitionContext) -> None:
             entered_on=ctx.today,
             departement=ctx.departement,
             due_time=ctx.due_time,
+            services=ctx.convention_services,
         )
     )
 

@@ -3,6 +3,8 @@ what the API answers when a task is done, assigned or cancelled."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from clausier.documents import LotRef, Moment, ReadModel, State
@@ -14,6 +16,9 @@ class Task(ReadModel):
 
     id: int = Field(description="Numéro de la tâche")
     kind: str = Field(description="Nature de la tâche (config.yaml, tasks.kinds)")
+    service: str | None = Field(
+        description="Service de la convention dont relève la tâche (config.yaml, tasks.kinds)"
+    )
     label: str = Field(description="Ce qu'il y a à faire, et sur quel lot")
     lot: LotRef | None = Field(description="Le lot de la tâche (null : le marché entier)")
     due_at: Moment = Field(description="Échéance")
@@ -23,6 +28,10 @@ class Task(ReadModel):
     market_title: str = Field(description="Intitulé du marché")
     state: State
     structure: str | None = Field(description="Référence de la structure chargée de la tâche")
+    owner: Literal["structure", "buyer"] = Field(
+        description="Qui fait la tâche : la structure, ou l'acheteur quand aucune structure ne "
+        "la tient (la convention ne comprend pas ce service, ou aucune structure ne suit le marché)"
+    )
     assignee: str | None = Field(description="E-mail du facilitateur qui l'a prise (null : personne)")  # fmt: skip
 
 

@@ -12,16 +12,17 @@ from datetime import date, datetime
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
-from clausier.config import Settings
+from clausier.config import Settings, get_settings
 from clausier.db.locks import locked
 from clausier.db.statements import narrowed
 from clausier.errors import Refused, UnknownRecord
 from clausier.markets.models import Lot, Market, designation
 from clausier.partners.lookup import facilitator_by_email
 from clausier.partners.models import Facilitator, Structure
+from clausier.partnerships.models import ConventionService
 from clausier.referential.service import place_of
 from clausier.tasks.models import PRIORITY_LABELS, Task, TaskStatus
-from clausier.tasks.planning import tasks_for_state
+from clausier.tasks.planning import holder, tasks_for_state
 from notifications import schedule
 
 
@@ -68,10 +69,14 @@ def task_document(
     state: str, market_ref: str, market_title: str, structure_ref: str | None,
     assignee_email: str | None, lot_number: int | None, lot_title: str | None,
 ) -> dict:  # fmt: skip
-    """A task as the CLI, the API and the pages show it, from a queue row or plain columns."""
+    """A task as the CLI, the API and the pages show it, from a queue row or plain columns. A
+    task no structure holds is the buyer's (its convention lacks the task's service, or nobody
+    follows the market): ``auth.scope.task_condition`` shows it to the buyer only."""
+    spec = kinds.get(kind)
     return {
         "id": id,
         "kind": kind,
+        "service": spec.service if spec else None,
         "label": task_label(kind, kinds, lot_number, lot_title),
         "lot": {"number": lot_number, "title": lot_title} if lot_number is not None else None,
         "due_at": due_at.isoformat(),
@@ -81,6 +86,7 @@ def task_document(
         "market_title": market_title,
         "state": state,
         "structure": structure_ref,
+        "owner": "structure" if structure_ref is not None else "buyer",
         "assignee": assignee_email,
     }
 
@@ -301,6 +307,19 @@ def colleagues(session: Session, structure_ids: set[int]) -> dict[int, list[Faci
     return people
 
 
+_SERVICES = select(ConventionService.service).where(
+    ConventionService.convention_id == bindparam("convention_id")
+)
+
+
+def convention_services(session: Session, market: Market) -> frozenset[str] | None:
+    """The services of the convention that assigned the market (None: it has none, and its
+    tasks go to whichever structure follows it, as before conventions listed services)."""
+    if market.convention_id is None:
+        return None
+    return frozenset(session.exec(_SERVICES, params={"convention_id": market.convention_id}).all())
+
+
 def open_initial_tasks(
     session: Session, market: Market, *, settings: Settings, today: date
 ) -> list[Task]:
@@ -313,6 +332,7 @@ def open_initial_tasks(
         entered_on=today,
         departement=departement,
         due_time=settings.tasks.due_time,
+        services=convention_services(session, market),
     )
     session.add_all(tasks)
     session.flush()
@@ -334,11 +354,19 @@ def open_initial_tasks(
     return tasks
 
 
-def follow_structure(session: Session, market: Market) -> None:
-    """Open tasks move with the market to its newly assigned structure (and are untaken)."""
-    for task in session.exec(
+def follow_structure(session: Session, market: Market, *, kinds: dict | None = None) -> None:
+    """Open tasks move with the market to its newly assigned structure (and are untaken); those
+    of a service its convention lacks go to the buyer, and come back when a convention has it.
+    ``kinds``: the configured task kinds (default: this process's settings)."""
+    tasks = session.exec(
         select(Task).where(Task.market_id == market.id, Task.status == TaskStatus.open)
-    ).all():
-        if task.structure_id != market.structure_id:
-            task.structure_id, task.assignee_id = market.structure_id, None
+    ).all()
+    if not tasks:
+        return
+    kinds = get_settings().tasks.kinds if kinds is None else kinds
+    services = convention_services(session, market)
+    for task in tasks:
+        structure_id = holder(kinds.get(task.kind), market, services)
+        if task.structure_id != structure_id:
+            task.structure_id, task.assignee_id = structure_id, None
             session.add(task)

@@ -32,7 +32,7 @@ LABELS = {
     "execution_ends_on": "fin d'exécution",
     "lots": "lots",
 }
-LOT_LABELS = {"number": "numéro", "title": "intitulé", "amount": "montant HT"}
+LOT_LABELS = {"number": "numéro", "title": "intitulé", "cpv": "code CPV", "amount": "montant HT"}
 
 
 @dataclass
@@ -40,7 +40,7 @@ class MarketForm:
     """The form as typed (shown back as it was when refused)."""
 
     values: dict[str, str]
-    lots: list[dict[str, str]]  # n (the row), number, title, amount
+    lots: list[dict[str, str]]  # n (the row), number, title, cpv (blank: the market's), amount
     version: int | None = None
     communes: list[NamedCommune] = field(default_factory=list)  # the choice a name left open
 
@@ -52,7 +52,7 @@ class MarketForm:
         } | {name: getattr(market, name).isoformat() if getattr(market, name) else ""
              for name in DATES}  # fmt: skip
         rows = [
-            {"n": str(rank), "number": str(lot.number), "title": lot.title,
+            {"n": str(rank), "number": str(lot.number), "title": lot.title, "cpv": lot.cpv or "",
              "amount": _plain(lot.amount)}
             for rank, lot in enumerate(lots, start=1)
         ]  # fmt: skip
@@ -106,6 +106,7 @@ class MarketForm:
         lots = [
             {"number": row["number"] or row["n"], "title": row["title"],
              "amount": french_number(row["amount"])}
+            | ({"cpv": row["cpv"]} if row["cpv"] else {})  # blank: the market's CPV
             for row in self.lots
         ]  # fmt: skip
         # a market without lots is one lot: the form keeps it as its lot 1 (the load format's
@@ -132,7 +133,7 @@ def _plain(amount) -> str:
 
 
 def _blank_lot(n: int, number: int | None = None) -> dict[str, str]:
-    return {"n": str(n), "number": str(number or n), "title": "", "amount": ""}
+    return {"n": str(n), "number": str(number or n), "title": "", "cpv": "", "amount": ""}
 
 
 # --- the loader's problems on the form ---------------------------------------------------

@@ -16,7 +16,7 @@ from clausier.auth.policy import Action, fires, may_on_market
 from clausier.auth.scope import visible_market
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import outcomes as evaluation
-from clausier.beneficiaries.vocabulary import OUTCOMES, PUBLICS
+from clausier.beneficiaries.vocabulary import OUTCOME_HINTS, OUTCOMES, PUBLICS
 from clausier.markets.lots import lots_to_award
 from clausier.markets.models import Market
 from clausier.markets.read import MarketStatus
@@ -105,6 +105,12 @@ def market_sections(
             "missing": evaluation.missing_outcomes(session, market),
             "summary": posted.get("summary", market.evaluation or ""),
             "outcomes": OUTCOMES,
+            "hints": OUTCOME_HINTS,
+            # before the outcomes' date, recording one says why
+            "due_on": evaluation.outcomes_due_on(market),
+            "early": (due := evaluation.outcomes_due_on(market)) is not None
+            and clock.today() < due,
+            "early_reason": posted.get("early_reason", ""),
             "error": posted.get("error"),
             "saved": request.query_params.get("evaluation") == "enregistree",
         }

@@ -24,7 +24,8 @@ CLOSED_MARKETS_NAMES = {"B-7K2M4Q1A": "Léa Fontaine", "B-9X3N5R2B": "Hugo Lefra
 def _close_the_evaluated_market(run) -> None:
     run("init")
     run("load", str(EXAMPLE))
-    run("evaluate", "MKT-2026-005", "--summary", "Bilan", "--outcome", "B-4H8P2T6C=unknown")
+    run("evaluate", "MKT-2026-005", "--summary", "Bilan", "--outcome", "B-4H8P2T6C=unknown",
+        "--early-reason", "le chantier fini, l'ACI ne sait pas")  # fmt: skip
     run("fire", "MKT-2026-005", "close")
 
 
@@ -73,14 +74,12 @@ def test_evaluation_close_then_purge_erases_names_and_keeps_statistics(cli, stor
         "fire", "MKT-2026-005", "close", "--data", '{"evaluation": "Bilan"}', expect=1
     ).err
     assert "la sortie à six mois de 1 bénéficiaire(s) n'est pas enregistrée (B-4H8P2T6C)" in refused
-    cli(
-        "evaluate",
-        "MKT-2026-005",
-        "--summary",
-        "Bilan : 700 h sur 720",
-        "--outcome",
-        "B-4H8P2T6C=unknown",
-    )
+    # the test clock is before 30/03/2027, six months after the end: an outcome says why already
+    early = cli("evaluate", "MKT-2026-005", "--summary", "Bilan : 700 h sur 720",
+                "--outcome", "B-4H8P2T6C=unknown", expect=2).err  # fmt: skip
+    assert "la sortie à six mois se constate à partir du 30/03/2027" in early
+    cli("evaluate", "MKT-2026-005", "--summary", "Bilan : 700 h sur 720",
+        "--outcome", "B-4H8P2T6C=unknown", "--early-reason", "l'ACI a perdu sa trace")  # fmt: skip
     cli("fire", "MKT-2026-005", "close")
     assert _names(store)["B-7K2M4Q1A"] == "Léa Fontaine"
     before = json.loads(cli("status", "MKT-2026-005", "--json").out)
@@ -96,7 +95,7 @@ def test_evaluation_close_then_purge_erases_names_and_keeps_statistics(cli, stor
     after = json.loads(cli("status", "MKT-2026-005", "--json").out)
     assert after["lots"] == before["lots"] and after["outcomes"] == before["outcomes"]
     assert after["outcomes"] == {"beneficiaries": 3, "recorded": 3,
-                                 "by_outcome": {"job_6_months": 1, "qualifying_training": 1, "unknown": 1}}  # fmt: skip
+                                 "by_outcome": {"durable_employment": 1, "positive_exit": 1, "unknown": 1}}  # fmt: skip
     again = json.loads(cli("purge", "--closed-before", "2026-12-01", "--yes", "--json").out)
     assert again["erased"] == []  # nothing left to erase
 

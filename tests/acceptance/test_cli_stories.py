@@ -244,7 +244,20 @@ def test_an_identified_market_gets_its_offer_in_one_command(cli):
     cli("load", str(EXAMPLE))
     done = cli("offer", "MKT-2027-001", "--actor", "facilitateur@mde-cotentin.fr")
     assert "MKT-2027-001 : Identification → Offre d'insertion (prepare_offer" in done.err
-    assert "1\u202f750 heures d'insertion" in done.out  # 1.5 M€ × 50 % × 7 % ÷ 30 €
+    # the example's notes: each lot by its own trade (its CPV), not the market's 50 %
+    lot_1, lot_2 = done.out.split("Lot 2 — ")
+    assert "Code CPV : 45210000 (CPV du lot)" in lot_1
+    assert "1\u202f575 heures d'insertion" in lot_1  # 1.5 M€ × 45 % (gros œuvre) × 7 % ÷ 30 €
+    assert "Code CPV : 45421000 (CPV du lot)" in lot_2
+    assert "1\u202f410 heures d'insertion" in lot_2  # 1.1 M€ × 55 % (second œuvre) × 7 % ÷ 30 €
+    status = json.loads(cli("status", "MKT-2027-001", "--json").out)
+    assert [(lot["cpv"], lot["cpv_source"], lot["hours"]) for lot in status["lots"]] == [
+        ("45210000", "lot", 1575),
+        ("45421000", "lot", 1410),
+    ]
+    assert "CPV du lot : 45421000" in cli("status", "MKT-2027-001").out
+    other = json.loads(cli("status", "MKT-2027-002", "--json").out)  # its lots take the market's
+    assert {(lot["cpv"], lot["cpv_source"]) for lot in other["lots"]} == {("45454000", "market")}
     cli("fire", "MKT-2027-001", "publish")
     refused = cli("offer", "MKT-2027-002", expect=1).err
     assert "pas de facilitateur, pas de clause" in refused

@@ -380,7 +380,7 @@ def valid_forms(world) -> dict[str, dict[str, str]]:
             "public": "deld", "sex": "F", "age_band": "26_to_49",
             "checked_by": own.facilitator_email, "checked_on": "2026-11-02", "name": "Camille",
         },
-        "/marches/{ref}/evaluation": {"bilan": "Bilan de la clause", f"sortie-{own.beneficiary}": "job_6_months"},
+        "/marches/{ref}/evaluation": {"bilan": "Bilan de la clause", f"sortie-{own.beneficiary}": "durable_employment"},
         **{path: {"ref": "MKT-2027-HOSTILE", "buyer": own.buyer.siret, "title": "Voirie",
                   "commune": "Cherbourg", "cpv": "45233140", "amount": "1 000",
                   "consultation_on": "2027-03-01", "version": str(own.market.version),

@@ -280,11 +280,15 @@ def test_the_evaluation_is_logged_with_its_summary_and_a_count_of_outcomes_never
     clock.move_to(datetime(2027, 9, 1, 10, 0, tzinfo=PARIS))  # the execution is over
     moved = world.call(F, "POST", f"/api/markets/{ref}/transitions/complete", json={})
     assert moved.status_code == 200, moved.text
-    body = {"summary": "Bilan : une embauche durable", "outcomes": {code: "job_6_months"}}
+    body = {
+        "summary": "Bilan : une embauche durable",
+        "outcomes": {code: "durable_employment"},
+        "early_reason": "CDI signé à la fin du chantier",
+    }  # before six months after the end
     for _ in range(2):  # the same again changes nothing, and logs nothing
         answer = world.call(F, "PUT", f"/api/markets/{ref}/evaluation", json=body)
         assert answer.status_code == 200, answer.text
-    body["outcomes"] = {code: "qualifying_training"}
+    body["outcomes"] = {code: "positive_exit"}
     assert world.call(F, "PUT", f"/api/markets/{ref}/evaluation", json=body).status_code == 200
 
     history = world.call(B, "GET", f"/api/markets/{ref}").json()["history"]

@@ -190,15 +190,24 @@ def test_a_market_in_evaluation_reads_its_outcomes_once(world, store, clock):
     assert document["outcomes"] == {"beneficiaries": 1, "recorded": 0, "by_outcome": {}}
     [close] = [t for t in document["blocked_triggers"] if t["trigger"] == "close"]
     assert any(code in reason for reason in close["reasons"]), close
-    assert len(seen) == 9, seen  # the eight of any market, and the evaluation's standing
+    # the eight of any market, the evaluation's standing, the months declared with their hours
+    # still to review, and, its last month still declarable, the day the execution ended
+    assert len(seen) == 11, seen
 
-    body = {"summary": "Bilan : une embauche durable", "outcomes": {code: "job_6_months"}}
+    body = {
+        "summary": "Bilan : une embauche durable",
+        "outcomes": {code: "durable_employment"},
+        "early_reason": "CDI signé à la fin du chantier",
+    }  # before six months after the end
     assert world.call(F, "PUT", f"/api/markets/{ref}/evaluation", json=body).is_success
     document = world.call(Role.buyer, "GET", f"/api/markets/{ref}").json()
     assert document["outcomes"] == {
-        "beneficiaries": 1, "recorded": 1, "by_outcome": {"job_6_months": 1},
+        "beneficiaries": 1, "recorded": 1, "by_outcome": {"durable_employment": 1},
     }  # fmt: skip
-    assert "close" in [t["trigger"] for t in document["allowed_triggers"]]
+    # close now waits only for the last month, still declarable until its deadline
+    [close] = [t for t in document["blocked_triggers"] if t["trigger"] == "close"]
+    [reason] = close["reasons"]
+    assert "ne sont pas encore déclarés" in reason, reason
 
 
 def test_the_queue_is_a_page_and_a_count_without_joins(world, store):

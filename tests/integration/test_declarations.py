@@ -10,18 +10,23 @@ import pytest
 from sqlmodel import select
 
 from clausier.beneficiaries import outcomes
+from clausier.beneficiaries.models import Beneficiary, Outcome
+from clausier.cli.reports import print_report
 from clausier.clock import PARIS
 from clausier.config import get_settings
 from clausier.declarations import pace
 from clausier.declarations.models import DeclarationLine, LineStatus, Statement
 from clausier.declarations.service import Decision, LineInput, declare, review
-from clausier.errors import GuardRefused, LoadErrors
+from clausier.errors import GuardRefused, InvalidInput, LoadErrors
 from clausier.markets.models import Lot, Market
+from clausier.markets.status import market_status
+from clausier.reports.indicators import indicators, resolve_scope
 from clausier.tasks.models import Task, TaskStatus
 from notifications import sweep
 from notifications.models import Reminder, ReminderStatus
 from tests import factories as make
 from workflow.engine import fire
+from workflow.guards import in_words
 
 
 def paris(day: date, hour: int = 10) -> datetime:
@@ -281,12 +286,216 @@ def test_complete_counts_validated_hours_and_close_needs_every_outcome(store, si
         market = session.get(Market, site["market"].id)
         missing = outcomes.record(
             session, market, summary="Bilan : objectif atteint en mars.",
-            outcomes={site["alice"]: "job_6_months"}, actor="f0", now=clock_now(),
+            outcomes={site["alice"]: "durable_employment"}, actor="f0", now=clock_now(),
+            early_reason="CDI signé dès la fin de l'exécution",
         )  # fmt: skip
         assert missing == [site["bruno"]]
         outcomes.record(session, market, summary=None, outcomes={site["bruno"]: "unknown"},
-                        actor="f0", now=clock_now())  # fmt: skip
+                        actor="f0", now=clock_now(), early_reason="parti sans adresse")  # fmt: skip
         session.commit()
         fire(session, ref=site["market"].ref, trigger="close", actor="f0")
         session.commit()
         assert session.get(Market, site["market"].id).state == "closed"
+
+
+# --- the end of execution (issue 17) -------------------------------------------------------
+
+
+def _ending_on_31_may(store, site, clock, *, april: bool = True):
+    """The site's market ending on 31 May 2027, January to April declared (April unless not
+    ``april``) and validated, then completed on its last day."""
+    with store.session() as session:
+        market = session.get(Market, site["market"].id)
+        market.execution_ends_on = date(2027, 5, 31)
+        session.add(market)
+        session.commit()
+    clock.move_to(paris(date(2027, 5, 3)))
+    for period in ("2027-01", "2027-02", "2027-03") + (("2027-04",) if april else ()):
+        _declare(store, site, period, [LineInput(site["alice"], "direct_hire", 40)])
+    with store.session() as session:
+        ids = session.exec(select(DeclarationLine.id)).all()
+        review(session, [Decision(i, True) for i in ids], actor="f0", settings=get_settings(),
+               today=date(2027, 5, 3), now=clock_now())  # fmt: skip
+        session.commit()
+    clock.move_to(paris(date(2027, 5, 31), 17))
+    with store.session() as session:
+        fire(session, ref=site["market"].ref, trigger="complete", actor="buyer")
+        session.commit()
+
+
+def _evaluated(store, site, clock, **codes):
+    """The summary and the outcomes (by name: alice=…), recorded early with a reason."""
+    with store.session() as session:
+        market = session.get(Market, site["market"].id)
+        outcomes.record(
+            session, market, summary="Bilan : objectif atteint.",
+            outcomes={site[name]: code for name, code in codes.items()}, actor="f0",
+            now=clock_now(), early_reason="situation connue dès la fin du chantier",
+        )  # fmt: skip
+        session.commit()
+
+
+def test_after_complete_on_31_may_may_is_declared_on_5_june_then_no_more(store, site, clock):
+    _ending_on_31_may(store, site, clock)
+    clock.move_to(paris(date(2027, 6, 5)))
+    declared = _declare(store, site, "2027-05", [LineInput(site["alice"], "direct_hire", 70)],
+                        date(2027, 6, 5))  # fmt: skip
+    assert declared.added == 1
+    with store.session() as session:  # and its lines are still reviewed in evaluation
+        [line] = session.exec(
+            select(DeclarationLine).where(DeclarationLine.period == "2027-05")
+        ).all()
+        review(session, [Decision(line.id, True)], actor="f0", settings=get_settings(),
+               today=date(2027, 6, 5), now=clock_now())  # fmt: skip
+        session.commit()
+        assert session.get(Lot, site["lot"].id).hours_validated == Decimal("230.00")
+    # May was due by 10 June 2027: after it, the month is no longer declared, nor amended
+    clock.move_to(paris(date(2027, 6, 11)))
+    with pytest.raises(Exception, match="le relevé de mai 2027 se déclarait jusqu'au 10/06/2027"):
+        _declare(store, site, "2027-05", [LineInput(site["alice"], "direct_hire", 80)],
+                 date(2027, 6, 11))  # fmt: skip
+
+
+def test_close_names_the_hours_still_to_review(store, site, clock):
+    _ending_on_31_may(store, site, clock)
+    clock.move_to(paris(date(2027, 6, 5)))
+    _declare(store, site, "2027-05", [LineInput(site["alice"], "direct_hire", 70)],
+             date(2027, 6, 5))  # fmt: skip
+    _evaluated(store, site, clock, alice="durable_employment")
+    with store.session() as session:
+        with pytest.raises(GuardRefused) as refused:
+            fire(session, ref=site["market"].ref, trigger="close", actor="f0")
+        session.rollback()
+        assert "il reste 70 heures à contrôler (lot 1 : mai 2027 (70 heures))" in str(refused.value)
+        [blocked] = refused.value.reasons
+        assert in_words(blocked).endswith("validez ou rejetez ces lignes")
+        [line] = session.exec(
+            select(DeclarationLine).where(DeclarationLine.status == LineStatus.submitted)
+        ).all()
+        review(session, [Decision(line.id, False, "heures en double")], actor="f0",
+               settings=get_settings(), today=date(2027, 6, 5), now=clock_now())  # fmt: skip
+        session.commit()
+        assert fire(session, ref=site["market"].ref, trigger="close", actor="f0").to_state == (
+            "closed"
+        )
+
+
+def test_close_names_a_month_still_undeclared_until_its_deadline(store, site, clock):
+    _ending_on_31_may(store, site, clock)
+    _evaluated(store, site, clock, alice="durable_employment")
+    clock.move_to(paris(date(2027, 6, 1)))
+    with store.session() as session:
+        with pytest.raises(GuardRefused) as refused:
+            fire(session, ref=site["market"].ref, trigger="close", actor="f0")
+        session.rollback()
+        assert (
+            "des mois de la période d'exécution ne sont pas encore déclarés "
+            "(lot 1 : mai 2027 (au plus tard le 10/06/2027))"
+        ) in str(refused.value)
+        status = market_status(session, session.get(Market, site["market"].id),
+                               today=date(2027, 6, 1))  # fmt: skip
+        [close] = [t for t in status["blocked_triggers"] if t["trigger"] == "close"]
+        assert any("mai 2027" in reason for reason in close["reasons"])
+    # its deadline passed, May can no longer be declared: close no longer waits for it
+    clock.move_to(paris(date(2027, 6, 11)))
+    with store.session() as session:
+        assert fire(session, ref=site["market"].ref, trigger="close", actor="f0").to_state == (
+            "closed"
+        )
+
+
+def test_an_outcome_recorded_before_its_date_needs_a_reason(store, site, clock):
+    _ending_on_31_may(store, site, clock)
+    clock.move_to(paris(date(2027, 6, 20)))
+    with store.session() as session:
+        market = session.get(Market, site["market"].id)
+        with pytest.raises(InvalidInput, match="se constate à partir du 30/11/2027"):
+            outcomes.record(session, market, summary="Bilan", actor="f0", now=clock_now(),
+                            outcomes={site["alice"]: "durable_employment"})  # fmt: skip
+        session.rollback()
+        market = session.get(Market, site["market"].id)
+        outcomes.record(session, market, summary="Bilan", actor="f0", now=clock_now(),
+                        outcomes={site["alice"]: "durable_employment"},
+                        early_reason="CDI signé le 1er juin")  # fmt: skip
+        session.commit()
+        [row] = session.exec(select(Outcome)).all()
+        assert (row.outcome, row.early_reason) == ("durable_employment", "CDI signé le 1er juin")
+    # six months after the end, an outcome needs no reason
+    clock.move_to(paris(date(2027, 11, 30)))
+    with store.session() as session:
+        market = session.get(Market, site["market"].id)
+        outcomes.record(session, market, summary=None, actor="f0", now=clock_now(),
+                        outcomes={site["alice"]: "transition_employment"})  # fmt: skip
+        session.commit()
+        assert session.exec(select(Outcome)).one().early_reason is None
+
+
+def test_close_does_not_take_an_early_outcome_without_a_reason_for_the_follow_up(
+    store, site, clock
+):
+    _ending_on_31_may(store, site, clock)
+    clock.move_to(paris(date(2027, 6, 20)))
+    with store.session() as session:
+        market = session.get(Market, site["market"].id)
+        market.evaluation = "Bilan : objectif atteint."
+        alice = session.exec(select(Beneficiary).where(Beneficiary.code == site["alice"])).one()
+        # recorded on the last day, before the rule, without a reason
+        session.add(Outcome(market_id=market.id, beneficiary_id=alice.id, outcome="unknown",
+                            recorded_by="f0", recorded_at=paris(date(2027, 5, 31))))  # fmt: skip
+        session.add(market)
+        session.commit()
+        with pytest.raises(GuardRefused, match=f"la sortie à six mois de {site['alice']} a été "
+                           "enregistrée avant sa date sans motif"):  # fmt: skip
+            fire(session, ref=site["market"].ref, trigger="close", actor="f0")
+        session.rollback()
+        follow_up = session.exec(select(Task).where(Task.kind == "outcomes_follow_up")).one()
+        assert follow_up.status == TaskStatus.open
+    _evaluated(store, site, clock, alice="unknown")  # the same answer, now with its reason
+    with store.session() as session:
+        fire(session, ref=site["market"].ref, trigger="close", actor="f0")
+        session.commit()
+        follow_up = session.exec(select(Task).where(Task.kind == "outcomes_follow_up")).one()
+        assert follow_up.status == TaskStatus.done
+
+
+def test_the_positive_rate_counts_every_person_concerned(store, site, clock, capsys):
+    """Two positive outcomes, and a third person with validated hours and none recorded: 2
+    positives of 3 (67 %), the third counted as « inconnu », not 2 of 2 (100 %)."""
+    with store.session() as session:
+        carol = make.beneficiary(session, site["mde"], public="senior")
+        session.commit()
+        site = site | {"carol": carol.code}
+    _ending_on_31_may(store, site, clock)
+    clock.move_to(paris(date(2027, 6, 5)))
+    _declare(store, site, "2027-05", [LineInput(site["bruno"], "placement", 30),
+                                      LineInput(site["carol"], "placement", 30)],
+             date(2027, 6, 5))  # fmt: skip
+    with store.session() as session:
+        ids = session.exec(
+            select(DeclarationLine.id).where(DeclarationLine.period == "2027-05")
+        ).all()
+        review(session, [Decision(i, True) for i in ids], actor="f0", settings=get_settings(),
+               today=date(2027, 6, 5), now=clock_now())  # fmt: skip
+        session.commit()
+    _evaluated(store, site, clock, alice="durable_employment", bruno="positive_exit")
+    with store.session() as session:
+        scope = resolve_scope(session, "buyer", "Région Normandie")
+        report = indicators(session, scope, 2027, today=date(2027, 6, 5), now=clock_now())
+    assert (report.outcomes.positive, report.outcomes.total) == (2, 3)
+    assert report.outcomes.positive_rate == Decimal("0.6667")
+    counts = {row.code: row.count for row in report.outcomes.by_outcome}
+    assert counts == {"durable_employment": 1, "transition_employment": 0, "positive_exit": 1,
+                      "other": 0, "unknown": 1}  # fmt: skip
+    assert [row.label for row in report.outcomes.by_outcome] == [
+        "emploi durable", "emploi de transition", "sortie positive", "autre", "inconnu"]  # fmt: skip
+    print_report(report)
+    assert "2 positives sur 3 personnes concernées" in capsys.readouterr().out
+
+
+def test_an_old_outcome_code_is_refused(store, site, clock):
+    _ending_on_31_may(store, site, clock)
+    with store.session() as session:
+        market = session.get(Market, site["market"].id)
+        with pytest.raises(InvalidInput, match="sortie « job_6_months » inconnue"):
+            outcomes.record(session, market, summary=None, actor="f0", now=clock_now(),
+                            outcomes={site["alice"]: "job_6_months"}, early_reason="déjà")  # fmt: skip

@@ -57,6 +57,7 @@ def test_a_covered_market_goes_through_its_whole_life(session, territory, clock)
         assert fired.to_state == expected
     clock.move_to(date(2028, 6, 1))
     fire(session, ref=market.ref, trigger="complete", actor="c.martin@mde.example")
+    make.every_month_declared(session, market)  # nobody worked: every month declared empty
     fire(
         session,
         ref=market.ref,
@@ -303,6 +304,7 @@ def test_complete_on_the_last_day_of_execution(session, territory, clock):
 
 def test_close_needs_the_evaluation(session, territory):
     market = make.market(session, buyer=territory[0], state="evaluation")
+    make.every_month_declared(session, market)
     with pytest.raises(GuardRefused, match="le bilan n'est pas enregistré"):
         fire(session, ref=market.ref, trigger="close", actor="x")
     assert (

@@ -22,6 +22,7 @@ from clausier.db.tables import (
 )
 from clausier.errors import LoadErrors
 from clausier.loading.loader import load
+from clausier.markets.models import lot_cpv
 from tests.factories import siret
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"
@@ -355,7 +356,7 @@ def test_the_history_of_execution_shows_all_its_problems_at_once(session, tmp_pa
           - {beneficiary: B-7K2M4Q1A, modality: direct_hire, hours: 35}
           - {beneficiary: B-00000000, modality: direct_hire, hours: -7}
     outcomes:
-      - {market: MKT-404, beneficiary: B-7K2M4Q1A, outcome: job_6_months}
+      - {market: MKT-404, beneficiary: B-7K2M4Q1A, outcome: durable_employment}
     """
     with pytest.raises(LoadErrors) as failure:
         load(session, write(tmp_path, GOOD + history))
@@ -388,3 +389,66 @@ def test_a_huge_bad_file_lists_its_first_problems_and_counts_the_others(session,
     assert message.endswith(
         "… et 50 autres erreurs non listées : corrigez d'abord celles-ci, puis recommencez."
     )
+
+
+# --- a lot's own CPV (a market split by trade) ----------------------------------------------
+
+OWN_CPV = GOOD.replace(
+    "amount: 1300000, hours: 700,", 'cpv: "45210000", amount: 1300000, hours: 700,'
+)
+assert OWN_CPV != GOOD
+
+
+def test_a_lot_has_its_own_cpv_and_one_without_takes_the_markets(session, tmp_path, clock):
+    load(session, write(tmp_path, OWN_CPV))
+    session.commit()
+    market = session.exec(select(Market).where(Market.ref == "MKT-1")).one()
+    first, second = session.exec(
+        select(Lot).where(Lot.market_id == market.id).order_by(Lot.number)
+    ).all()
+    assert (first.cpv, second.cpv) == ("45210000", None)
+    assert lot_cpv(first, market) == ("45210000", "lot")
+    assert lot_cpv(second, market) == ("45454000", "market")
+    # the file describes the lot: left out again, the lot takes the market's CPV back
+    report = load(session, write(tmp_path, GOOD, "v2.yaml"))
+    assert report.counts["lots"]["updated"] == 1
+    session.refresh(first)
+    assert first.cpv is None
+
+
+def test_a_bad_lot_cpv_is_refused_on_its_line_and_field(session, tmp_path, clock):
+    text = OWN_CPV.replace('cpv: "45210000"', 'cpv: "4521"')
+    path = write(tmp_path, text)
+    with pytest.raises(LoadErrors) as failure:
+        load(session, path)
+    session.rollback()
+    line = next(n for n, row in enumerate(dedent(text).splitlines(), 1) if '"4521"' in row)
+    [problem] = failure.value.errors
+    assert (problem.line, problem.field) == (line, "markets[MKT-1].lots[1].cpv")
+    assert problem.message.startswith("code CPV « 4521 » invalide : attendu 8 chiffres")
+    assert counts(session)["Lot"] == 0
+
+
+def test_a_spreadsheet_gives_a_lot_its_cpv_in_lot_cpv(session, tmp_path, clock):
+    load(session, write(tmp_path, GOOD.split("markets:")[0]))
+    csv = write(
+        tmp_path,
+        f"""\
+        ref;buyer;title;commune;cpv;amount;lot_number;lot_title;lot_cpv;lot_amount
+        MKT-CSV;{BUYER};Groupe scolaire;50129;45214200;1 500 000;1;Gros œuvre;45210000;900 000
+        MKT-CSV;{BUYER};Groupe scolaire;50129;45214200;1 500 000;2;Second œuvre;;600 000
+        MKT-CSV;{BUYER};Groupe scolaire;50129;45214200;1 500 000;3;Peinture;4544;100 000
+        """,
+        "marches.csv",
+    )
+    with pytest.raises(LoadErrors) as failure:
+        load(session, csv)
+    assert [(p.line, p.field) for p in failure.value.errors] == [
+        (4, "markets[MKT-CSV].lots[3].cpv")
+    ]
+    csv.write_text(csv.read_text(encoding="utf-8").replace(";4544;", ";45442100;"), "utf-8")
+    load(session, csv)
+    lots = session.exec(
+        select(Lot).join(Market).where(Market.ref == "MKT-CSV").order_by(Lot.number)
+    ).all()
+    assert [lot.cpv for lot in lots] == ["45210000", None, "45442100"]

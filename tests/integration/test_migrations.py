@@ -41,3 +41,36 @@ def test_migrations_from_empty_reach_the_models_on_postgresql(postgres_schema):
     assert _differences(postgres_schema.engine) == []
     with postgres_schema.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM commune")).scalar() == 35014
+
+
+def test_migration_0014_puts_the_former_outcomes_in_the_iae_words(store, clock):
+    """Going back to 0013 and up again: the former codes (a job of six months or more, a
+    qualifying training, a business creation) become the IAE's, ``other`` and ``unknown`` stay."""
+    from clausier.beneficiaries.models import Outcome
+    from tests import factories as make
+
+    with store.session() as session:
+        buyer, mde = make.buyer(session), make.structure(session, "mde-cotentin")
+        market = make.market(session, buyer=buyer, state="evaluation")
+        people = [make.beneficiary(session, mde) for _ in range(5)]
+        for person in people:
+            session.add(Outcome(market_id=market.id, beneficiary_id=person.id,
+                                outcome="other", recorded_by="f0"))  # fmt: skip
+        session.commit()
+        ids = [person.id for person in people]
+    migrate.downgrade(store.engine, "0013_lot_cpv")
+    former = ["job_6_months", "qualifying_training", "business_creation", "other", "unknown"]
+    with store.engine.begin() as connection:
+        for person_id, code in zip(ids, former, strict=True):
+            connection.execute(
+                text("UPDATE outcome SET outcome = :code WHERE beneficiary_id = :id"),
+                {"code": code, "id": person_id},
+            )
+    migrate.upgrade(store.engine)
+    assert migrate.current_revision(store.engine) == migrate.head_revision()
+    with store.engine.connect() as connection:
+        rows = dict(connection.execute(text("SELECT beneficiary_id, outcome FROM outcome")).all())
+        reasons = connection.execute(text("SELECT early_reason FROM outcome")).scalars().all()
+    assert [rows[person_id] for person_id in ids] == [
+        "durable_employment", "positive_exit", "durable_employment", "other", "unknown"]  # fmt: skip
+    assert reasons == [None] * 5

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from clausier.config import OfferSettings
 from clausier.errors import GuardRefused, InvalidInput
-from clausier.markets.models import Lot
+from clausier.loading.loader import load
+from clausier.markets.models import Lot, Market
 from clausier.offers import service
 from clausier.offers.service import OfferFrozen
 from tests import factories as make
@@ -169,3 +171,46 @@ def test_a_trade_outside_the_table_asks_for_its_labour_share(session, market):
         prepare(session, market, settings=SETTINGS)
     [offer, _] = prepare(session, market, settings=SETTINGS, labour_share=Decimal("0.4"))
     assert offer.lot.hours == 665  # 1 M€ × 40 % × 5 % ÷ 30 € = 666.7 → 665
+
+
+# --- a lot's own trade (issue 17): the labour share follows the lot's CPV, else the market's ------
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "basse-normandie.yaml"
+
+
+def test_the_example_lots_get_the_hours_of_their_own_trades(session, clock):
+    """MKT-2027-001 is split by trade: gros œuvre 45 %, second œuvre 55 % (the example's notes:
+    1 575 h and 1 410 h), not the market's 50 % for both (1 750 h and 1 285 h)."""
+    load(session, EXAMPLE)
+    market = session.exec(select(Market).where(Market.ref == "MKT-2027-001")).one()
+    fire(session, ref=market.ref, trigger="prepare_offer", actor="f0@mde-cotentin.example")
+    offers = prepare(session, market, settings=SETTINGS)
+    assert [o.lot.hours for o in offers] == [1575, 1410]
+    assert [(o.computation.cpv, o.computation.cpv_source) for o in offers] == [
+        ("45210000", "lot"),
+        ("45421000", "lot"),
+    ]
+    assert [o.computation.labour_share.value for o in offers] == [Decimal("0.45"), Decimal("0.55")]
+    stored = lots(session, market)[1].offer
+    assert (stored["cpv"], stored["cpv_source"]) == ("45421000", "lot")
+    assert "second œuvre" in stored["labour_share_source"]
+
+
+def test_a_lot_without_a_cpv_takes_the_markets(session, market):
+    lots(session, market)[0].cpv = "45442100"  # peinture: 60 %
+    offers = prepare(session, market, settings=SETTINGS)
+    assert [o.lot.hours for o in offers] == [1000, 835]  # 1 M€ × 60 % / 50 % × 5 % ÷ 30 €
+    assert [(o.computation.cpv, o.computation.cpv_source) for o in offers] == [
+        ("45442100", "lot"),
+        ("45454000", "market"),
+    ]
+
+
+def test_a_lot_trade_outside_the_table_names_the_lots_cpv(session, market):
+    lots(session, market)[1].cpv = "03000000"
+    with pytest.raises(
+        InvalidInput, match=r"Le code CPV 03000000 \(CPV du lot\) n'est pas dans la table"
+    ):
+        prepare(session, market, settings=SETTINGS)
+    [offer] = prepare(session, market, settings=SETTINGS, lot_number=1)
+    assert offer.computation.cpv_source == "market"

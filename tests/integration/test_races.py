@@ -534,12 +534,13 @@ def assert_one_outcome_each(arena: Arena, outcomes: set[str]) -> None:
 
 def test_evaluations_recorded_at_once_leave_one_outcome_per_person(arena):
     in_evaluation(arena)
-    choices = ["job_6_months", "qualifying_training"]
+    choices = ["durable_employment", "positive_exit"]
     answers = arena.race(
         lambda client, n: client.put(
             f"/api/markets/{arena.market}/evaluation",
             json={"summary": f"Bilan {n}", "outcomes": {arena.people[0]: choices[n % 2],
-                                                        arena.people[-1]: choices[n % 2]}},
+                                                        arena.people[-1]: choices[n % 2]},
+                  "early_reason": "connues à la fin du chantier"},
             headers=arena.api(Role.facilitator),
         )
     )  # fmt: skip
@@ -550,12 +551,13 @@ def test_evaluations_recorded_at_once_leave_one_outcome_per_person(arena):
 def test_evaluations_recorded_on_the_page_at_once_leave_one_outcome_per_person(arena):
     in_evaluation(arena)
     signed_in, csrf = arena.web(Role.facilitator)
-    choices = ["job_6_months", "qualifying_training"]
+    choices = ["durable_employment", "positive_exit"]
     answers = arena.race(
         lambda client, n: client.post(
             f"/marches/{arena.market}/evaluation",
             data={"csrf": csrf, "bilan": f"Bilan {n}", f"sortie-{arena.people[0]}": choices[n % 2],
-                  f"sortie-{arena.people[-1]}": choices[n % 2]},
+                  f"sortie-{arena.people[-1]}": choices[n % 2],
+                  "motif-anticipe": "connues à la fin du chantier"},
             headers=signed_in,
         )
     )  # fmt: skip

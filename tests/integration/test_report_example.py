@@ -85,8 +85,12 @@ def test_the_regions_2026_report_equals_the_hand_count(example):
     assert [m.validated for m in report.months[3:10]] == [
         D(80), D(280), D(390), D(250), D(60), D(160), D(0)]  # fmt: skip
     assert report.months[-1].target_cumulative == report.planned
-    # outcomes of MKT-2026-005 (in evaluation): a job of 6 months, a qualifying training
-    assert (report.outcomes.markets, report.outcomes.total, report.outcomes.positive) == (1, 2, 2)
+    # outcomes of MKT-2026-005 (in evaluation): a durable employment and a positive exit, and
+    # B-4H8P2T6C, whose outcome is not known yet, counted as unknown: 2 positives of 3 people
+    assert (report.outcomes.markets, report.outcomes.total, report.outcomes.positive) == (1, 3, 2)
+    assert report.outcomes.positive_rate == D("0.6667")
+    assert {o.code: o.count for o in report.outcomes.by_outcome if o.count} == {
+        "durable_employment": 1, "positive_exit": 1, "unknown": 1}  # fmt: skip
 
     # the Département: MKT-2026-008 (290 h, closed) and MKT-2026-019 lot 1 (35 h), one person
     departement = report_of(example, "Conseil départemental de la Manche")
@@ -103,6 +107,7 @@ def test_the_workbook_the_buyer_downloads_has_the_same_figures(sqlite_store, clo
     assert summary["Heures validées en 2026"] == pytest.approx(1220)
     assert summary["Taux de réalisation"] == pytest.approx(0.5774)
     assert summary["Bénéficiaires en 2026"] == 6 and summary["Sorties positives"] == 2
+    assert summary["Taux de sorties positives"] == pytest.approx(0.6667)
     lots = [row for row in book["Marchés"].iter_rows(min_row=4, values_only=True)]
     assert [(row[0], row[8], row[15]) for row in lots[:-1]] == [
         ("MKT-2026-005", 1, 450), ("MKT-2026-005", 2, 250),

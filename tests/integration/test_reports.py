@@ -99,7 +99,7 @@ def test_the_buyers_2027_report_equals_the_hand_count(store, world):
     # outcomes: R-2 is in evaluation: P2 job of 6 months (positive), P3 other → 1 of 2
     assert report.outcomes.markets == 1
     assert {o.code: o.count for o in report.outcomes.by_outcome if o.count} == {
-        "job_6_months": 1, "other": 1}  # fmt: skip
+        "durable_employment": 1, "other": 1}  # fmt: skip
     assert (report.outcomes.positive, report.outcomes.positive_rate) == (1, D("0.5000"))
 
     document = report.as_dict()

@@ -96,29 +96,33 @@ def test_a_missing_file_named_by_the_environment_is_an_error(monkeypatch, tmp_pa
     ("content", "expected"),
     [
         (
-            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: signature\n",
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      service: follow\n      state: signature\n",
             "état « signature » inconnu",
         ),
         (
-            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: consultation\n      done_by: [publish]\n",
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      service: follow\n      state: consultation\n      done_by: [publish]\n",
             "done_by : « publish » ne fait pas quitter l'état consultation",
         ),
         (
-            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: execution\n      due: {after: tomorrow}\n",
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      service: follow\n      state: execution\n      due: {after: tomorrow}\n",
             "clé « tasks.kinds.x1.due.after »",
         ),
         ("tasks:\n  due_time: '25:00'\n", "clé « tasks.due_time » : attendu : une heure HH:MM"),
         (
-            "tasks:\n  kinds:\n    Appel Client:\n      label: Appeler\n      state: execution\n",
+            "tasks:\n  kinds:\n    Appel Client:\n      label: Appeler\n      service: follow\n      state: execution\n",
             "lettres minuscules",
         ),
         (
-            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: evaluation\n      opened_by: declaration\n",
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      service: follow\n      state: evaluation\n      opened_by: declaration\n",
             "opened_by : « declaration » n'arrive qu'en exécution",
         ),
         (
-            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: execution\n      opened_by: pluie\n",
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      service: follow\n      state: execution\n      opened_by: pluie\n",
             "clé « tasks.kinds.x1.opened_by »",
+        ),
+        (
+            "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      service: accueil\n      state: execution\n",
+            "service « accueil » inconnu",
         ),
         (
             "declarations:\n  pace_threshold: 1.5\n",
@@ -215,3 +219,23 @@ def test_reminder_and_delivery_settings_are_checked(tmp_path, content, expected)
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError, match=expected):
         load_settings(path)
+
+
+def test_a_task_kind_written_before_services_still_starts_and_stays_the_structures(tmp_path):
+    """A deployment's config.yaml from before the ``service`` key keeps starting: such a kind is
+    the structure's whatever its convention lists."""
+    from clausier.markets.models import Market
+    from clausier.tasks.planning import holder
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "tasks:\n  kinds:\n    x1:\n      label: Appeler\n      state: execution\n",
+        encoding="utf-8",
+    )
+    kind = load_settings(path).tasks.kinds["x1"]
+    assert kind.service is None
+    market = Market(structure_id=7)
+    assert holder(kind, market, frozenset()) == 7
+    follow = kind.model_copy(update={"service": "follow"})
+    assert holder(follow, market, frozenset()) is None
+    assert holder(follow, market, frozenset({"follow"})) == 7

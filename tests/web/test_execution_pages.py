@@ -262,11 +262,17 @@ def test_the_evaluation_is_recorded_on_the_market_page(world):
         page = client.get("/marches/MKT-2026-099").text
         assert f'name="sortie-{alice}"' in page and "Sorties encore à renseigner (1)" in page
         assert NAMES["alice"] in page
+        # before 30/06/2027 (six months after the end), an outcome says why it is known already
+        assert 'name="motif-anticipe"' in page
+        form = {"csrf": csrf_of(client), f"sortie-{alice}": "durable_employment",
+                "bilan": "Objectif atteint : 10 heures pour une personne."}  # fmt: skip
+        early = client.post("/marches/MKT-2026-099/evaluation", data=form)
+        assert early.status_code == 422
+        assert "la sortie à six mois se constate à partir du 30/06/2027" in early.text
         saved = client.post(
             "/marches/MKT-2026-099/evaluation",
-            data={"csrf": csrf_of(client), f"sortie-{alice}": "job_6_months",
-                  "bilan": "Objectif atteint : 10 heures pour une personne."},
-        )  # fmt: skip
+            data=form | {"motif-anticipe": "CDI signé le dernier jour du chantier"},
+        )
         assert saved.status_code == 303
         page = client.get(saved.headers["location"]).text
         assert "Évaluation enregistrée." in page and "Toutes les sorties sont renseignées." in page

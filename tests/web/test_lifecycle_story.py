@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from clausier.markets.models import Lot, Market, TransitionLog
 from notifications.models import OutboxMessage
+from tests import factories as make
 from tests.web.conftest import screenshot
 from tests.web.test_pages import sign_in
 
@@ -77,7 +78,7 @@ def test_a_market_from_identification_to_closed_in_the_browser(page, site, clock
             .join(Market, Market.id == Lot.market_id)
             .where(Market.ref == MARKET, Lot.number == 1)
         ).one()
-    assert lot1.hours == 2000  # 1 500 000 × 50 % (CPV 4545…) × 8 % ÷ 30 €
+    assert lot1.hours == 1800  # 1 500 000 × 45 % (its own CPV 4521…, gros œuvre) × 8 % ÷ 30 €
     sign_out(page)
 
     # the buyer publishes, then awards: lot 1 to a known contractor, lot 2 to a new one
@@ -141,12 +142,37 @@ def test_a_market_from_identification_to_closed_in_the_browser(page, site, clock
     )
     blocked = page.locator("#pourquoi-close").inner_text()
     assert blocked.startswith("Pour clore : ") and code in blocked, blocked  # her outcome first
+    assert "ne sont pas encore déclarés (lot 1 : " in blocked and "mai 2028" in blocked, blocked
+    sign_out(page)
+    # the other months were declared without hours (not shown), but lot 1's May, due on 10 June
+    # (12 June, the 10th a Saturday): its contractor declares it on 5 June, after ``complete``
+    with site["store"].session() as session:
+        market = session.exec(select(Market).where(Market.ref == MARKET)).one()
+        make.every_month_declared(session, market, but=("2028-05",), lots=(1,))
+        make.every_month_declared(session, market, lots=(2,))
+        session.commit()
+    clock.move_to(datetime(2028, 6, 5, 9, tzinfo=PARIS))
+    by_link(page, site, BESSIN[1])
+    page.get_by_role("link", name="Mes déclarations", exact=True).click()
+    page.get_by_role("link", name=f"Relevés du lot 1 de {MARKET}").click()
+    page.get_by_role("link", name="Déclarer le relevé de mai 2028").click()
+    page.get_by_role("button", name=re.compile("^Rien ce mois-ci")).click()
+    expect(page.get_by_role("status")).to_contain_text("Relevé de mai 2028 enregistré")
+    sign_out(page)
+
+    by_link(page, site, CLAIRE)
+    open_market(page, site)
     page.get_by_label(re.compile(f"^{code}")).select_option(index=1)
+    # six months after the end is 31 December 2028: an outcome known before says why
+    page.locator("#motif-anticipe").fill("CDI signé à la fin du chantier")
     page.get_by_label("Bilan de la clause", exact=True).fill(
         "Bilan : 140 heures réalisées par une personne de moins de 26 ans."
     )
     page.get_by_role("button", name="Enregistrer l'évaluation").click()
     expect(page.get_by_role("status")).to_have_text("Évaluation enregistrée.")
+    assert page.locator("#pourquoi-close").count() == 0, page.locator(
+        "#pourquoi-close"
+    ).inner_text()
     page.get_by_role("button", name="Clore le marché").click()
     expect(page.get_by_role("status")).to_have_text("Le marché est clos.")
     assert state_of(page) == "Clos"
@@ -163,5 +189,5 @@ def test_a_market_from_identification_to_closed_in_the_browser(page, site, clock
             .order_by(TransitionLog.id)
         ).all()
     assert [t for t, _ in triggers] == ["prepare_offer", "publish", "award", "complete", "close"]
-    assert lot1.hours == 2000
+    assert lot1.hours == 1800
     assert all(not actor.startswith("cli") for _, actor in triggers)

@@ -352,3 +352,49 @@ def test_no_file_sent_to_the_import_gives_a_server_error(world):
                 assert "rien n'a été enregistré" in html.unescape(answer.text), (role, name)
     answer = browsers.call(Role.buyer, "POST", "/marches/import", data={"fichier": "texte"})
     assert answer.status_code == 422 and "choisissez un fichier" in html.unescape(answer.text)
+
+
+def test_the_form_saves_a_lots_own_cpv_and_refuses_a_bad_one_on_its_field(world, store):
+    """A market split by trade: each lot row has an optional CPV, the market's when blank."""
+    with store.session() as session:
+        market = make.market(session, buyer=world.own.buyer, ref="MKT-2027-CPV")
+        session.commit()
+        version = market.version
+    headers, csrf = _web_session(store, world.tokens[Role.buyer])
+    data = {
+        "csrf": csrf, "version": str(version), "action": "enregistrer",
+        "title": "Collège", "commune": make.CHERBOURG, "cpv": "45454000", "amount": "2000000",
+        "lot_1_number": "1", "lot_1_title": "Gros œuvre", "lot_1_cpv": "4521",
+        "lot_1_amount": "1000000", "lot_2_number": "2", "lot_2_title": "Second œuvre",
+        "lot_2_cpv": "", "lot_2_amount": "1000000",
+    }  # fmt: skip
+    with (
+        serving(create_app(store.engine, get_settings())) as url,
+        httpx.Client(base_url=url, timeout=60, headers=headers) as client,
+    ):
+        refused = client.post("/marches/MKT-2027-CPV/modifier", data=data)
+        assert refused.status_code == 422, refused.text[:500]
+        text = html.unescape(refused.text)
+        assert 'href="#lot_1_cpv"' in text
+        summary = re.search(r'<div class="error-summary".*?</div>', text, re.S)[0]
+        assert "Lot 1, code CPV : code CPV « 4521 » invalide : attendu 8 chiffres" in summary, (
+            summary
+        )
+        assert 'id="lot_1_cpv" name="lot_1_cpv" value="4521"' in text  # shown back as typed
+        saved = client.post("/marches/MKT-2027-CPV/modifier", data=data | {"lot_1_cpv": "45210000"})
+        assert saved.status_code == 303, saved.text[:500]
+        form = html.unescape(client.get("/marches/MKT-2027-CPV/modifier").text)
+    assert 'id="lot_1_cpv" name="lot_1_cpv" value="45210000"' in form
+    assert "Celui du marché si vide" in form
+    with store.session() as session:
+        stored = session.exec(select(Market).where(Market.ref == "MKT-2027-CPV")).one()
+        lots = session.exec(
+            select(Lot).where(Lot.market_id == stored.id).order_by(Lot.number)
+        ).all()
+        edit = session.exec(
+            select(TransitionLog).where(
+                TransitionLog.market_id == stored.id, TransitionLog.trigger == "edit"
+            )
+        ).one()
+    assert [lot.cpv for lot in lots] == ["45210000", None]
+    assert edit.payload["changes"]["lots[1].cpv"] == [None, "45210000"]

@@ -176,6 +176,35 @@ def test_without_javascript_recalculer_computes_on_the_server(browser, site):
         context.close()
 
 
+def test_each_lot_takes_the_labour_share_of_its_own_cpv_and_says_whose(page, site):
+    """MKT-2027-001, split by trade: the example's notes give 1 575 h (gros œuvre 45 %) and
+    1 410 h (second œuvre 55 %); the page names the CPV used and whose it is, and offre.js
+    follows each lot's own share."""
+    with site["store"].session() as session:
+        fire(session, ref="MKT-2027-001", trigger="prepare_offer", actor="f@mde-cotentin.fr")
+        session.commit()
+    sign_in(page, site, Role.facilitator)
+    page.goto(site["url"] + "/marches/MKT-2027-001/offre")
+    expect(page.locator("#cpv-1")).to_contain_text("45210000 (CPV du lot)")
+    expect(page.locator("#cpv-2")).to_contain_text("45421000 (CPV du lot)")
+    expect(step(page, 1, "× part de main-d'œuvre")).to_contain_text("45 %")
+    expect(step(page, 2, "× part de main-d'œuvre")).to_contain_text("55 %")
+    expect(page.locator("#resultat-1")).to_contain_text("1\u202f575 heures d'insertion")
+    expect(page.locator("#resultat-2")).to_contain_text("1\u202f410 heures d'insertion")
+    page.locator("#taux-2").fill("10")  # 1,1 M€ × 55 % × 10 % ÷ 30 € = 2 016,67 → 2 015
+    expect(page.locator("#resultat-2")).to_contain_text("2\u202f015 heures d'insertion")
+    expect(step(page, 2, "× part de main-d'œuvre")).to_contain_text("second œuvre")
+    with site["store"].session() as session:  # a lot without its own CPV: the market's
+        market = session.exec(select(Market).where(Market.ref == "MKT-2027-001")).one()
+        lot = session.exec(select(Lot).where(Lot.market_id == market.id, Lot.number == 2)).one()
+        lot.cpv = None
+        session.add(lot)
+        session.commit()
+    page.goto(site["url"] + "/marches/MKT-2027-001/offre")
+    expect(page.locator("#cpv-2")).to_contain_text("45454000 (CPV du marché)")
+    expect(page.locator("#resultat-2")).to_contain_text("1\u202f285 heures d'insertion")
+
+
 def test_the_buyer_reads_the_offer_and_may_not_change_it(page, site):
     sign_in(page, site, Role.buyer)
     page.goto(site["url"] + "/marches/MKT-2026-041/offre")  # a Région market in consultation

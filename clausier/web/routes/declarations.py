@@ -142,12 +142,16 @@ def lot_months(request: Request, lot_id: RowId, web: WebDep, session: SessionDep
                 state = "declared"
             elif month > today.replace(day=1):
                 state = "upcoming"
-            elif market.state != "execution":
+            elif market.state != "execution" and (market.state != "evaluation" or today > deadline):
                 state = "missing"
             else:
                 state = "late" if today > deadline else "due"
+            # declarable in execution, and after it until the month's deadline
+            still_open = market.state == "execution" or (
+                market.state == "evaluation" and today <= deadline
+            )
             rows.append({"period": code, "label": periods.label(month), "deadline": deadline,
-                         "state": state, "state_label": MONTH_STATES[state],
+                         "state": state, "open": still_open, "state_label": MONTH_STATES[state],
                          "hours": {status: fr_number(value) for status, value in figures[code].items()}})  # fmt: skip
     progress = pace.lot_progress(
         session, market, [lot], today=today, settings=settings, departement=departement
@@ -215,7 +219,7 @@ def _month_page(
         .where(DeclarationLine.lot_id == lot.id, DeclarationLine.period == period)
         .order_by(DeclarationLine.id)
     ).all()
-    blocked = _why_closed(market, lot, period, today)
+    blocked = _why_closed(session, market, lot, period, today, settings.offer.declaration_day)
     editable = may(principal, Action.declare_hours) and blocked is None
     if rows is None:
         rows = [
@@ -262,10 +266,15 @@ def _month_page(
     )  # fmt: skip
 
 
-def _why_closed(market: Market, lot: Lot, period: str, today: date) -> str | None:
+def _why_closed(
+    session: Session, market: Market, lot: Lot, period: str, today: date, declaration_day: int
+) -> str | None:
     """Why hours cannot be declared here, in French; None when they can."""
     try:
-        check_lot_open(market, lot)
+        check_lot_open(
+            market, lot, session=session, period=period, today=today,
+            declaration_day=declaration_day,
+        )  # fmt: skip
     except ClausierError as refused:
         return str(refused)
     problem = periods.problem(

@@ -44,14 +44,16 @@ def record_evaluation(
         or recorded[people[code].id].outcome != outcome
     }
     summary = form_text(form.get("bilan"))
-    posted = {"outcomes": outcomes, "summary": summary}
+    early_reason = form_text(form.get("motif-anticipe"))
+    posted = {"outcomes": outcomes, "summary": summary, "early_reason": early_reason}
     if 0 < len(summary) < 3:
         posted["error"] = {"anchor": "bilan", "message": "le bilan est trop court (3 caractères au moins)"}  # fmt: skip
         return market_page(request, web, session, ref, status=422, evaluation_form=posted)
     new_summary = summary if summary and summary != (market.evaluation or "") else None
     try:
         evaluation.record(session, market, summary=new_summary, outcomes=changed,
-                          actor=actor_of(web), now=clock.now())  # fmt: skip
+                          actor=actor_of(web), now=clock.now(),
+                          early_reason=early_reason or None)  # fmt: skip
     except ClausierError as error:
         session.rollback()
         posted["error"] = {"anchor": "sorties", "message": str(error)}

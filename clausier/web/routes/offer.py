@@ -27,7 +27,7 @@ from clausier.auth.scope import visible_market
 from clausier.errors import ClausierError, InvalidInput, Refused, VersionConflict
 from clausier.formatting import fr_number
 from clausier.http.session import SessionDep
-from clausier.markets.models import Lot, Market
+from clausier.markets.models import CPV_SOURCES, Lot, Market, lot_cpv
 from clausier.offers import service
 from clausier.offers.clause import MODALITIES, MODALITY_LABELS, ClauseTextRefused
 from clausier.offers.formula import parse_cost, parse_share, percent
@@ -79,6 +79,8 @@ class LotView:
     replaced: bool = False
     errors: dict[str, str] = field(default_factory=dict)  # field → French message
     missing_share: bool = False
+    cpv: str = ""  # the CPV whose family gives the labour share, and whose it is, in words
+    cpv_source: str = ""
 
 
 def _digest(text: str) -> str:
@@ -192,12 +194,22 @@ def _offer_page(
     editable = market.state == EDITED_STATE and may_on_market(principal, Action.edit_offer, market)
     settings = request.app.state.settings.offer
     base = service.defaults(session, market, settings) if editable else None
+    shares = {}  # each lot's labour share by its own trade, for offre.js
+    for view in views:
+        stored = view.offer.cpv if view.offer and view.offer.cpv_source else None
+        cpv, whose = (stored, view.offer.cpv_source) if stored else lot_cpv(view.lot, market)
+        view.cpv, view.cpv_source = cpv, CPV_SOURCES[whose]
+        if editable:
+            share = service.defaults(session, market, settings, view.lot).labour_share
+            shares[view.lot.number] = (
+                (_percent_field(share.value), _source(share.source)) if share else ("", "")
+            )
     return render(
         request, "offre.html", web, status=status, market=market, views=views, version=version,
         editable=editable, frozen=market.state not in service.OPEN_STATES,
         state_label=STATE_LABELS[market.state], modality_labels=MODALITY_LABELS,
         modalities=MODALITIES, notice=notice, conflict=conflict and CONFLICT, errors=errors or [],
-        live=_live(base, settings) if base else None,
+        live=_live(base, settings) if base else None, shares=shares,
     )  # fmt: skip
 
 
@@ -230,7 +242,9 @@ def _fresh_views(session: Session, market: Market, settings) -> list[LotView]:
         except service.LabourShareUnknown:
             view = _stored_view(lot, settings.offer)
             view.missing_share, view.steps, view.offer = True, [], None
-            view.errors["part"] = _missing_share(market)
+            view.errors["part"] = _missing_share(
+                service.defaults(session, market, settings.offer, lot)
+            )
             view.values |= _default_fields(session, market, settings)
             view.clause_text = (lot.clause_text or "").rstrip("\n")
             view.clause_base = "" if lot.clause_edited else _digest(_normal(view.clause_text))
@@ -247,10 +261,10 @@ def _fresh_views(session: Session, market: Market, settings) -> list[LotView]:
     return views
 
 
-def _missing_share(market: Market) -> str:
+def _missing_share(base: service.Defaults) -> str:
     return (
-        f"Part de main-d'œuvre : le code CPV {market.cpv} n'est pas dans la table des parts de "
-        "main-d'œuvre ; saisissez-la (par exemple 40 %)."
+        f"Part de main-d'œuvre : le {service.missing_share(base)} ; saisissez-la "
+        "(par exemple 40 %)."
     )
 
 
@@ -378,12 +392,12 @@ def offer_form(
         version = -1
     if version != market.version:
         return _conflict(request, web, session, market, settings)
-    base = service.defaults(session, market, settings.offer)
     views, choices, offers = [], {}, {}
     for lot in _lots(session, market):
         view = LotView(lot=lot, stored_hours=lot.hours)
         views.append(view)
-        choice = _read_lot(form, lot, base, view)
+        # the labour share by the lot's own trade (its CPV, else the market's)
+        choice = _read_lot(form, lot, service.defaults(session, market, settings.offer, lot), view)
         if choice is None:
             continue
         try:

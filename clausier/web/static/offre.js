@@ -23,12 +23,15 @@
 
   function figure(lot, name) {  // [value, source] of a field, its default when left blank
     var typed = document.getElementById(name + "-" + lot).value.trim();
-    var fallback = data["default" + name.charAt(0).toUpperCase() + name.slice(1)];
-    var source = data["source" + name.charAt(0).toUpperCase() + name.slice(1)];
+    var key = name.charAt(0).toUpperCase() + name.slice(1);
+    // a lot's own default first: its labour share follows its CPV (the lot's, else the market's)
+    var own = (document.getElementById("calcul-" + lot) || {}).dataset || {};
+    var fallback = own["default" + key] !== undefined ? own["default" + key] : data["default" + key];
+    var source = own["source" + key] !== undefined ? own["source" + key] : data["source" + key];
     var value = read(typed || fallback || "");
     if (value === null) return null;
     var entered = typed && value !== read(fallback || "");
-    return [value, entered ? data["entered" + name.charAt(0).toUpperCase() + name.slice(1)] : source];
+    return [value, entered ? data["entered" + key] : source];
   }
 
   function update(lot) {

@@ -1,0 +1,40 @@
+"""A lot has its own CPV: a market split by trade has a labour share per lot
+
+Revision ID: 0013_lot_cpv
+Revises: 0012_org_active
+Create Date: 2026-12-01
+
+Every lot there takes its market's CPV (the column is empty), as before. Adding a column copies
+no table (the market-change triggers stay); dropping it does on SQLite.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+from clausier.db import changes
+from clausier.db.tables import metadata
+
+revision: str = "0013_lot_cpv"
+down_revision: str | None = "0012_org_active"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("lot", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("cpv", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    # SQLite drops a column by copying the table, and its triggers with it (``db.changes``);
+    # the triggers of the tables whose rows name a lot read ``lot`` and would refuse the copy's
+    # rename: all go first, and come back once the column is gone
+    changes.uninstall(op.get_bind(), metadata)
+    with op.batch_alter_table("lot", schema=None) as batch_op:
+        batch_op.drop_column("cpv")
+    changes.install(op.get_bind(), metadata)
