@@ -262,6 +262,43 @@ class BeneficiarySettings(_Strict):
     retention_months: int = Field(default=60, ge=1, le=240)
 
 
+# How long a check of each eligible public holds, in months (DOMAIN.md, « Eligible publics »):
+# an IAE eligibility diagnosis 6 months, a PASS IAE 24 (les-emplois); the others are the
+# facilitators' usual re-check (docs/execution.md, « Eligibility in time »).
+DEFAULT_VALIDITY_MONTHS = {
+    "deld": 12,
+    "minima_sociaux": 12,
+    "jeune": 12,
+    "rqth": 60,
+    "senior": 24,
+    "siae": 6,
+    "plie": 24,
+    "qpv": 12,
+    "other": 6,
+}
+
+
+class EligibilitySettings(_Strict):
+    """A person's hours count from the check of a criterion, for its validity: ``validity_months``
+    per public (every public, the defaults for those not written), ``pass_iae_months`` for an
+    ``siae`` check made on a PASS IAE."""
+
+    validity_months: dict[str, Annotated[int, Field(ge=1, le=120)]] = Field(
+        default_factory=lambda: dict(DEFAULT_VALIDITY_MONTHS)
+    )
+    pass_iae_months: int = Field(default=24, ge=1, le=120)
+
+    @field_validator("validity_months")
+    @classmethod
+    def _every_public(cls, months: dict[str, int]) -> dict[str, int]:
+        from clausier.beneficiaries.vocabulary import PUBLICS
+
+        for public in months:
+            if public not in PUBLICS:
+                raise ValueError(f"public « {public} » inconnu (attendu : {', '.join(PUBLICS)})")
+        return {**DEFAULT_VALIDITY_MONTHS, **months}
+
+
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"  # clausier serve's default address
 
 
@@ -338,6 +375,7 @@ class Settings(_Strict):
     offer: OfferSettings = OfferSettings()
     declarations: DeclarationSettings = DeclarationSettings()
     beneficiaries: BeneficiarySettings = BeneficiarySettings()
+    eligibility: EligibilitySettings = EligibilitySettings()
     reminders: dict[str, ReminderRule] = Field(default_factory=lambda: dict(DEFAULT_RULES))
     web: WebSettings = WebSettings()
     limits: LimitSettings = LimitSettings()

@@ -17,7 +17,8 @@ from sqlmodel import Session, select
 from clausier.business_days import add_business_days
 from clausier.clock import PARIS
 from clausier.config import Settings
-from clausier.declarations import pace
+from clausier.declarations import pace, shortfall
+from clausier.declarations.service import closed_after_execution
 from clausier.formatting import MONTHS, fr_date, fr_number
 from clausier.markets.models import Lot, Market
 from clausier.partners.models import Buyer, Contractor, Facilitator, Structure
@@ -52,6 +53,15 @@ class Skip:
     reason: str
 
 
+@dataclass(frozen=True)
+class Later:
+    """Not yet: the reminder applies, but what it says is not settled (the hours still to
+    review of a shortfall); it is tried again on ``on`` (a business day)."""
+
+    on: date
+    reason: str
+
+
 def _market_doc(session: Session, market: Market) -> dict[str, Any]:
     return {
         "ref": market.ref,
@@ -81,7 +91,9 @@ def _who(
     return None
 
 
-def prepare(session: Session, reminder: Reminder, settings: Settings, today: date) -> Ready | Skip:
+def prepare(
+    session: Session, reminder: Reminder, settings: Settings, today: date
+) -> Ready | Skip | Later:
     rule = settings.reminders.get(reminder.rule)
     if rule is None:
         return Skip(f"règle « {reminder.rule} » retirée de la configuration")
@@ -118,8 +130,15 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         link = f"{base}/marches/{market.ref}"
     elif rule.follows == "declaration":
         lot = session.get(Lot, reminder.lot_id)
-        if market is None or market.state != "execution" or lot is None:
+        if market is None or market.state not in ("execution", "evaluation") or lot is None:
             return Skip("le marché n'est plus en exécution")
+        if market.state == "evaluation":  # the months executed go on until their deadline
+            closed = closed_after_execution(
+                session, market, reminder.period, today=today,
+                declaration_day=settings.offer.declaration_day,
+            )  # fmt: skip
+            if closed:
+                return Skip(closed)
         contractor = session.get(Contractor, lot.contractor_id) if lot.contractor_id else None
         if contractor is None:
             return Skip("le lot n'a pas de titulaire")
@@ -175,23 +194,37 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         if reminder.lot_id:
             lot = lots[0]
             contractor = session.get(Contractor, lot.contractor_id) if lot.contractor_id else None
-        extra["lots"] = [
+        extra["lots"] = [  # the lots still missing hours (one whose hours are all in is done)
             {"number": lot.number, "title": lot.title, "hours": fr_number(lot.hours),
              "hours_validated": fr_number(lot.hours_validated), "missing": fr_number(missing[lot.id])}
             for lot in lots
+            if missing[lot.id] > 0
         ]  # fmt: skip
         extra["missing_total"] = fr_number(sum(missing.values()))
+        link = f"{base}/marches/{market.ref}"
+    elif rule.follows == "shortfall":
+        if market is None or market.state not in shortfall.ENDED_STATES:
+            return Skip("l'exécution du marché n'est pas terminée")
+        lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
+        ended = shortfall.at_end(
+            session, market, list(lots), today=today, declaration_day=settings.offer.declaration_day
+        )
+        if ended is None or ended.missing <= 0:  # validated hours only ever grow
+            return Skip("toutes les heures requises sont validées : aucun manque à signaler")
+        if not ended.final:
+            departement = place_of(session, market.commune_code).departement_code
+            return Later(add_business_days(today, 1, departement), " ; ".join(ended.pending))
+        extra["shortfall"] = shortfall_doc(ended)
         link = f"{base}/marches/{market.ref}"
     elif rule.follows == "convention":
         convention = session.get(Convention, reminder.convention_id)
         end = reminder.idempotency_key.split(":")[3]
-        if (
-            convention is None
-            or not periods.in_force(convention, today)
-            or convention.renewal != "explicit"
-        ):
+        if convention is None or not periods.in_force(convention, today):
             return Skip("la convention n'est plus en vigueur")
-        if periods.current_end(convention, today).isoformat() != end:
+        final = periods.final_end(convention, today)
+        if final is None:
+            return Skip("la convention se reconduit tacitement, sans limite")
+        if final.isoformat() != end:
             return Skip("la convention a été renouvelée")
         buyer = session.get(Buyer, convention.buyer_id)
         structure = session.get(Structure, convention.structure_id)
@@ -201,6 +234,8 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         extra["convention"] = {
             "ref": convention.ref,
             "ends_on": fr_date(date.fromisoformat(end)),
+            # a tacit convention at its cap ends without renewal: no renewal is asked
+            "tacit": convention.renewal == "tacit",
             "territory": ", ".join(
                 f"{territory_name(session, t.kind, t.code)} ({t.code})" for t in places
             ),
@@ -245,3 +280,29 @@ def prepare(session: Session, reminder: Reminder, settings: Settings, today: dat
         **extra,
     }
     return Ready(recipient=recipient, context=context, link=link)
+
+
+def shortfall_doc(ended: shortfall.Shortfall) -> dict[str, Any]:
+    """The shortfall as the buyer's e-mail reads it: hours and euros in French."""
+
+    def money(value: Decimal | None) -> str | None:
+        return None if value is None else shortfall.euros(value)
+
+    penalty = ended.penalty_per_hour
+    return {
+        "final": ended.final,
+        "status_label": ended.status_label,
+        "pending": ended.pending,
+        "required": fr_number(ended.required),
+        "validated": fr_number(ended.validated),
+        "missing": fr_number(ended.missing),
+        "penalty_per_hour": shortfall.euros(penalty.per_hour) if penalty else None,
+        "penalty_source": penalty.source if penalty else None,
+        "penalty": money(ended.penalty),
+        "lots": [
+            {"number": lot.number, "title": lot.title, "required": fr_number(lot.required),
+             "validated": fr_number(lot.validated), "missing": fr_number(lot.missing),
+             "penalty": money(lot.penalty)}
+            for lot in ended.lots
+        ],
+    }  # fmt: skip

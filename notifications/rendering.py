@@ -58,9 +58,19 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "lots": [{"number": 1, "title": "Gros œuvre", "hours": 700, "hours_validated": "350", "missing": "350"}],
         "missing_total": "350",
     },
+    "shortfall": {
+        **_COMMON, "market": _MARKET, "structure": _STRUCTURE, "buyer": _BUYER,
+        "shortfall": {
+            "final": True, "status_label": "définitif", "pending": [], "required": "1 000",
+            "validated": "800", "missing": "200", "penalty_per_hour": "30 €",
+            "penalty_source": "convention CONV-1", "penalty": "6 000 €",
+            "lots": [{"number": 1, "title": "Gros œuvre", "required": "1 000", "validated": "800",
+                      "missing": "200", "penalty": "6 000 €"}],
+        },
+    },
     "convention": {
         **_COMMON, "structure": _STRUCTURE, "buyer": _BUYER,
-        "convention": {"ref": "CONV-1", "ends_on": "31/12/2027", "territory": "Manche (50)"},
+        "convention": {"ref": "CONV-1", "ends_on": "31/12/2027", "territory": "Manche (50)", "tacit": False},
     },
     "coverage": {**_COMMON, "market": _MARKET, "buyer": _BUYER, "structure": None},
     "digest": {
@@ -79,6 +89,11 @@ def variants(follows: str) -> list[tuple[str, dict[str, Any]]]:
     if "market" in sample and sample.get("structure") is not None:
         orphan = {**sample, "escalated": True, "structure": None}
         cases.append((" (rappel escaladé, marché qu'aucune structure ne suit)", orphan))
+    if follows == "shortfall":  # a contract without a penalty
+        shortfall = sample["shortfall"]
+        bare = {**shortfall, "penalty_per_hour": None, "penalty_source": None, "penalty": None,
+                "lots": [{**lot, "penalty": None} for lot in shortfall["lots"]]}  # fmt: skip
+        cases.append((" (sans pénalité)", {**sample, "shortfall": bare}))
     return cases
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from operator import itemgetter
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import Session
 
 from clausier import clock
@@ -161,7 +161,10 @@ def for_tasks(
     departement: str | None,
     today: date,
     settings: NotificationSettings,
+    followed_by: int | None,
 ) -> list[dict]:
+    """The reminders of one market's ``tasks``; ``followed_by``: the structure that follows the
+    market (a task it does not hold is then the buyer's, and so are its reminders)."""
     reminders = []
     for task in tasks:
         due_day = task.due_at.astimezone(PARIS).date()
@@ -169,9 +172,16 @@ def for_tasks(
             if rule.follows != "task":
                 continue
             for occ in occurrences(rule, due_day, departement, today):
+                role = occ.role
+                if (
+                    task.structure_id is None
+                    and followed_by is not None
+                    and role in ("facilitator", "structure")
+                ):
+                    role = "buyer"  # the buyer's task (the convention lacks its service)
                 reminders.append(
                     row(
-                        rule=name, recipient_role=occ.role, market_id=task.market_id, task_id=task.id,
+                        rule=name, recipient_role=role, market_id=task.market_id, task_id=task.id,
                         occurrence=occ.number, due_at=at_office_start(occ.day, settings),
                         idempotency_key=f"{name}:task:{task.id}:{occ.number}",
                     )
@@ -254,6 +264,39 @@ def for_execution(
     return reminders
 
 
+def for_evaluation(
+    market: Market,
+    lots: Iterable[Lot],
+    *,
+    rules: dict[str, ReminderRule],
+    departement: str | None,
+    today: date,
+    declaration_day: int,
+    settings: NotificationSettings,
+) -> list[dict]:
+    """The shortfall notice to the buyer, once per market, when execution ends (``complete`` on
+    ``today``): it falls due after the deadline of the last month executed, the last that may
+    still change the hours validated; at send time it waits for the hours still to review."""
+    ends = market.execution_ends_on
+    if not any(lot.carries_clause for lot in lots):
+        return []
+    last = min(ends, today) if ends else today
+    deadline = declaration_deadline(last.replace(day=1), declaration_day, departement)
+    reminders = []
+    for name, rule in rules.items():
+        if rule.follows != "shortfall":
+            continue
+        for occ in occurrences(rule, deadline, departement, today):
+            reminders.append(
+                row(
+                    rule=name, recipient_role=occ.role, market_id=market.id,
+                    occurrence=occ.number, due_at=at_office_start(occ.day, settings),
+                    idempotency_key=f"{name}:market:{market.id}:{occ.number}",
+                )
+            )  # fmt: skip
+    return reminders
+
+
 def _cancelling(*criteria):
     return (
         update(Reminder.__table__)
@@ -275,6 +318,12 @@ _CANCEL_MARKET_RULES = _cancelling(
     Reminder.market_id == bindparam("of_market"),
     Reminder.rule.in_(bindparam("rules", expanding=True)),
 )
+# the same, but the reminders of the months kept go on (a month still declarable)
+_CANCEL_MARKET_RULES_KEEPING = _cancelling(
+    Reminder.market_id == bindparam("of_market"),
+    Reminder.rule.in_(bindparam("rules", expanding=True)),
+    or_(Reminder.period.is_(None), Reminder.period.not_in(bindparam("keep", expanding=True))),
+)
 
 
 def cancel(
@@ -285,14 +334,18 @@ def cancel(
     market_id: int | None = None,
     rules: Iterable[str] = (),
     lot_period: tuple[int, str] | None = None,
+    keep_periods: Iterable[str] = (),
 ) -> None:
     """Cancel the pending reminders (not yet handed to the outbox) of tasks, of a lot's month or
-    of a market."""
+    of a market (but those of the months in ``keep_periods``)."""
     task_ids, rules = list(task_ids), list(rules)
     if task_ids:
         query, params = _CANCEL_TASKS, {"task_ids": task_ids}
     elif lot_period is not None:  # a month declared: its declaration reminders stop
         query, params = _CANCEL_LOT_PERIOD, {"of_lot": lot_period[0], "of_period": lot_period[1]}
+    elif market_id is not None and keep_periods:
+        query = _CANCEL_MARKET_RULES_KEEPING
+        params = {"of_market": market_id, "rules": rules, "keep": sorted(keep_periods)}
     elif market_id is not None:
         query, params = _CANCEL_MARKET_RULES, {"of_market": market_id, "rules": rules}
     else:

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FOLLOWS = ("task", "declaration", "pace", "execution_end", "convention", "coverage")
+FOLLOWS = ("task", "declaration", "pace", "execution_end", "shortfall", "convention", "coverage")
 ROLES = ("facilitator", "structure", "buyer", "contractor")
 
 
@@ -83,6 +83,10 @@ DEFAULT_RULES: dict[str, ReminderRule] = {
     "execution_ending_facilitator": ReminderRule(
         label="Fin d'exécution proche (facilitateur)", follows="execution_end", to="facilitator", before_weeks=6, template="execution_ending",
         subject="Fin d'exécution le {{ market.execution_ends_on }} : heures d'insertion manquantes ({{ market.ref }})",
+    ),
+    "shortfall_buyer": ReminderRule(
+        label="Fin d'exécution : heures manquantes et pénalité (acheteur)", follows="shortfall", to="buyer", after_business_days=1, template="shortfall",
+        subject="Fin d'exécution du marché {{ market.ref }} : {{ shortfall.missing }} h d'insertion manquantes{% if shortfall.penalty %}, pénalité de {{ shortfall.penalty }}{% endif %}",
     ),
     "convention_expiring_buyer": ReminderRule(
         label="Convention bientôt expirée (acheteur)", follows="convention", to="buyer", before_weeks=8, template="convention_expiring",

@@ -129,12 +129,16 @@ def plan(engine: Engine, settings: Settings, now: datetime) -> int:
     rows: list[dict] = []
     base = {"status": ReminderStatus.pending, "occurrence": 0, "created_at": now}
     with Session(writer(engine)) as session:  # on SQLite, requests' writes wait for the pass
+        # a convention that ends unless someone acts: explicit, or tacit up to its cap (a tacit
+        # one that renews by itself has nothing to be reminded of)
         for convention in session.execute(
-            select(Convention).where(Convention.renewal == "explicit")
+            select(Convention).where(
+                (Convention.renewal == "explicit") | Convention.renewal_until.is_not(None)
+            )
         ).scalars():
-            if not periods.in_force(convention, today):
+            end = periods.final_end(convention, today)
+            if end is None or not periods.in_force(convention, today):
                 continue
-            end = periods.current_end(convention, today)
             for name, rule in rules.items():
                 if rule.follows != "convention":
                     continue
@@ -264,6 +268,12 @@ def hand_over(
                     outcome = None
                     try:
                         outcome = contexts.prepare(session, reminder, settings, today)
+                        if isinstance(outcome, contexts.Later):  # tried again that day
+                            reminder.due_at = schedule.at_office_start(
+                                outcome.on, settings.notifications
+                            )
+                            log.info("reminder %s postponed: %s", reminder.id, outcome.reason)
+                            continue
                         if isinstance(outcome, contexts.Skip):
                             reminder.status, reminder.cancel_reason = (
                                 ReminderStatus.cancelled,

@@ -5,6 +5,7 @@ the presentation of candidates, and schedules the monthly declaration reminders 
 before the end of execution; leaving stops them.
 """
 
+from clausier.declarations.service import declarable_after
 from clausier.tasks.planning import open_on_enter, settle_on_leave
 from notifications import schedule
 from workflow.context import TransitionContext
@@ -32,3 +33,10 @@ def on_enter(ctx: TransitionContext) -> None:
 def on_leave(ctx: TransitionContext) -> None:
     settle_on_leave(ctx)
     ctx.stop_following.update({"declaration", "execution_end"})
+    # the months executed stay declarable until their deadline: their reminders go on
+    ctx.keep_periods = set(
+        declarable_after(
+            ctx.market, completed=ctx.today, today=ctx.today,
+            declaration_day=ctx.settings.offer.declaration_day, departement=ctx.departement,
+        )
+    )  # fmt: skip

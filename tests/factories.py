@@ -13,6 +13,7 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
 from clausier import clock
@@ -87,10 +88,12 @@ def convention(
     starts_on: date = date(2026, 1, 1),
     ends_on: date = date(2026, 12, 31),
     renewal: str = "tacit",
+    renewed_tacitly_until: date | None = None,
     ref: str | None = None,
     services: tuple[str, ...] | None = None,
 ) -> Convention:
-    """``services``: those the convention includes (default: all eight)."""
+    """``services``: those the convention includes (default: all eight);
+    ``renewed_tacitly_until``: a tacit convention's cap (``renewal_until``)."""
     row = Convention(
         ref=ref or f"CONV-{next(_numbers):04d}",
         buyer_id=buyer.id,
@@ -98,6 +101,7 @@ def convention(
         starts_on=starts_on,
         ends_on=ends_on,
         renewal=renewal,
+        renewal_until=renewed_tacitly_until,
     )
     session.add(row)
     session.flush()
@@ -175,13 +179,17 @@ def beneficiary(
     session: Session,
     structure: Structure,
     *,
-    public: str = "deld",
+    public: str | tuple[str, ...] = "deld",
     sex: str = "F",
     age_band: str = "26_to_49",
     name: str | None = None,
     checked_on: date | None = None,
+    pass_iae: bool = False,
 ):
-    """A person registered by a facilitator of ``structure``, eligibility checked today."""
+    """A person registered by a facilitator of ``structure`` (``public``: one criterion or a
+    tuple of them), eligibility checked on ``checked_on``; by default six months before today,
+    so that the months a test declares around today fall within the check's validity
+    (``config.eligibility``: 12 months for ``deld``)."""
     from clausier.beneficiaries import service
 
     checker = session.exec(
@@ -191,8 +199,9 @@ def beneficiary(
         session,
         structure,
         service.Registration(
-            public=public, sex=sex, age_band=age_band, checked_by=checker.email,
-            checked_on=checked_on or clock.today(), name=name,
+            publics=(public,) if isinstance(public, str) else tuple(public), sex=sex,
+            age_band=age_band, checked_by=checker.email, name=name, pass_iae=pass_iae,
+            checked_on=checked_on or clock.today() - relativedelta(months=6),
         ),
         today=clock.today(),
         now=clock.now(),

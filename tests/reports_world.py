@@ -49,6 +49,11 @@ from tests import factories as make
 from workflow.engine import fire
 
 MIDDLE_AGE = list(AGE_BANDS)[1]  # 26 to 49
+# the body each modality goes through: P2's placements an ETTI, its subcontract an ACI
+BODIES = {
+    "placement": {"body_siret": make.siret(9_101), "body_kind": "etti"},
+    "subcontracting": {"body_siret": make.siret(9_102), "body_kind": "aci"},
+}
 EVIL_TITLE = '=HYPERLINK("http://evil")'
 REPORT_DAY = date(2027, 7, 5)
 
@@ -111,9 +116,10 @@ def build(store, traveller) -> dict:
         session.add(
             Lot(market_id=markets["R-1"].id, number=2, title="Maîtrise d'œuvre", amount=1, hours=0)
         )
+        # checked before their first month (R-2's December 2026): their hours count from then
         people = {
             short: make.beneficiary(session, mde, public=public, sex=sex, age_band=band,
-                                    name=f"Nom secret {short}", checked_on=date(2027, 1, 4))
+                                    name=f"Nom secret {short}", checked_on=date(2026, 12, 1))
             for short, (public, sex, band) in PEOPLE.items()
         }  # fmt: skip
         session.commit()
@@ -125,8 +131,9 @@ def build(store, traveller) -> dict:
         grouped: dict[tuple[str, str], list[LineInput]] = {}
         for ref, period, person, modality, contract, hours, _review in LINES:
             grouped.setdefault((ref, period), []).append(
-                LineInput(codes[person], modality, Decimal(hours), contract)
-            )
+                LineInput(codes[person], modality, Decimal(hours), contract,
+                          **BODIES.get(modality, {}))
+            )  # fmt: skip
         for (ref, period), lines in grouped.items():
             lot = session.exec(select(Lot).where(Lot.market_id == ids[ref], Lot.number == 1)).one()
             declare(

@@ -48,6 +48,9 @@ class TransitionContext:
     settings: Settings | None = None
     new_reminders: list[dict] = field(default_factory=list)  # reminder rows (schedule.row)
     stop_following: set[str] = field(default_factory=set)  # e.g. {"declaration", "execution_end"}
+    # the months whose declaration reminders go on though "declaration" is stopped (YYYY-MM):
+    # executed, and still declarable until their deadline once the market left execution
+    keep_periods: set[str] = field(default_factory=set)
     # the evaluation: beneficiaries with validated hours and no outcome recorded (for close)
     missing_outcomes: list[str] = field(default_factory=list)
     # what else close waits for: outcomes recorded before their date without a reason (codes),

@@ -108,13 +108,17 @@ def _reschedule_reminders(session: Session, ctx: TransitionContext) -> None:
             for name, rule in ctx.settings.reminders.items()
             if rule.follows in ctx.stop_following
         ]
-        schedule.cancel(session, market_id=ctx.market.id, rules=stopped, reason=reason)
+        schedule.cancel(
+            session, market_id=ctx.market.id, rules=stopped, reason=reason,
+            keep_periods=ctx.keep_periods,
+        )  # fmt: skip
     rows = schedule.for_tasks(
         ctx.new_tasks,
         rules=ctx.settings.reminders,
         departement=ctx.departement,
         today=ctx.today,
         settings=ctx.settings.notifications,
+        followed_by=ctx.market.structure_id,
     )
     schedule.add(session, rows + ctx.new_reminders)
 

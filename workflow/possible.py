@@ -31,6 +31,8 @@ class TriggersNow:
     allowed: list[str]  # whose guards pass now, in table order (some with the caller's data)
     needs: dict[str, list[str]]  # trigger → the data it takes when fired (« un motif »)
     blocked: dict[str, list[str]]  # trigger → why its guard refuses it now, and what would lift it
+    # what ``close`` weighed, read from the store (None: not weighed); the status reuses it
+    close: CloseFacts | None = None
 
     def apart_from(self, trigger: str) -> TriggersNow:
         """Without ``trigger``: a refusal gives its reasons first, and lists the others."""
@@ -134,7 +136,7 @@ def triggers_now(
 ) -> TriggersNow:
     """``weigh`` with what the guards read from the store besides the market and its lots (the
     evaluation's standing: read here unless the caller has read it already)."""
-    close = close_facts(
-        session, market, lots, triggers_from(market.state), today=today, standing=standing
-    )
-    return weigh(market=market, lots=lots, today=today, coverage=coverage, close=close)
+    triggers = triggers_from(market.state)
+    close = close_facts(session, market, lots, triggers, today=today, standing=standing)
+    weighed = weigh(market=market, lots=lots, today=today, coverage=coverage, close=close)
+    return replace(weighed, close=close if "close" in triggers else None)

@@ -2,7 +2,9 @@
 
 Who does what: the facilitators of the structure following a market register beneficiaries,
 review lines and record the evaluation; the contractor holding a lot declares its hours; the
-buyer reads. A name is returned only to the facilitators of the registering structure.
+buyer reads. A name is returned only to the facilitators of the registering structure; a
+contractor reads its workers' codes, modalities and hours, never their criteria, sex or age band
+(``auth.policy``'s ``read_eligibility``).
 """
 
 from __future__ import annotations
@@ -17,20 +19,22 @@ from clausier import clock
 from clausier.api.deps import BodyFileDep, PrincipalDep, RowId, SessionDep, SettingsDep
 from clausier.api.errors import DOCUMENTED
 from clausier.auth.models import Role
+from clausier.auth.policy import Action, may
 from clausier.auth.scope import lot_in_scope, require, sees_other_lots, visible_market
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import outcomes, service
 from clausier.beneficiaries.read import Beneficiaries, Beneficiary, Evaluation
-from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, OUTCOMES, PUBLICS
+from clausier.beneficiaries.vocabulary import BODY_KINDS, CONTRACT_TYPES, OUTCOMES, PUBLICS
 from clausier.declarations import csv_upload, views
+from clausier.declarations.bodies import InvoiceRef
 from clausier.declarations.read import Declared, DeclaredMonths, LotDeclarations, Reviewed
 from clausier.declarations.service import Decision, LineInput, declare, declare_months, review
 from clausier.errors import InvalidInput, UnknownRecord
 from clausier.offers.clause import MODALITIES
 from clausier.partners.lookup import structure_named
 from clausier.partners.models import Facilitator, Structure
-from clausier.validation.identifiers import BENEFICIARY_CODE_PATTERN
-from clausier.validation.numbers import MONTH_HOURS
+from clausier.validation.identifiers import BENEFICIARY_CODE_PATTERN, SIRET_PATTERN
+from clausier.validation.numbers import INVOICE_AMOUNT, MONTH_HOURS
 from clausier.validation.texts import LongText, OptionalLabel, reason_required
 
 router = APIRouter(prefix="/api", tags=["déclarations d'heures"], responses=DOCUMENTED)
@@ -54,15 +58,24 @@ Modality = Annotated[str, WithJsonSchema(_one_of(MODALITIES))]
 ContractType = Annotated[str, WithJsonSchema(_one_of(CONTRACT_TYPES))]
 BeneficiaryCode = Annotated[str, WithJsonSchema({"type": "string", "pattern": BENEFICIARY_CODE_PATTERN})]  # fmt: skip
 MonthHours = MONTH_HOURS.described()
+BodyKind = Annotated[str, WithJsonSchema(_one_of(BODY_KINDS))]
+BodySiret = Annotated[str, WithJsonSchema({"type": "string", "pattern": SIRET_PATTERN, "maxLength": 20})]
+InvoiceAmount = INVOICE_AMOUNT.described()
 
 
 class NewBeneficiary(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra=reason_required("public_reason", when=("public", "other"))
     )
-    public: Public = Field(
-        description="Public éligible : deld, minima_sociaux, jeune, rqth, senior, siae, plie, qpv, other"
-    )
+    public: Public | None = Field(
+        default=None,
+        description="Public éligible : deld, minima_sociaux, jeune, rqth, senior, siae, plie, qpv, other (un seul critère ; « publics » pour plusieurs)",
+    )  # fmt: skip
+    publics: list[Public] = Field(
+        default_factory=list, max_length=9,
+        description="Les critères d'éligibilité de la personne, vérifiés le même jour (un allocataire du RSA résidant en QPV : [minima_sociaux, qpv])",
+    )  # fmt: skip
+    pass_iae: bool = Field(default=False, description="Le public « siae » est vérifié sur un PASS IAE (valable plus longtemps qu'un diagnostic)")  # fmt: skip
     public_reason: OptionalLabel | None = Field(
         default=None, description="Motif, pour un public « other »"
     )
@@ -78,14 +91,35 @@ class NewBeneficiary(BaseModel):
     structure: str | None = Field(default=None, description="Structure (réservé à l'administration)")  # fmt: skip
 
 
-class LineBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    beneficiary: BeneficiaryCode = Field(max_length=20, description="Code du bénéficiaire, B-XXXXXXXX")  # fmt: skip
-    modality: Modality = Field(
-        max_length=20, description="direct_hire, placement, subcontracting ou training"
+class NewCheck(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=reason_required("reason", when=("public", "other"))
     )
-    hours: MonthHours = Field(description="Heures du mois (deux décimales au plus)")
+    public: Public = Field(description="Le public vérifié")
+    checked_by: str = Field(description="E-mail du facilitateur qui a vérifié l'éligibilité")
+    checked_on: date = Field(description="Date de la vérification")
+    reason: OptionalLabel | None = Field(default=None, description="Motif, pour un public « other »")  # fmt: skip
+    pass_iae: bool = Field(default=False, description="Le public « siae » est vérifié sur un PASS IAE")  # fmt: skip
+
+
+class LineBody(BaseModel):
+    """A person's hours under a modality; or a subcontract (or co-contract) counted by its
+    invoice: ``invoice_ref`` and ``invoice_amount`` instead of ``beneficiary`` and ``hours``,
+    converted at the hourly cost of the market's convention (else the buyer's, else the
+    default). A placement, a subcontract or a co-contract names its body (SIRET and kind)."""
+
+    model_config = ConfigDict(extra="forbid")
+    beneficiary: BeneficiaryCode | None = Field(default=None, max_length=20, description="Code du bénéficiaire, B-XXXXXXXX (absent pour une ligne de facture)")  # fmt: skip
+    modality: Modality = Field(
+        max_length=20,
+        description="direct_hire, placement, subcontracting, co_contracting ou training",
+    )
+    hours: MonthHours | None = Field(default=None, description="Heures du mois (deux décimales au plus ; absentes pour une ligne de facture)")  # fmt: skip
     contract_type: ContractType | None = Field(default=None, max_length=20)  # fmt: skip
+    body_siret: BodySiret | None = Field(default=None, max_length=20, description="SIRET de l'organisme (mise à disposition, sous-traitance, cotraitance)")  # fmt: skip
+    body_kind: BodyKind | None = Field(default=None, max_length=12, description="Type d'organisme : etti, ai, geiq, temp_agency (mise à disposition) ; ei, aci, ea, esat (sous-traitance, cotraitance)")  # fmt: skip
+    invoice_ref: InvoiceRef | None = Field(default=None, description="Référence de la facture (sous-traitance ou cotraitance comptée par facture)")  # fmt: skip
+    invoice_amount: InvoiceAmount | None = Field(default=None, description="Montant HT de la facture, en euros")  # fmt: skip
 
 
 class StatementBody(BaseModel):
@@ -143,16 +177,26 @@ def _own_structure(session, principal: Principal, requested: str | None) -> Stru
     response_model=Beneficiaries,
 )
 def list_beneficiaries(
-    session: SessionDep, principal: PrincipalDep, structure: str | None = None
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    structure: str | None = None,
 ) -> dict:
     require(principal, Role.facilitator)
     own = _own_structure(session, principal, structure)
-    items = [
-        service.as_dict(b, checker_email=email,
-                        name=service.visible_name(b, role=principal.role.value, org_id=principal.org_id))
-        for b, email in service.listing(session, own.id)
-    ]  # fmt: skip
+    items = service.documents(
+        session, service.listing(session, own.id), role=principal.role.value,
+        org_id=principal.org_id, settings=settings.eligibility, today=clock.today(),
+    )  # fmt: skip
     return {"items": items, "total": len(items)}
+
+
+def _document(session, principal: Principal, person, settings) -> dict:
+    registered_by = session.get(Facilitator, person.checked_by_id)
+    return service.documents(
+        session, [(person, registered_by.email)], role=principal.role.value,
+        org_id=principal.org_id, settings=settings.eligibility, today=clock.today(),
+    )[0]  # fmt: skip
 
 
 @router.post(
@@ -161,23 +205,50 @@ def list_beneficiaries(
     summary="Enregistrer un bénéficiaire (code pseudonyme délivré)",
     response_model=Beneficiary,
 )
-def create_beneficiary(body: NewBeneficiary, session: SessionDep, principal: PrincipalDep) -> dict:
+def create_beneficiary(
+    body: NewBeneficiary, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> dict:
     require(principal, Role.facilitator)
     own = _own_structure(session, principal, body.structure)
     registration = service.Registration(
-        public=body.public,
+        publics=tuple(([body.public] if body.public else []) + list(body.publics)),
         sex=body.sex,
         age_band=body.age_band,
         checked_by=body.checked_by,
         checked_on=body.checked_on,
         public_reason=body.public_reason,
         name=body.name,
+        pass_iae=body.pass_iae,
     )
     person = service.register(session, own, registration, today=clock.today(), now=clock.now())
     session.commit()
-    checker = session.get(Facilitator, person.checked_by_id)
-    name = service.visible_name(person, role=principal.role.value, org_id=principal.org_id)
-    return service.as_dict(person, checker_email=checker.email, name=name)  # fmt: skip
+    return _document(session, principal, person, settings)
+
+
+@router.post(
+    "/beneficiaries/{code}/checks",
+    status_code=201,
+    summary="Enregistrer une nouvelle vérification d'un critère d'éligibilité (renouvelée, ou un critère de plus)",
+    response_model=Beneficiary,
+)  # fmt: skip
+def record_check(
+    code: Annotated[str, Path(max_length=20, description="Code du bénéficiaire, B-XXXXXXXX")],
+    body: NewCheck,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    structure: str | None = None,
+) -> dict:
+    require(principal, Role.facilitator)
+    own = _own_structure(session, principal, structure)
+    person = service.by_code(session, code, structure_id=own.id)
+    check = service.Check(
+        public=body.public, checked_by=body.checked_by, checked_on=body.checked_on,
+        reason=body.reason, pass_iae=body.pass_iae,
+    )  # fmt: skip
+    service.record_check(session, own, person, check, today=clock.today(), now=clock.now())
+    session.commit()
+    return _document(session, principal, person, settings)
 
 
 @router.get(
@@ -188,8 +259,9 @@ def create_beneficiary(body: NewBeneficiary, session: SessionDep, principal: Pri
 def lot_declarations(lot_id: RowId, session: SessionDep, principal: PrincipalDep) -> dict:
     lot, market = lot_in_scope(session, principal, lot_id)
     statements = views.lot_statements(
-        session, lot, role=principal.role.value, org_id=principal.org_id
-    )
+        session, lot, role=principal.role.value, org_id=principal.org_id,
+        eligibility=may(principal, Action.read_eligibility),
+    )  # fmt: skip
     return {"market": market.ref, "lot": lot.number, "hours": lot.hours,
             "hours_validated": str(lot.hours_validated), "statements": statements}  # fmt: skip
 
@@ -199,7 +271,7 @@ def _declared(session, principal, lot, market, result, statements=None) -> dict:
     if statements is None:
         statements = views.lot_statements(
             session, lot, role=principal.role.value, org_id=principal.org_id,
-            only=(result.statement.period,),
+            only=(result.statement.period,), eligibility=may(principal, Action.read_eligibility),
         )  # fmt: skip
     return {
         "market": market.ref, "lot": lot.number, "period": result.statement.period,
@@ -220,7 +292,9 @@ def put_declaration(
 ) -> dict:  # fmt: skip
     require(principal, Role.contractor)
     lot, market = lot_in_scope(session, principal, lot_id)
-    lines = [LineInput(line.beneficiary, line.modality, line.hours, line.contract_type, rank)
+    lines = [LineInput(line.beneficiary, line.modality, line.hours, line.contract_type, rank,
+                       body_siret=line.body_siret, body_kind=line.body_kind,
+                       invoice_ref=line.invoice_ref, invoice_amount=line.invoice_amount)
              for rank, line in enumerate(body.lines, start=1)]  # fmt: skip
     result = declare(
         session, lot=lot, period=period, lines=lines, actor=_actor(principal), settings=settings,
@@ -253,8 +327,9 @@ def post_declarations_csv(
     )  # fmt: skip
     session.commit()
     statements = views.lot_statements(
-        session, lot, role=principal.role.value, org_id=principal.org_id, only=months
-    )
+        session, lot, role=principal.role.value, org_id=principal.org_id, only=months,
+        eligibility=may(principal, Action.read_eligibility),
+    )  # fmt: skip
     return {"market": market.ref, "lot": lot.number,
             "months": [_declared(session, principal, lot, market, r, statements) for r in results]}  # fmt: skip
 

@@ -25,6 +25,7 @@ class Action(StrEnum):
     declare_hours = "declare_hours"
     review_hours = "review_hours"
     keep_people = "keep_people"
+    read_eligibility = "read_eligibility"
     read_reports = "read_reports"
     evaluate = "evaluate"
     read_conventions = "read_conventions"
@@ -66,6 +67,13 @@ RULES: dict[Action, Rule] = {
         frozenset({F}), "Les bénéficiaires sont enregistrés et consultés par les facilitateurs de leur structure.",
         admin=False,
     ),
+    # a worker's eligibility criterion (RSA, RQTH…), sex and age band: the facilitators keep it
+    # from the employer, who sees each worker's code, modality and hours only (DOMAIN.md)
+    Action.read_eligibility: Rule(
+        frozenset({B, F}),
+        "Le public éligible d'une personne est connu des facilitateurs et de l'acheteur ; "
+        "le titulaire voit son code, sa modalité et ses heures.",
+    ),
     Action.read_reports: Rule(frozenset({B, F}), "Les rapports sont ceux des acheteurs et des facilitateurs."),
     Action.evaluate: Rule(
         frozenset({F}),
@@ -80,12 +88,13 @@ RULES: dict[Action, Rule] = {
     Action.read_offer: Rule(
         frozenset({B, F}), "Le détail de l'offre d'insertion est consulté par l'acheteur et les facilitateurs.",
     ),
-    # the facilitator prepares the offer (service 3 of a convention); the buyer writes its market
-    # only in identification, and an operator reads it
+    # the facilitator prepares the offer (service 3 of a convention), or the buyer when its
+    # convention lacks that service (``may_edit_offer``); an operator reads it
     Action.edit_offer: Rule(
-        frozenset({F}),
-        "L'offre d'insertion est préparée par les facilitateurs de la structure qui suit le marché ; "
-        "cette page vous est ouverte en lecture.",
+        frozenset({B, F}),
+        "L'offre d'insertion est préparée par les facilitateurs de la structure qui suit le marché, "
+        "ou par l'acheteur quand sa convention n'inclut pas ce service ; cette page vous est "
+        "ouverte en lecture.",
         admin=False,
     ),
 }  # fmt: skip
@@ -123,8 +132,8 @@ def may_on_market(principal: Principal, action: Action, market) -> bool:
             and market.state == "evaluation"
             and (principal.role == Role.admin or principal.org_id == market.structure_id)
         )
-    if action == Action.edit_offer:  # the structure that follows the market (state: the offer's)
-        return may(principal, action) and principal.org_id == market.structure_id
+    if action == Action.edit_offer:
+        raise TypeError("the offer's editor depends on who prepares it: use may_edit_offer")
     if action == Action.write_markets:  # how far: clausier.auth.writes (a buyer: identification)
         return may(principal, action) and market_writer(principal).edits(market)
     return may(principal, action)
@@ -133,6 +142,22 @@ def may_on_market(principal: Principal, action: Action, market) -> bool:
 def require_on_market(principal: Principal, action: Action, market) -> None:
     if not may_on_market(principal, action, market):
         raise Forbidden(RULES[action].refusal)
+
+
+def may_edit_offer(principal: Principal, market, *, preparer: int | None) -> bool:
+    """Whoever holds the offer's task edits it (the state is the offer's to check):
+    ``preparer`` is the structure that prepares it (``tasks.planning.serving``), None when the
+    market's buyer does, its convention lacking the service."""
+    if not may(principal, Action.edit_offer):
+        return False
+    if principal.role == Role.buyer:
+        return preparer is None and principal.org_id == market.buyer_id
+    return preparer is not None and principal.org_id == preparer
+
+
+def require_edit_offer(principal: Principal, market, *, preparer: int | None) -> None:
+    if not may_edit_offer(principal, market, preparer=preparer):
+        raise Forbidden(RULES[Action.edit_offer].refusal)
 
 
 def fires(principal: Principal, trigger: str) -> bool:

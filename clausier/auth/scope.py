@@ -204,6 +204,8 @@ def redact_status(document: dict, principal: Principal, own_siret: str | None) -
     return {
         **document,
         "lots": lots,
+        # the shortfall and penalty sum every lot's: told to the buyer, not to one contractor
+        "shortfall": None,
         "history": history,
         "allowed_triggers": allowed,
         "blocked_triggers": blocked,

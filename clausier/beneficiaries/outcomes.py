@@ -88,6 +88,7 @@ _VALIDATED = (
     select(DeclarationLine.beneficiary_id)
     .join(Lot, Lot.id == DeclarationLine.lot_id)
     .where(Lot.market_id == bindparam("market_id"), DeclarationLine.status == LineStatus.validated)
+    .where(DeclarationLine.beneficiary_id.is_not(None))  # an invoice line names no person
 )
 _STANDING = (
     select(

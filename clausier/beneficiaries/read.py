@@ -12,15 +12,30 @@ from clausier.documents import Day, Moment, ReadModel, State, one_of
 Outcome = one_of(OUTCOMES)
 
 
+class Criterion(ReadModel):
+    """One eligibility criterion of a person, by its latest check, and how long it holds."""
+
+    public: one_of(PUBLICS) = Field(description="Public éligible")
+    public_label: str
+    reason: str | None = Field(description="Motif d'un public « other » (pour les seuls facilitateurs de la structure)")  # fmt: skip
+    pass_iae: bool = Field(description="Public « siae » vérifié sur un PASS IAE")
+    checked_by: str = Field(description="E-mail du facilitateur qui l'a vérifié")
+    checked_on: Day = Field(description="Date de la dernière vérification")
+    valid_until: Day = Field(description="Dernier jour de validité de la vérification (config.yaml, eligibility)")  # fmt: skip
+    valid: bool = Field(description="La vérification vaut aujourd'hui")
+
+
 class Beneficiary(ReadModel):
     """A person a structure follows, known to others by a pseudonymous code."""
 
     code: str = Field(description="Code pseudonyme, B-XXXXXXXX, délivré par Clausier")
-    public: one_of(PUBLICS) = Field(description="Public éligible")
+    public: one_of(PUBLICS) = Field(description="Public vérifié en premier (à l'enregistrement) ; « criteria » les donne tous")  # fmt: skip
     public_label: str
     public_reason: str | None = Field(description="Motif d'un public « other » (pour les seuls facilitateurs de la structure)")  # fmt: skip
-    checked_by: str | None = Field(description="E-mail du facilitateur qui a vérifié l'éligibilité")  # fmt: skip
-    checked_on: Day = Field(description="Date de la vérification")
+    checked_by: str | None = Field(description="E-mail du facilitateur qui a enregistré la personne")  # fmt: skip
+    checked_on: Day = Field(description="Date de la première vérification")
+    publics: list[one_of(PUBLICS)] = Field(description="Chacun de ses critères d'éligibilité")
+    criteria: list[Criterion] = Field(description="Chaque critère, sa dernière vérification et sa validité")  # fmt: skip
     sex: one_of(SEXES)
     age_band: one_of(AGE_BANDS) = Field(description="Tranche d'âge")
     age_band_label: str

@@ -1,4 +1,5 @@
-"""The closed lists of DOMAIN.md: eligible publics, sex, age bands, outcomes, contract types.
+"""The closed lists of DOMAIN.md: eligible publics, sex, age bands, outcomes, contract types,
+modalities and the kinds of body they go through.
 
 Codes are stored and exchanged (API, CSV); labels are what people read.
 """
@@ -56,9 +57,41 @@ FORMER_OUTCOMES = {
 MODALITY_SHORT_LABELS = {
     "direct_hire": "embauche directe",
     "placement": "mise à disposition",
-    "subcontracting": "sous-traitance SIAE",
+    "subcontracting": "sous-traitance",
+    "co_contracting": "cotraitance",
     "training": "formation",
 }
+# The body a placement, a subcontract or a co-contract goes through (DOMAIN.md, « Modalities of
+# execution »), by its kind; which kinds each modality takes; which are integration structures
+# (the SIAE — EI, ACI, ETTI, AI — and the GEIQ), whose share of the hours the reports give.
+BODY_KINDS = {
+    "etti": "entreprise de travail temporaire d'insertion (ETTI)",
+    "ai": "association intermédiaire (AI)",
+    "geiq": "groupement d'employeurs pour l'insertion et la qualification (GEIQ)",
+    "temp_agency": "entreprise de travail temporaire",
+    "ei": "entreprise d'insertion (EI)",
+    "aci": "atelier et chantier d'insertion (ACI)",
+    "ea": "entreprise adaptée (EA)",
+    "esat": "établissement et service d'aide par le travail (ESAT)",
+}
+BODY_KIND_SHORT_LABELS = {
+    "etti": "ETTI",
+    "ai": "AI",
+    "geiq": "GEIQ",
+    "temp_agency": "intérim",
+    "ei": "EI",
+    "aci": "ACI",
+    "ea": "EA",
+    "esat": "ESAT",
+}
+PLACEMENT_KINDS = ("etti", "ai", "geiq", "temp_agency")
+CONTRACTING_KINDS = ("ei", "aci", "ea", "esat")
+KINDS_BY_MODALITY = {
+    "placement": PLACEMENT_KINDS,
+    "subcontracting": CONTRACTING_KINDS,
+    "co_contracting": CONTRACTING_KINDS,
+}
+INTEGRATION_KINDS = frozenset({"ei", "aci", "etti", "ai", "geiq"})
 
 
 def choices(vocabulary: dict[str, str]) -> str:

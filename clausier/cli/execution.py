@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -17,14 +18,22 @@ import typer
 from sqlmodel import select
 
 from clausier import clock
-from clausier.beneficiaries import outcomes, purge, service
-from clausier.beneficiaries.vocabulary import AGE_BANDS, OUTCOMES, PUBLICS, choices
+from clausier.beneficiaries import eligibility, outcomes, purge, service
+from clausier.beneficiaries.vocabulary import (
+    AGE_BANDS,
+    BODY_KIND_SHORT_LABELS,
+    OUTCOMES,
+    PUBLICS,
+    choices,
+)
 from clausier.cli import runtime
 from clausier.db.engine import session_scope
 from clausier.declarations import csv_upload, views
+from clausier.declarations.bodies import cost_words
 from clausier.declarations.models import LineStatus
 from clausier.declarations.service import Decision, declare_months, review
 from clausier.errors import InvalidInput, UnknownRecord
+from clausier.formatting import fr_date, fr_number
 from clausier.markets.models import Lot
 from clausier.partners.lookup import structure_named
 from workflow.engine import market_by_ref
@@ -48,19 +57,20 @@ def _day(value: str, option: str) -> date:
 @beneficiary_app.command("add")
 def beneficiary_add(
     structure: Annotated[str, typer.Option("--structure", help="Référence de la structure.")],
-    public: Annotated[str, typer.Option("--public", help=f"Public éligible : {choices(PUBLICS)}.")],
+    public: Annotated[list[str], typer.Option("--public", help=f"Public éligible, un ou plusieurs (--public minima_sociaux --public qpv) : {choices(PUBLICS)}.")],
     sex: Annotated[str, typer.Option("--sex", help="F ou M.")],
     age_band: Annotated[str, typer.Option("--age-band", help=f"Tranche d'âge : {choices(AGE_BANDS)}.")],
     checked_by: Annotated[str, typer.Option("--checked-by", help="E-mail du facilitateur qui a vérifié l'éligibilité.")],
     checked_on: Annotated[str | None, typer.Option("--checked-on", help="Date de la vérification (AAAA-MM-JJ ; défaut : aujourd'hui).")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Motif, pour un public « other ».")] = None,
+    pass_iae: Annotated[bool, typer.Option("--pass-iae", help="Le public « siae » est vérifié sur un PASS IAE (valable plus longtemps qu'un diagnostic).")] = False,
     json_out: JsonOption = False,
 ) -> None:  # fmt: skip
     """Enregistre un bénéficiaire ; Clausier lui délivre un code pseudonyme (B-…)."""
     registration = service.Registration(
-        public=public, sex=sex.upper(), age_band=age_band, checked_by=checked_by,
+        publics=tuple(public), sex=sex.upper(), age_band=age_band, checked_by=checked_by,
         checked_on=_day(checked_on, "--checked-on") if checked_on else clock.today(),
-        public_reason=reason,
+        public_reason=reason, pass_iae=pass_iae,
     )  # fmt: skip
     with session_scope(runtime.engine()) as session:
         person = service.register(
@@ -74,25 +84,63 @@ def beneficiary_add(
     runtime.say(f"Bénéficiaire enregistré : {code} (code à communiquer au titulaire).")
 
 
+@beneficiary_app.command("check")
+def beneficiary_check(
+    code: Annotated[str, typer.Argument(help="Code du bénéficiaire (B-…).")],
+    structure: Annotated[str, typer.Option("--structure", help="Référence de la structure.")],
+    public: Annotated[str, typer.Option("--public", help=f"Le public vérifié : {choices(PUBLICS)}.")],
+    checked_by: Annotated[str, typer.Option("--checked-by", help="E-mail du facilitateur qui a vérifié l'éligibilité.")],
+    checked_on: Annotated[str | None, typer.Option("--checked-on", help="Date de la vérification (AAAA-MM-JJ ; défaut : aujourd'hui).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Motif, pour un public « other ».")] = None,
+    pass_iae: Annotated[bool, typer.Option("--pass-iae", help="Le public « siae » est vérifié sur un PASS IAE.")] = False,
+) -> None:  # fmt: skip
+    """Enregistre une nouvelle vérification d'un critère (renouvelée, ou un critère de plus) : les
+    heures comptent à nouveau à partir de sa date, pour sa durée de validité."""
+    settings = runtime.settings()
+    day = _day(checked_on, "--checked-on") if checked_on else clock.today()
+    with session_scope(runtime.engine()) as session:
+        own = structure_named(session, structure)
+        person = service.by_code(session, code, structure_id=own.id)
+        row = service.record_check(
+            session, own, person,
+            service.Check(public=public, checked_by=checked_by, checked_on=day, reason=reason,
+                          pass_iae=pass_iae),
+            today=clock.today(), now=clock.now(),
+        )  # fmt: skip
+        until = eligibility.valid_until(
+            eligibility.Check(row.public, row.checked_on, row.pass_iae), settings.eligibility
+        )
+        person_code = person.code
+    runtime.say(
+        f"Vérification enregistrée pour {person_code} ({PUBLICS[public]}) : le {fr_date(day)}, "
+        f"valable jusqu'au {fr_date(until)}."
+    )
+
+
 @beneficiary_app.command("list")
 def beneficiary_list(
     structure: Annotated[str, typer.Option("--structure", help="Référence de la structure.")],
     json_out: JsonOption = False,
 ) -> None:
     """Les bénéficiaires d'une structure (codes, publics ; jamais les noms)."""
+    settings = runtime.settings()
     with session_scope(runtime.engine()) as session:
         own = structure_named(session, structure)
-        items = [service.as_dict(b, checker_email=email, name=None)
-                 for b, email in service.listing(session, own.id)]  # fmt: skip
+        items = service.documents(
+            session, service.listing(session, own.id), role="operator", org_id=None,
+            settings=settings.eligibility, today=clock.today(),
+        )  # fmt: skip
     if json_out:
         runtime.emit_json({"items": items})
         return
     runtime.say(f"{len(items)} bénéficiaire(s) suivi(s) par {structure} :")
     for item in items:
-        runtime.say(
-            f"  {item['code']} — {item['public_label']} — {item['sex']}, {item['age_band_label']}"
-            f" — éligibilité vérifiée le {item['checked_on']} par {item['checked_by']}"
+        criteria = " ; ".join(
+            f"{criterion['public_label']}, vérifié le {fr_date(criterion['checked_on'])} par "
+            f"{criterion['checked_by']}, valable jusqu'au {fr_date(criterion['valid_until'])}"
+            for criterion in item["criteria"]
         )
+        runtime.say(f"  {item['code']} — {item['sex']}, {item['age_band_label']} — {criteria}")
 
 
 def _lot(session, ref: str, number: int) -> Lot:
@@ -135,7 +183,9 @@ def declarations(
     """Les relevés mensuels d'un lot et leur contrôle (codes des bénéficiaires, pas de noms)."""
     with session_scope(runtime.engine()) as session:
         target = _lot(session, ref, lot)
-        statements = views.lot_statements(session, target, role="operator", org_id=None)
+        statements = views.lot_statements(
+            session, target, role="operator", org_id=None, eligibility=True
+        )
         totals = (target.hours, str(target.hours_validated))
     if json_out:
         runtime.emit_json({"market": ref, "lot": lot, "hours": totals[0],
@@ -148,7 +198,25 @@ def declarations(
             runtime.say("    aucune heure ce mois-ci")
         for line in statement["lines"]:
             why = f" — {line['review_reason']}" if line["review_reason"] else ""
-            runtime.say(f"    #{line['id']} {line['beneficiary']} {line['modality_label']} {line['hours']} h : {line['status_label']}{why}")  # fmt: skip
+            runtime.say(f"    #{line['id']} {_who(line)} {line['modality_label']}{_body(line)} {line['hours']} h{_invoice(line)} : {line['status_label']}{why}")  # fmt: skip
+
+
+def _who(line: dict) -> str:
+    """The person's code, or the invoice a subcontract is counted by."""
+    return line["beneficiary"] or f"facture {line['invoice_ref']}"
+
+
+def _body(line: dict) -> str:
+    if not line.get("body_kind"):
+        return ""
+    return f" ({BODY_KIND_SHORT_LABELS[line['body_kind']]} {line['body_siret']})"
+
+
+def _invoice(line: dict) -> str:
+    if not line.get("invoice_ref"):
+        return ""
+    cost = cost_words(Decimal(line["hourly_cost"]), line["hourly_cost_source"] or "")
+    return f" ({fr_number(Decimal(line['invoice_amount']))} € HT ÷ {cost})"
 
 
 def review_command(
@@ -224,17 +292,24 @@ def _confirmed(question: str) -> bool:
 
 
 def purge_command(
-    closed_before: Annotated[str, typer.Option("--closed-before", help="Marchés clos avant cette date (AAAA-MM-JJ), au plus tard aujourd'hui moins la durée de conservation.")],
+    closed_before: Annotated[str | None, typer.Option("--closed-before", help="Marchés clos (et personnes jamais déclarées enregistrées) avant cette date (AAAA-MM-JJ), au plus tard aujourd'hui moins la durée de conservation ; par défaut, cette date-là.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Dire ce qui serait effacé, sans rien effacer.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Effacer sans demander de confirmation (scripts).")] = False,
     json_out: JsonOption = False,
 ) -> None:  # fmt: skip
-    """Efface les données personnelles des bénéficiaires des marchés clos avant une date.
+    """Efface les données personnelles des bénéficiaires des marchés clos avant une date, et
+    celles des personnes enregistrées avant elle et jamais déclarées.
 
-    Sur un terminal, montre ce qui sera effacé et demande confirmation ; sinon, --yes.
+    Sans --closed-before, la date est aujourd'hui moins la durée de conservation
+    (beneficiaries.retention_months). Sur un terminal, montre ce qui sera effacé et demande
+    confirmation ; sinon, --yes.
     """
-    day = _day(closed_before, "--closed-before")
     retention = runtime.settings().beneficiaries.retention_months
+    day = (
+        _day(closed_before, "--closed-before")
+        if closed_before is not None
+        else purge.latest_date(today=clock.today(), retention_months=retention)
+    )
     purge.check_date(day, today=clock.today(), retention_months=retention)
     asking = not (dry_run or yes)
     if asking and not sys.stdin.isatty():
@@ -249,9 +324,9 @@ def purge_command(
                                retention_months=retention, dry_run=dry)  # fmt: skip
 
     report = run(dry=dry_run or asking)
-    if asking and report.erased:
+    if asking and report.people:
         _say_purge(report, preview=True)
-        if not _confirmed(f"Effacer les données personnelles de {_people(len(report.erased))} ?"):
+        if not _confirmed(f"Effacer les données personnelles de {_people(report.people)} ?"):
             runtime.say("Effacement annulé : rien n'a été effacé.")
             return
         report = run(dry=False)  # the selection again, in the transaction that erases
@@ -267,9 +342,14 @@ def _say_purge(report: purge.PurgeReport, *, preview: bool = False) -> None:
     day, markets, erased = report.closed_before, report.markets, report.erased
     runtime.say(f"Marchés clos avant le {day:%d/%m/%Y} : {len(markets)} ({', '.join(markets) or 'aucun'}).")  # fmt: skip
     done = "à effacer" if report.dry_run else "effacées"
-    runtime.say(f"Données personnelles {done} (nom, motif d'éligibilité) : {_people(len(erased))}.")
+    runtime.say(
+        f"Données personnelles {done} (nom, motif d'éligibilité) : {_people(report.people)}."
+    )
     for code in erased:
         runtime.say(f"  {code} : {'à effacer' if report.dry_run else 'effacé'}")
+    for code in report.never_declared:
+        word = "à effacer" if report.dry_run else "effacé"
+        runtime.say(f"  {code} : {word} (enregistré avant le {day:%d/%m/%Y}, jamais déclaré)")
     for code in report.kept:
         runtime.say(f"  {code} : conservé (heures sur un marché encore ouvert ou clos plus tard)")
     if report.dry_run and not preview:

@@ -14,6 +14,7 @@ from clausier.markets.models import CPV_SOURCES
 from clausier.offers import service
 from clausier.offers.clause import MODALITIES
 from clausier.offers.formula import parse_cost, parse_share
+from clausier.offers.instruments import INSTRUMENTS, named
 from clausier.validation.numbers import LABOUR_SHARE
 from workflow.engine import fire, market_by_ref
 
@@ -42,6 +43,15 @@ def offer(
         typer.Option(
             "--modalities",
             help=f"Modalités permises, séparées par des virgules : {', '.join(MODALITIES)}.",
+        ),
+    ] = None,
+    instrument: Annotated[
+        str | None,
+        typer.Option(
+            "--instrument",
+            help="Instrument juridique de la clause : "
+            + ", ".join(f"{code} ({i.article})" for code, i in INSTRUMENTS.items())
+            + " ; condition d'exécution (L2112-2) par défaut.",
         ),
     ] = None,
     actor: Annotated[
@@ -81,6 +91,7 @@ def offer(
             modalities=[m.strip() for m in modalities.split(",") if m.strip()]
             if modalities
             else None,
+            instrument=instrument.strip() if instrument else None,
         )
         documents = [
             {
@@ -91,6 +102,7 @@ def offer(
                 "override": o.override,
                 "reason": o.lot.hours_override_reason,
                 "clause_text": o.lot.clause_text,
+                "instrument": o.lot.instrument,
             }
             for o in offers
         ]
@@ -110,6 +122,7 @@ def offer(
                 f"{fr_number(doc['computation']['hours'])} — motif : {doc['reason']}"
             )
         typer.echo(f"  Heures d'insertion retenues : {fr_number(doc['hours'])}")
+        typer.echo(f"  Instrument : {named(doc['instrument'])}")
         typer.echo(
             "  Texte de clause : "
             + ("rédigé" if doc["clause_text"] else "aucun (le lot ne porte pas de clause)")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import typer
 
-from clausier.formatting import fr_amount, fr_date, fr_hours, fr_moment
+from clausier.formatting import fr_amount, fr_date, fr_hours, fr_moment, fr_number
 from clausier.partnerships.models import SERVICE_LABELS
 
 ASSIGNMENT_LABELS = {"automatic": "assignation automatique", "explicit": "choix de l'acheteur"}
@@ -16,7 +16,10 @@ FLAG_LABELS = {
 }
 
 
-def _until(renewal: str | None, last_day: str | None) -> str:
+def _until(renewal: str | None, last_day: str | None, cap: str | None = None) -> str:
+    if renewal == "tacit" and cap:
+        return (f", à reconduction tacite dans la limite du {fr_date(cap)} "
+                f"(période en cours jusqu'au {fr_date(last_day)})")  # fmt: skip
     if renewal == "tacit":
         return f", à reconduction tacite (période en cours jusqu'au {fr_date(last_day)})"
     return f", à reconduction expresse, en vigueur jusqu'au {fr_date(last_day)}"
@@ -78,6 +81,8 @@ def print_status(doc: dict) -> None:
             f"{fr_hours(lot['hours'])} d'insertion requises, {fr_hours(lot['hours_validated'])} "
             f"validées — {clause}{holder}"
         )
+        if lot.get("hours") and lot.get("instrument_label"):
+            out(f"       instrument : {lot['instrument_label']}")
         if lot.get("cpv_source") == "lot":  # a market split by trade: the lot's own CPV
             out(f"       CPV du lot : {lot['cpv']}")
         if lot["hours_override_reason"]:
@@ -96,6 +101,21 @@ def print_status(doc: dict) -> None:
             )
             behind = " — EN RETARD sur le rythme" if pace["behind"] else ""
             out(f"       rythme : {expected}, {fr_hours(pace['submitted'])} à contrôler{behind}")
+    if short := doc.get("shortfall"):
+        penalty = (
+            f", pénalité {fr_number(short['penalty'])} € ({fr_number(short['missing'])} h × "
+            f"{fr_number(short['penalty_per_hour'])} €, {short['penalty_source']})"
+            if short["penalty"] is not None
+            else ", sans pénalité prévue"
+        )
+        pending = f" ({' ; '.join(short['pending'])})" if short["pending"] else ""
+        out(
+            f"  Fin d'exécution ({short['status_label']}{pending}) : {fr_hours(short['missing'])} "
+            f"manquantes sur {fr_hours(short['required'])}{penalty}"
+        )
+        for lot in short["lots"]:
+            lot_penalty = f", {fr_number(lot['penalty'])} €" if lot["penalty"] is not None else ""
+            out(f"    lot {lot['number']} : {fr_hours(lot['missing'])} manquantes{lot_penalty}")
     if doc.get("open_tasks"):
         out("  Tâches ouvertes :")
         for task in doc["open_tasks"]:
@@ -144,7 +164,11 @@ def print_coverage(doc: dict) -> None:
             out("  aucune")
         for c in section["conventions"]:
             places = ", ".join(f"{t['name']} ({t['code']})" for t in c["territories"])
-            until = _until(c["renewal"], c["in_force_until"]) if c["status"] == "active" else ""
+            until = (
+                _until(c["renewal"], c["in_force_until"], c["renewal_until"])
+                if c["status"] == "active"
+                else ""
+            )
             out(f"  {c['ref']} — {c['structure_name']} — {c['status_label']}{until}")
             out(f"      territoire : {places}")
             out(f"      services : {', '.join(SERVICE_LABELS[s] for s in c['services'])}")

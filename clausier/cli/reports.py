@@ -13,6 +13,7 @@ from clausier.cli import runtime
 from clausier.db.engine import session_scope
 from clausier.errors import InvalidInput
 from clausier.formatting import fr_number
+from clausier.offers.instruments import named
 from clausier.reports.files import FORMATS, report_file
 from clausier.reports.html import fr_hours, fr_percent
 from clausier.reports.indicators import SCOPE_KINDS, Report, indicators, resolve_scope
@@ -128,12 +129,46 @@ def print_report(result: Report) -> None:
             if share.beneficiaries
         ]
         out(f"    {title} : {', '.join(parts) or 'aucun'}")
+    for title, shares in (
+        ("par modalité", result.by_modality),
+        ("par type d'organisme", result.by_body_kind),
+    ):
+        parts = [f"{share.label} {fr_hours(share.hours)}" for share in shares if share.hours]
+        out(f"  Heures validées {title} : {', '.join(parts) or 'aucune'}")
+    out(
+        f"  Par une structure d'insertion (EI, ACI, ETTI, AI, GEIQ) : "
+        f"{fr_hours(result.integration_hours)} ({fr_percent(result.integration_share)} des heures "
+        "validées)"
+    )
     out("  Marchés :")
     for market in result.markets:
         out(
             f"    {market.ref} — {market.title} — {market.state_label} — prévues "
             f"{fr_hours(market.planned)}, validées {fr_hours(market.validated)} "
             f"({fr_percent(market.rate)}), {market.beneficiaries} bénéficiaire(s)"
+        )
+        for lot in market.lots:
+            out(f"      lot {lot.number} — {lot.title} : {named(lot.instrument)}")
+        if short := market.shortfall:
+            penalty = (
+                f", pénalité {fr_number(short.penalty)} € ({fr_number(short.missing)} h × "
+                f"{fr_number(short.penalty_per_hour.per_hour)} €, {short.penalty_per_hour.source})"
+                if short.penalty is not None
+                else ", sans pénalité prévue"
+            )
+            out(
+                f"      fin d'exécution ({short.status_label}) : {fr_hours(short.missing)} "
+                f"manquantes sur {fr_hours(short.required)}{penalty}"
+            )
+    if result.shortfalls:
+        penalty = (
+            f", pénalités prévues {fr_number(result.penalty)} €"
+            if result.penalty is not None
+            else ""
+        )
+        out(
+            f"  Fin d'exécution ({len(result.shortfalls)} marché(s) terminé(s)) : "
+            f"{fr_hours(result.missing)} manquantes{penalty}"
         )
     outcomes = result.outcomes
     if outcomes.markets:

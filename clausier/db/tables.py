@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from clausier.auth.models import ApiToken, SignInCounter
-from clausier.beneficiaries.models import Beneficiary, Outcome
+from clausier.beneficiaries.models import Beneficiary, BeneficiaryCriterion, Outcome
 from clausier.db.changes import ChangeMark
 from clausier.declarations.models import DeclarationLine, Statement
 from clausier.markets.models import Lot, Market, TransitionLog
@@ -19,6 +19,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiToken",
     "Beneficiary",
+    "BeneficiaryCriterion",
     "Buyer",
     "ChangeMark",
     "Commune",

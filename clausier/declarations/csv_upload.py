@@ -19,7 +19,11 @@ import unicodedata
 from collections.abc import Iterator
 from typing import BinaryIO, TextIO
 
-from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LABELS
+from clausier.beneficiaries.vocabulary import (
+    BODY_KIND_SHORT_LABELS,
+    CONTRACT_TYPES,
+    MODALITY_SHORT_LABELS,
+)
 from clausier.declarations import periods
 from clausier.declarations.service import LineInput
 from clausier.errors import LoadErrors, LoadProblem, ProblemTally
@@ -40,10 +44,27 @@ COLUMNS = {
     "period": "period",
     "periode": "period",
     "mois": "period",
+    # the body of a placement or a subcontract, and a subcontract counted by its invoice
+    "body_siret": "body_siret",
+    "siret_organisme": "body_siret",
+    "siret_de_l_organisme": "body_siret",
+    "body_kind": "body_kind",
+    "type_organisme": "body_kind",
+    "type_d_organisme": "body_kind",
+    "invoice_ref": "invoice_ref",
+    "facture": "invoice_ref",
+    "reference_facture": "invoice_ref",
+    "invoice_amount": "invoice_amount",
+    "montant_ht": "invoice_amount",
+    "montant": "invoice_amount",
 }
-REQUIRED = ("beneficiary", "modality", "hours")
+# a person's hours, or an invoice's amount: a file has the columns of one or the other (or both)
+REQUIRED = ("modality",)
+BY_PERSON, BY_INVOICE = ("beneficiary", "hours"), ("invoice_ref", "invoice_amount")
 EXPECTED = (
     "beneficiary;modality;hours;contract_type (ou beneficiaire;modalite;heures;type_contrat), "
+    "siret_organisme;type_organisme pour une mise à disposition ou une sous-traitance, "
+    "facture;montant_ht pour une sous-traitance comptée par facture, "
     "et period (mois, AAAA-MM) pour plusieurs mois"
 )
 
@@ -56,7 +77,14 @@ def _plain(text: str) -> str:
 
 
 # the short French labels people type instead of the codes
-_MODALITY_WORDS = {_plain(label): code for code, label in MODALITY_SHORT_LABELS.items()}
+_MODALITY_WORDS = {_plain(label): code for code, label in MODALITY_SHORT_LABELS.items()} | {
+    "sous_traitance_siae": "subcontracting",  # the label before co-contracting was apart
+    "co_traitance": "co_contracting",
+}
+_KIND_WORDS = {_plain(label): code for code, label in BODY_KIND_SHORT_LABELS.items()} | {
+    "ett": "temp_agency",
+    "interim": "temp_agency",
+}
 _CONTRACT_WORDS = {_plain(label): code for code, label in CONTRACT_TYPES.items()} | {
     "apprentissage": "apprenticeship",
     "professionnalisation": "professionalisation",
@@ -116,6 +144,12 @@ def _rows(text: TextIO, source: str) -> Iterator[tuple[str | None, LineInput]]:
                     message=f"colonne obligatoire absente (attendu : {EXPECTED})")
         for name in REQUIRED if name not in fields.values()
     ]  # fmt: skip
+    if not any(set(pair) <= set(fields.values()) for pair in (BY_PERSON, BY_INVOICE)):
+        problems += [
+            LoadProblem(path=source, line=1, field=name,
+                        message=f"colonne obligatoire absente (attendu : {EXPECTED})")
+            for name in BY_PERSON if name not in fields.values()
+        ]  # fmt: skip
     if problems:
         raise LoadErrors(source, problems)
     extra = ProblemTally()
@@ -127,13 +161,17 @@ def _rows(text: TextIO, source: str) -> Iterator[tuple[str | None, LineInput]]:
         values = {fields[column]: (value or "").strip() for column, value in row.items()}
         if not any(values.values()):
             continue  # an empty row of the spreadsheet
-        contract = values.get("contract_type")
+        contract, kind = values.get("contract_type"), values.get("body_kind")
         line = LineInput(
-            beneficiary=values["beneficiary"],
+            beneficiary=values.get("beneficiary") or None,
             modality=_code(values["modality"], _MODALITY_WORDS),
-            hours=values["hours"],
+            hours=values.get("hours") or None,
             contract_type=_code(contract, _CONTRACT_WORDS) if contract else None,
             line=reader.line_num,
+            body_siret=values.get("body_siret") or None,
+            body_kind=_code(kind, _KIND_WORDS) if kind else None,
+            invoice_ref=values.get("invoice_ref") or None,
+            invoice_amount=values.get("invoice_amount") or None,
         )
         yield values.get("period") or None, line
     if extra:

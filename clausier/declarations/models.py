@@ -1,7 +1,8 @@
 """A contractor's monthly statement (relevé) for a lot, and its lines.
 
 One statement per lot and month: declaring the month again amends it. Each line (beneficiary,
-modality) is reviewed on its own by a facilitator; only validated lines count.
+modality; or a subcontract's invoice) is reviewed on its own by a facilitator; only validated
+lines count.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class DeclarationLine(SQLModel, table=True):
     __tablename__ = "declaration_line"
     __table_args__ = (
         UniqueConstraint("statement_id", "beneficiary_id", "modality"),
+        UniqueConstraint("statement_id", "invoice_ref"),  # one line per invoice and month
         Index("ix_declaration_line_beneficiary_period", "beneficiary_id", "period"),
         Index("ix_declaration_line_lot_status", "lot_id", "status"),
     )
@@ -53,8 +55,18 @@ class DeclarationLine(SQLModel, table=True):
     statement_id: int = Field(foreign_key="statement.id", ondelete="CASCADE", index=True)
     lot_id: int = Field(foreign_key="lot.id", ondelete="CASCADE")  # denormalised for sums
     period: str = Field(max_length=7)
-    beneficiary_id: int = Field(foreign_key="beneficiary.id")
+    # None: a subcontract counted by its invoice (``declarations.bodies``), not by a person
+    beneficiary_id: int | None = Field(default=None, foreign_key="beneficiary.id")
     modality: str = Field(max_length=20)
+    # the body a placement or a subcontract goes through (``vocabulary.BODY_KINDS``)
+    body_siret: str | None = Field(default=None, max_length=14)
+    body_kind: str | None = Field(default=None, max_length=12)
+    # a subcontract's invoice: its hours are its amount (excl. VAT) ÷ the hourly cost, kept
+    # with its source as it was when the line was declared
+    invoice_ref: str | None = Field(default=None, max_length=64)
+    invoice_amount: Decimal | None = Field(default=None, max_digits=14, decimal_places=2)
+    hourly_cost: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
+    hourly_cost_source: str | None = Field(default=None, max_length=200)
     contract_type: str | None = Field(default=None, max_length=20)
     hours: Decimal = Field(max_digits=7, decimal_places=2)
     status: str = Field(default=LineStatus.submitted, max_length=10)

@@ -1,8 +1,9 @@
 """Declaring a month of hours, and reviewing it.
 
 A statement is the whole month of a lot: declaring the month again amends it (lines are matched
-by beneficiary and modality; an unchanged line keeps its review, a changed one is checked
-again, a line left out is withdrawn). Every line is checked before anything is written, and all
+by beneficiary and modality, a subcontract's invoice by its reference (``bodies``); an
+unchanged line keeps its review, a changed one is checked again, a line left out is
+withdrawn). Every line is checked before anything is written, and all
 problems are reported together. ``Lot.hours_validated`` is kept equal to the sum of the
 validated lines in the same transaction, by ``recount_validated`` alone.
 
@@ -22,12 +23,13 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import case, func, update
 from sqlmodel import Session, select
 
+from clausier.beneficiaries import eligibility
 from clausier.beneficiaries.models import Beneficiary
 from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, choices
 from clausier.clock import PARIS
 from clausier.config import Settings
 from clausier.db.locks import locked
-from clausier.declarations import periods
+from clausier.declarations import bodies, periods
 from clausier.declarations.models import DeclarationLine, LineStatus, Statement
 from clausier.errors import (
     InvalidInput,
@@ -40,6 +42,8 @@ from clausier.errors import (
 from clausier.formatting import fr_date, fr_number
 from clausier.markets.models import Lot, Market, TransitionLog
 from clausier.offers.clause import MODALITIES
+from clausier.offers.formula import Factor
+from clausier.offers.service import defaults as offer_defaults
 from clausier.referential.service import place_of
 from clausier.tasks import events
 from clausier.validation.numbers import MONTH_HOURS, NOT_A_NUMBER, typed_number
@@ -53,11 +57,27 @@ class DeclarationRefused(Refused):
 
 @dataclass(frozen=True)
 class LineInput:
-    beneficiary: str  # the pseudonymous code, B-XXXXXXXX
+    beneficiary: str | None  # the pseudonymous code, B-XXXXXXXX (None: an invoice line)
     modality: str
-    hours: Decimal | str | float | int
+    hours: Decimal | str | float | int | None
     contract_type: str | None = None
     line: int | None = None  # where it came from (CSV line, or rank in the request)
+    # the body of a placement or a subcontract, and a subcontract's invoice (``bodies``)
+    body_siret: str | None = None
+    body_kind: str | None = None
+    invoice_ref: str | None = None
+    invoice_amount: Decimal | str | float | int | None = None
+
+
+@dataclass(frozen=True)
+class _Invoice:
+    """An invoice line once checked: its amount, its hours and the rate they come from."""
+
+    line: LineInput
+    ref: str
+    amount: Decimal
+    hours: Decimal
+    hourly_cost: Factor
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,18 @@ def executed_months(market: Market, completed: date | None) -> list[date]:
     if starts is None or ends is None:
         return []
     return schedule.months(starts, min(ends, completed) if completed else ends)
+
+
+def declarable_after(
+    market: Market, *, completed: date, today: date, declaration_day: int, departement: str | None
+) -> dict[str, date]:
+    """The months executed that may still be declared once the market left execution on
+    ``completed``, each with its deadline (YYYY-MM → day): until the 10th of the next month."""
+    return {
+        periods.code(month): deadline
+        for month in executed_months(market, completed)
+        if today <= (deadline := schedule.declaration_deadline(month, declaration_day, departement))
+    }
 
 
 @dataclass(frozen=True)
@@ -240,6 +272,8 @@ def declare(
     codes = {
         line.beneficiary.strip().upper() for line in lines if isinstance(line.beneficiary, str)
     }
+    invoices: list[_Invoice] = []
+    cost: Factor | None = None  # the hourly cost an invoice's hours are counted at
     known = {
         b.code: b
         for b in session.exec(
@@ -248,20 +282,43 @@ def declare(
             )
         ).all()
     }  # fmt: skip
+    checks = eligibility.checks_of(session, [b.id for b in known.values()])
+    month = periods.parse(period)
     parsed: list[tuple[LineInput, Beneficiary, Decimal]] = []
     seen: set[tuple[str, str]] = set()
     for rank, line in enumerate(lines, start=1):
         where = {"path": where_file, "line": line.line or rank}
         code = (line.beneficiary or "").strip().upper()
         beneficiary = known.get(code)
-        if beneficiary is None:
+        problems += [
+            LoadProblem(**where, field=field, message=message)
+            for field, message in bodies.body_problems(line.modality, line.body_siret, line.body_kind)
+        ]  # fmt: skip
+        if bodies.is_invoice(line.invoice_ref, line.invoice_amount) or (
+            not code and line.modality in bodies.INVOICE_MODALITIES
+        ):
+            if cost is None:
+                cost = offer_defaults(session, market, settings.offer, lot).hourly_cost
+            invoice = _invoice(line, where, lot, cost, problems, seen)
+            if invoice is not None:
+                invoices.append(invoice)
+            _check_modality(line, allowed, where, problems)
+            continue
+        if beneficiary is None and not code:
+            problems.append(LoadProblem(**where, field="beneficiary", message=(
+                "code du bénéficiaire manquant (le facilitateur vous donne le code B-… de chaque "
+                "personne)")))  # fmt: skip
+        elif beneficiary is None:
             problems.append(LoadProblem(**where, field="beneficiary", message=(
                 f"bénéficiaire « {line.beneficiary} » inconnu de la structure qui suit ce marché "
                 "(le facilitateur vous donne le code B-… de chaque personne)")))  # fmt: skip
-        if line.modality not in MODALITIES:
-            problems.append(LoadProblem(**where, field="modality", message=f"modalité « {line.modality} » inconnue (attendu : {', '.join(MODALITIES)})"))  # fmt: skip
-        elif line.modality not in allowed:
-            problems.append(LoadProblem(**where, field="modality", message=f"la clause du lot n'autorise pas « {line.modality} » (autorisées : {', '.join(allowed)})"))  # fmt: skip
+        elif month is not None and (
+            refusal := eligibility.month_problem(
+                beneficiary.code, checks.get(beneficiary.id, ()), month, settings.eligibility
+            )
+        ):  # hours count from the check's date, within its validity
+            problems.append(LoadProblem(**where, field="beneficiary", message=refusal))  # fmt: skip
+        _check_modality(line, allowed, where, problems)
         if line.contract_type and line.contract_type not in CONTRACT_TYPES:
             problems.append(LoadProblem(**where, field="contract_type", message=f"type de contrat « {line.contract_type} » inconnu (attendu : {choices(CONTRACT_TYPES)})"))  # fmt: skip
         hours = _hours(line.hours, problems, where)
@@ -292,25 +349,52 @@ def declare(
         statement.declared_by, statement.declared_at = actor, now
         session.add(statement)
     existing = {
-        (row.beneficiary_id, row.modality): row
+        _key(row.beneficiary_id, row.modality, row.invoice_ref): row
         for row in session.exec(
             select(DeclarationLine).where(DeclarationLine.statement_id == statement.id)
         ).all()
     }
     added = changed = unchanged = 0
-    for line, beneficiary, hours in parsed:
-        row = existing.pop((beneficiary.id, line.modality), None)
+    wanted = [
+        (_key(beneficiary.id, line.modality, None), line, beneficiary.id, hours, {})
+        for line, beneficiary, hours in parsed
+    ] + [
+        (_key(None, invoice.line.modality, invoice.ref), invoice.line, None, invoice.hours, {
+            "invoice_ref": invoice.ref, "invoice_amount": invoice.amount,
+            "hourly_cost": invoice.hourly_cost.value,
+            "hourly_cost_source": invoice.hourly_cost.source,
+        })
+        for invoice in invoices
+    ]  # fmt: skip
+    rank = {id(line): index for index, line in enumerate(lines)}
+    wanted.sort(key=lambda item: rank[id(item[1])])  # the lines in their order
+    for key, line, beneficiary_id, hours, invoice in wanted:
+        row = existing.pop(key, None)
         contract = line.contract_type or None
+        body = {
+            "body_siret": (line.body_siret or "").replace(" ", "") or None,
+            "body_kind": (line.body_kind or "").strip() or None,
+        }
         if row is None:
             session.add(DeclarationLine(
-                statement_id=statement.id, lot_id=lot.id, period=period, beneficiary_id=beneficiary.id,
+                statement_id=statement.id, lot_id=lot.id, period=period, beneficiary_id=beneficiary_id,
                 modality=line.modality, contract_type=contract, hours=hours, updated_at=now,
+                **body, **invoice,
             ))  # fmt: skip
             added += 1
-        elif row.hours == hours and row.contract_type == contract:
+        elif (
+            row.hours == hours
+            and row.contract_type == contract
+            and all(getattr(row, name) == value for name, value in body.items())
+            and row.modality == line.modality
+            and (not invoice or row.invoice_amount == invoice["invoice_amount"])
+        ):
             unchanged += 1
         else:
             row.hours, row.contract_type, row.updated_at = hours, contract, now
+            row.modality = line.modality
+            for name, value in (body | invoice).items():
+                setattr(row, name, value)
             row.status, row.review_reason, row.reviewed_by, row.reviewed_at = (
                 LineStatus.submitted,
                 None,
@@ -332,6 +416,49 @@ def declare(
             settings=settings, today=today, lot_id=lot.id, occurrence=statement.amendments,
         )  # fmt: skip
     return Declared(statement, added, changed, unchanged, len(existing))
+
+
+def _key(beneficiary_id: int | None, modality: str, invoice_ref: str | None) -> tuple:
+    """How a month's line is matched when the month is declared again: a person's by the
+    person and the modality, an invoice's by its reference."""
+    return ("invoice", invoice_ref) if beneficiary_id is None else (beneficiary_id, modality)
+
+
+def _check_modality(line: LineInput, allowed, where: dict, problems: list[LoadProblem]) -> None:
+    if line.modality not in MODALITIES:
+        problems.append(LoadProblem(**where, field="modality", message=f"modalité « {line.modality} » inconnue (attendu : {', '.join(MODALITIES)})"))  # fmt: skip
+    elif line.modality not in allowed:
+        problems.append(LoadProblem(**where, field="modality", message=f"la clause du lot n'autorise pas « {line.modality} » (autorisées : {', '.join(allowed)})"))  # fmt: skip
+
+
+def _invoice(
+    line: LineInput, where: dict, lot: Lot, cost: Factor, problems: list[LoadProblem], seen: set
+) -> _Invoice | None:
+    """An invoice line checked (``bodies``), its hours counted at ``cost``; None on a problem,
+    which ``problems`` then holds."""
+    if not bodies.is_invoice(line.invoice_ref, line.invoice_amount):
+        problems.append(LoadProblem(**where, field="beneficiary", message=(
+            "bénéficiaire manquant : une ligne d'heures nomme la personne (code B-…) ; une "
+            "sous-traitance comptée par sa facture donne sa référence et son montant HT à la "
+            f"place des heures, convertis au coût horaire de {bodies.cost_words(cost.value, cost.source)}")))  # fmt: skip
+        return None
+    found, amount = bodies.invoice_problems(
+        modality=line.modality, beneficiary=line.beneficiary, hours=line.hours,
+        invoice_ref=line.invoice_ref, invoice_amount=line.invoice_amount, lot_amount=lot.amount,
+    )  # fmt: skip
+    ref = (line.invoice_ref or "").strip()
+    if ref and ("invoice", ref) in seen:
+        found.append(("invoice_ref", f"la facture « {ref} » est déjà déclarée plus haut : une ligne par facture et par mois"))  # fmt: skip
+    seen.add(("invoice", ref))
+    hours = None
+    if amount is not None:
+        hours = bodies.invoice_hours(amount, cost.value)
+        if problem := bodies.hours_problem(hours):
+            found.append(("invoice_amount", problem))
+    problems += [LoadProblem(**where, field=field, message=message) for field, message in found]
+    if found or amount is None:
+        return None
+    return _Invoice(line, ref, amount, hours, cost)
 
 
 def _check_monthly_maximum(

@@ -30,8 +30,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from clausier import clock
-from clausier.beneficiaries.models import Beneficiary, Outcome
-from clausier.beneficiaries.vocabulary import AGE_BANDS, OUTCOMES, PUBLICS
+from clausier.beneficiaries.eligibility import AGE_BAND_OF_PUBLIC
+from clausier.beneficiaries.models import Beneficiary, BeneficiaryCriterion, Outcome
+from clausier.beneficiaries.vocabulary import AGE_BANDS, KINDS_BY_MODALITY, OUTCOMES, PUBLICS
 from clausier.clock import PARIS
 from clausier.config import Settings
 from clausier.declarations.models import DeclarationLine, Statement
@@ -124,6 +125,15 @@ class DemoBuyer:
     code: str  # the region's, département's or city's official code
     area: Picker  # the communes its markets are spread over
     conventions: list = field(default_factory=list)  # (Convention, kind, code)
+
+
+def _body(modality: str, person: int) -> dict:
+    """The body a placement or a subcontract goes through, drawn from the person (the random
+    stream, and so the rest of the data set, stays what it was)."""
+    kinds = sorted(KINDS_BY_MODALITY.get(modality, ()))
+    if not kinds:
+        return {"body_siret": None, "body_kind": None}
+    return {"body_siret": siret_for(4, person % 97), "body_kind": kinds[person % len(kinds)]}
 
 
 def siret_for(prefix: int, number: int) -> str:
@@ -403,8 +413,8 @@ class Generator:
             rows = defaultdict(list)
             for number in range(start, min(count, start + CHUNK)):
                 self._market(number, buyer_picker.pick(self.rng), rows)
-            for model in (Market, Lot, TransitionLog, Task, Reminder, Beneficiary, Outcome,
-                          Statement, DeclarationLine):  # fmt: skip
+            for model in (Market, Lot, TransitionLog, Task, Reminder, Beneficiary,
+                          BeneficiaryCriterion, Outcome, Statement, DeclarationLine):  # fmt: skip
                 _write(self.connection, model, rows[model.__tablename__])
                 self.counts[model.__tablename__] += len(rows[model.__tablename__])
             if progress:
@@ -522,7 +532,7 @@ class Generator:
             rows["task"].append(_columns(task))
         common = {"rules": settings.reminders, "departement": departement, "today": today,
                   "settings": settings.notifications}  # fmt: skip
-        reminders = schedule.for_tasks(tasks, **common)
+        reminders = schedule.for_tasks(tasks, **common, followed_by=market["structure_id"])
         if market["state"] == "execution":
             clause_lots = [
                 SimpleNamespace(id=lot["id"], carries_clause=bool(lot["hours"])) for lot in lots
@@ -551,13 +561,23 @@ class Generator:
                 checker = rng.choice(staff)
                 number = self.ids.take("beneficiary")
                 persons.append(number)
+                public, checked_on = rng.choice(list(PUBLICS)[:-1]), starts - _days(rng, 0, 20)
+                sex, age_band = rng.choice("FM"), rng.choice(list(AGE_BANDS))
                 rows["beneficiary"].append({
                     "id": number, "code": f"B-{number:08X}", "structure_id": structure_id,
-                    "public": rng.choice(list(PUBLICS)[:-1]), "public_reason": None,
-                    "checked_by_id": checker[0], "checked_on": starts - _days(rng, 0, 20),
-                    "sex": rng.choice("FM"), "age_band": rng.choice(list(AGE_BANDS)), "name": None,
+                    "checked_by_id": checker[0], "sex": sex, "name": None,
+                    "age_band": AGE_BAND_OF_PUBLIC.get(public, age_band),  # the public's, if any
                     "created_at": self.now, "purged_at": None,
                 })  # fmt: skip
+                # checked before the start, then renewed as each check lapses until the end
+                months = self.settings.eligibility.validity_months[public]
+                while checked_on <= ends:
+                    rows["beneficiary_criterion"].append({
+                        "beneficiary_id": number, "public": public, "reason": None,
+                        "pass_iae": False, "checked_by_id": checker[0], "checked_on": checked_on,
+                        "created_at": self.now,
+                    })  # fmt: skip
+                    checked_on += relativedelta(months=months)
             people.extend(persons)
             validated = Decimal(0)
             for period in schedule.months(starts, ends):
@@ -589,7 +609,7 @@ class Generator:
                     reviewer = None if status == "submitted" else rng.choice(staff)[1]
                     rows["declaration_line"].append({
                         "statement_id": statement_id, "lot_id": lot["id"], "period": f"{period:%Y-%m}",
-                        "beneficiary_id": person, "modality": modality,
+                        "beneficiary_id": person, "modality": modality, **_body(modality, person),
                         "contract_type": rng.choice(CONTRACTS[modality]), "hours": hours,
                         "status": status,
                         "review_reason": "Heures sans justificatif" if status == "rejected" else None,
@@ -605,11 +625,15 @@ class Generator:
         if market["state"] == "execution":
             self._event_tasks(market, lots, to_check, rows)
         if market["state"] == "closed":
+            # closed before six months had passed (the demo's today): the reason is the product's
+            due = market["execution_ends_on"] + relativedelta(months=6)
+            early = "Situations connues à la fin du chantier" if self.today < due else None
             for person in people:
                 rows["outcome"].append({"market_id": market["id"], "beneficiary_id": person,
                                         "outcome": rng.choice(list(OUTCOMES)),
                                         "recorded_by": rng.choice(staff)[1],
-                                        "recorded_at": market["evaluated_at"]})  # fmt: skip
+                                        "recorded_at": market["evaluated_at"],
+                                        "early_reason": early})  # fmt: skip
 
     def _event_tasks(
         self, market: dict, lots: list[dict], to_check: list[tuple[int, str, datetime]], rows: dict
@@ -663,7 +687,7 @@ class Generator:
             {**reminder, "created_at": self.now}
             for reminder in schedule.for_tasks(
                 tasks, rules=settings.reminders, departement=departement, today=today,
-                settings=settings.notifications,
+                settings=settings.notifications, followed_by=market["structure_id"],
             )
         )  # fmt: skip
 

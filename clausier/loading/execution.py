@@ -8,25 +8,31 @@ month loaded again replaces that month's lines, so a second load changes nothing
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
-from clausier.beneficiaries.models import Beneficiary, Outcome
+from clausier.beneficiaries import eligibility
+from clausier.beneficiaries.models import Beneficiary, BeneficiaryCriterion, Outcome
 from clausier.clock import PARIS
 from clausier.config import Settings
 from clausier.db.locks import locked
+from clausier.declarations import bodies
 from clausier.declarations.models import DeclarationLine, LineStatus, Statement
 from clausier.declarations.service import recount_validated
-from clausier.formatting import fr_number
+from clausier.errors import LoadErrors, LoadProblem
+from clausier.formatting import fr_date, fr_number
 from clausier.loading.rows import LoadFile
 from clausier.markets.models import Lot, Market
+from clausier.offers.service import defaults as offer_defaults
 from clausier.partners.models import Facilitator, Structure
 from clausier.tasks import events
+from clausier.validation.texts import REASON_MIN
 
 
-def check(session: Session, data: LoadFile, problems, settings: Settings) -> None:
+def check(session: Session, data: LoadFile, problems, settings: Settings, *, today: date) -> None:
     """References of beneficiaries and declarations, against the file and the store.
 
     A field that could not be read is ``None`` (``rows.readable``): the others are checked."""
@@ -72,11 +78,20 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
                 ("beneficiaries", index, "code"),
                 f"« {row.code} » est déjà suivi(e) par une autre structure",
             )
-        if row.public == "other" and len((row.public_reason or "").strip()) < 3:
-            problems.add(
-                ("beneficiaries", index, "public_reason"),
-                "un public « other » est validé au cas par cas : indiquez le motif",
-            )
+        base = len(row.publics)  # the checks of ``public`` on ``checked_on``, then ``criteria``
+        for rank, check in enumerate(row.checks()):
+            extra = rank >= base
+            where = ("beneficiaries", index) + (("criteria", rank - base) if extra else ())
+            if check.public == "other" and len((check.reason or "").strip()) < 3:
+                problems.add((*where, "reason" if extra else "public_reason"), "un public « other » est validé au cas par cas : indiquez le motif")  # fmt: skip
+            checker = check.checked_by or row.checked_by
+            if extra and checker and row.structure in structures and facilitators.get(checker.lower()) != row.structure:  # fmt: skip
+                problems.add((*where, "checked_by"), f"« {checker} » n'est pas un facilitateur de {row.structure}")  # fmt: skip
+        if row.pass_iae and "siae" not in row.publics:
+            problems.add(("beneficiaries", index, "pass_iae"), "un PASS IAE ne vaut que pour le public « siae »")  # fmt: skip
+        disagreement = eligibility.age_band_problem([c.public for c in row.checks()], row.age_band)
+        if disagreement:
+            problems.add(("beneficiaries", index, "age_band"), disagreement)
         if row.code:
             people[row.code] = row.structure  # known, even when its structure could not be read
 
@@ -111,6 +126,14 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
         seen = set()
         for l_index, line in enumerate(row.lines):
             where = ("declarations", index, "lines", l_index)
+            if line.beneficiary is None and line.invoice_ref is not None:  # a subcontract's invoice
+                if ("invoice", line.invoice_ref) in seen:
+                    problems.add((*where, "invoice_ref"), f"la facture « {line.invoice_ref} » apparaît deux fois dans le mois")  # fmt: skip
+                seen.add(("invoice", line.invoice_ref))
+                amount = _lot_amount(session, row.market, row.lot, in_file, market)
+                if amount and line.invoice_amount is not None and line.invoice_amount > amount:
+                    problems.add((*where, "invoice_amount"), f"{fr_number(line.invoice_amount, 2)} € : au-delà du montant du lot ({fr_number(amount, 2)} € HT), un montant invraisemblable")  # fmt: skip
+                continue
             if line.beneficiary is None:
                 continue
             owner = people.get(line.beneficiary)
@@ -160,6 +183,15 @@ def check(session: Session, data: LoadFile, problems, settings: Settings) -> Non
                 ("outcomes", index, "beneficiary"),
                 f"{row.beneficiary} n'a pas d'heures validées sur {row.market}",
             )
+        ends = _execution_ends_on(session, row.market, in_file)
+        due = ends + relativedelta(months=6) if ends else None
+        if due is not None and today < due and len((row.early_reason or "").strip()) < REASON_MIN:
+            problems.add(
+                ("outcomes", index, "early_reason"),
+                f"la sortie à six mois de {row.market} se constate à partir du {fr_date(due)} "
+                "(six mois après la fin d'exécution) : avant cette date, indiquez pourquoi vous "
+                "l'enregistrez déjà (early_reason)",
+            )
     maximum = settings.declarations.max_hours_per_person_month
     for (code, period), hours in sorted(per_person.items()):
         if hours > maximum:
@@ -175,13 +207,28 @@ def write(
     checkers = {email.lower(): id_ for email, id_ in session.exec(select(Facilitator.email, Facilitator.id))}  # fmt: skip
     for row in data.beneficiaries:
         values = {
-            "structure_id": structures[row.structure], "public": row.public,
-            "public_reason": row.public_reason, "sex": row.sex, "age_band": row.age_band,
-            "checked_by_id": checkers[row.checked_by.lower()], "checked_on": row.checked_on,
+            "structure_id": structures[row.structure], "sex": row.sex, "age_band": row.age_band,
+            "checked_by_id": checkers[row.checked_by.lower()],
         }  # fmt: skip
         if row.name is not None:  # a file without names never erases one (nor revives a purge)
             values["name"] = row.name
-        _upsert(session, report, "beneficiaries", Beneficiary, {"code": row.code}, values)
+        person = _upsert(session, report, "beneficiaries", Beneficiary, {"code": row.code}, values)
+        for check in row.checks():  # a check is known by its public and date: never twice
+            key = {
+                "beneficiary_id": person.id,
+                "public": check.public,
+                "checked_on": check.checked_on,
+            }
+            found = session.exec(select(BeneficiaryCriterion).filter_by(**key)).first()
+            checked_by = checkers[(check.checked_by or row.checked_by).lower()]
+            if found is None:
+                session.add(BeneficiaryCriterion(
+                    **key, reason=check.reason, pass_iae=check.pass_iae and check.public == "siae",
+                    checked_by_id=checked_by, created_at=now,
+                ))  # fmt: skip
+            elif check.reason is not None:
+                found.reason = check.reason
+                session.add(found)
     session.flush()
     codes = dict(session.exec(select(Beneficiary.code, Beneficiary.id)).all())
     touched: set[int] = set()
@@ -194,7 +241,12 @@ def write(
         statement = session.exec(
             select(Statement).where(Statement.lot_id == lot.id, Statement.period == row.period)
         ).first()
-        wanted = {(codes[line.beneficiary], line.modality): line for line in row.lines}
+        wanted = {_key(codes.get(line.beneficiary), line): line for line in row.lines}
+        cost = (
+            offer_defaults(session, market, settings.offer, lot).hourly_cost
+            if any(line.invoice_ref for line in row.lines)
+            else None
+        )
         if statement is None:
             statement = Statement(
                 lot_id=lot.id, period=row.period, declared_by=actor, declared_at=now
@@ -207,7 +259,7 @@ def write(
             new, existing = (
                 False,
                 {
-                    (line.beneficiary_id, line.modality): line
+                    _key(line.beneficiary_id, line): line
                     for line in session.exec(
                         select(DeclarationLine).where(DeclarationLine.statement_id == statement.id)
                     )
@@ -217,8 +269,21 @@ def write(
         for key, line in wanted.items():
             values = {
                 "hours": line.hours, "contract_type": line.contract_type, "status": line.status,
-                "review_reason": line.review_reason,
+                "review_reason": line.review_reason, "body_siret": line.body_siret,
+                "body_kind": line.body_kind, "modality": line.modality,
             }  # fmt: skip
+            if line.invoice_ref is not None:  # its hours: its amount at the hourly cost
+                hours = bodies.invoice_hours(line.invoice_amount, cost.value)
+                if problem := bodies.hours_problem(hours):
+                    where = f"declarations ({row.market}, lot {row.lot}, {row.period})"
+                    raise LoadErrors(where, [LoadProblem(
+                        path=where, line=None, field="invoice_amount",
+                        message=f"facture « {line.invoice_ref} » : {problem}")])  # fmt: skip
+                values |= {
+                    "hours": hours, "invoice_ref": line.invoice_ref,
+                    "invoice_amount": line.invoice_amount, "hourly_cost": cost.value,
+                    "hourly_cost_source": cost.source,
+                }  # fmt: skip
             current = existing.pop(key, None)
             if current is None:
                 session.add(
@@ -226,8 +291,7 @@ def write(
                         statement_id=statement.id,
                         lot_id=lot.id,
                         period=row.period,
-                        beneficiary_id=key[0],
-                        modality=key[1],
+                        beneficiary_id=codes.get(line.beneficiary),
                         updated_at=now,
                         **values,
                         reviewed_by=actor if line.status != LineStatus.submitted else None,
@@ -262,6 +326,37 @@ def write(
             {"market_id": market_id, "beneficiary_id": codes[row.beneficiary]},
             {"outcome": row.outcome, "recorded_by": actor, "early_reason": row.early_reason},
         )  # fmt: skip
+
+
+def _execution_ends_on(session: Session, ref: str | None, in_file: dict) -> date | None:
+    """The end of execution the file gives the market, else the stored one's."""
+    if ref is None:
+        return None
+    if ref in in_file and in_file[ref].execution_ends_on is not None:
+        return in_file[ref].execution_ends_on
+    return session.exec(select(Market.execution_ends_on).where(Market.ref == ref)).first()
+
+
+def _key(beneficiary_id: int | None, line) -> tuple:
+    """A month's line: a person's by the person and the modality, an invoice's by its reference."""
+    if beneficiary_id is None:
+        return ("invoice", line.invoice_ref)
+    return (beneficiary_id, line.modality)
+
+
+def _lot_amount(
+    session: Session, ref: str | None, number: int | None, in_file: dict, market: Market | None
+) -> Decimal | None:
+    """The amount the file gives the lot, else the stored lot's."""
+    if ref in in_file:
+        for lot in in_file[ref].lots:
+            if lot.number == number and lot.amount is not None:
+                return lot.amount
+    if market is None or number is None:
+        return None
+    return session.exec(
+        select(Lot.amount).where(Lot.market_id == market.id, Lot.number == number)
+    ).first()
 
 
 def _has_validated_hours(session: Session, market_ref: str, code: str) -> bool:

@@ -67,7 +67,7 @@ KIND_LABELS = {
     "declarations": "relevés mensuels",
     "outcomes": "sorties à six mois",
 }
-_ROW_KEYS = ("ref", "siret", "email", "number", "code", "period", "beneficiary")
+_ROW_KEYS = ("ref", "siret", "email", "number", "code", "period", "beneficiary", "invoice_ref")
 
 
 @dataclass(frozen=True)
@@ -349,7 +349,7 @@ def _check_frozen_offer(
         if lot.number is None:
             continue
         current = stored.get(lot.number)
-        for key in ("hours", "clause_text"):
+        for key in ("hours", "clause_text", "instrument"):
             if key in lot.model_fields_set and (
                 current is None or getattr(current, key) != getattr(lot, key)
             ):
@@ -412,9 +412,11 @@ def _write_convention(
         "starts_on": row.starts_on,
         "ends_on": row.ends_on,
         "renewal": row.renewal.value,
+        "renewal_until": row.renewal_until,
         "draft": row.draft,
         "hourly_cost": row.hourly_cost,
         "insertion_rate": row.insertion_rate,
+        "penalty_per_hour": row.penalty_per_hour,
     }
     territories = {(index.kind_of(code), code) for code in row.territories}
     services = {service.value for service in row.services}
@@ -510,6 +512,7 @@ def _write_market(
         "award_on": row.award_on,
         "execution_starts_on": row.execution_starts_on,
         "execution_ends_on": row.execution_ends_on,
+        "qpv_target": row.qpv_target,
     }
     writer.may_write_for(values["buyer_id"], row.ref)
     market = session.exec(select(Market).where(Market.ref == row.ref)).first()
@@ -561,7 +564,7 @@ def _write_market(
             select(Lot).where(Lot.market_id == market.id, Lot.number == lot.number)
         ).first()
         prepared = stored is not None and stored.offer is not None
-        for key in ("hours", "clause_text", "modalities"):
+        for key in ("hours", "clause_text", "modalities", "instrument"):
             if key not in given:
                 continue
             if prepared and getattr(stored, key) != getattr(lot, key):
@@ -750,7 +753,7 @@ def load_data(
     _check_references(session, data, problems, territories)
     _check_activity(session, data, problems)
     settings = settings or get_settings()
-    execution.check(session, data, problems, settings)
+    execution.check(session, data, problems, settings, today=today or clock.today())
     if problems.items:
         raise LoadErrors(name, problems.by_line())
 
@@ -760,7 +763,7 @@ def load_data(
         _organisation(
             session, report, "buyers", {"siret": row.siret},
             {"name": row.name, "email": row.email, "hourly_cost": row.hourly_cost,
-             "insertion_rate": row.insertion_rate},
+             "insertion_rate": row.insertion_rate, "penalty_per_hour": row.penalty_per_hour},
             row.active, leaving, index,
         )  # fmt: skip
     for index, row in enumerate(data.structures):

@@ -27,7 +27,17 @@ from pydantic import (
     model_validator,
 )
 
-from clausier.beneficiaries.vocabulary import AGE_BANDS, CONTRACT_TYPES, OUTCOMES, PUBLICS, SEXES
+from clausier.beneficiaries.vocabulary import (
+    AGE_BANDS,
+    BODY_KINDS,
+    CONTRACT_TYPES,
+    OUTCOMES,
+    PUBLICS,
+    SEXES,
+)
+from clausier.declarations import bodies
+from clausier.offers.clause import MODALITIES
+from clausier.offers.instruments import INSTRUMENT_CODES
 from clausier.partners.models import StructureKind
 from clausier.partnerships.models import Renewal, Service
 from clausier.validation.identifiers import (
@@ -44,8 +54,11 @@ from clausier.validation.numbers import (
     AMOUNT,
     HOURLY_COST,
     INSERTION_RATE,
+    INVOICE_AMOUNT,
     LOT_HOURS,
     MONTH_HOURS,
+    PENALTY_PER_HOUR,
+    QPV_TARGET,
 )
 from clausier.validation.texts import REASON_MIN, Label, LongText, OptionalLabel, reason_required
 from workflow.lifecycle import STATE_NAMES
@@ -82,7 +95,8 @@ def _text(pattern: str, description: str) -> WithJsonSchema:
 # by the validator or against the store, beyond what a pattern says
 Siret = Annotated[StrictStr, AfterValidator(_siret),
                   _text(SIRET_PATTERN, "SIRET : 14 chiffres, clé de Luhn comprise")]  # fmt: skip
-Modality = Literal["direct_hire", "placement", "subcontracting", "training"]
+Modality = Literal[MODALITIES]  # type: ignore[valid-type]
+BodyKind = Literal[tuple(BODY_KINDS)]  # type: ignore[valid-type]
 Ref = Annotated[StrictStr, AfterValidator(_ref), _text(REF_PATTERN, "Référence")]
 Commune = Annotated[StrictStr, _text(COMMUNE_PATTERN, "Code INSEE d'une commune")]
 Territory = Annotated[
@@ -96,7 +110,11 @@ Text = Label
 Amount = AMOUNT.checked()
 HourlyCost = HOURLY_COST.checked()
 InsertionRate = INSERTION_RATE.checked()
+QpvTarget = QPV_TARGET.checked()
+PenaltyPerHour = PENALTY_PER_HOUR.checked()
+InstrumentCode = Literal[INSTRUMENT_CODES]  # type: ignore[valid-type]
 MonthHours = MONTH_HOURS.checked()
+InvoiceAmount = INVOICE_AMOUNT.checked()
 LotHours = LOT_HOURS.checked_int()
 # a convention's dates: beyond, its periods (counted by years) would overflow a date
 CONVENTION_YEARS = range(2000, 2100)
@@ -116,6 +134,7 @@ class BuyerRow(Row):
     email: Email
     hourly_cost: HourlyCost | None = None
     insertion_rate: InsertionRate | None = None
+    penalty_per_hour: PenaltyPerHour | None = None  # € per missing insertion hour
     active: bool | None = None  # the directory's deactivation; absent: as it is (new: active)
 
 
@@ -143,22 +162,30 @@ class ContractorRow(Row):
 
 
 class ConventionRow(Row):
+    # a cap on renewals is a tacit convention's (the validator below says it in words)
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"renewal": {"const": "explicit"}}, "required": ["renewal"]},
+        "then": {"properties": {"renewal_until": {"type": "null"}}},
+    })  # fmt: skip
+
     ref: Ref
     buyer: Siret
     structure: Ref
     starts_on: ConventionDay
     ends_on: ConventionDay
     renewal: Renewal
+    renewal_until: ConventionDay | None = None  # tacit: the last day its renewals may reach
     territories: list[Territory] = Field(min_length=1)
     services: list[Service] = Field(min_length=1)
     hourly_cost: HourlyCost | None = None
     insertion_rate: InsertionRate | None = None
+    penalty_per_hour: PenaltyPerHour | None = None  # € per missing hour, over the buyer's
     draft: bool = False
 
-    @field_validator("starts_on", "ends_on")
+    @field_validator("starts_on", "ends_on", "renewal_until")
     @classmethod
-    def _within_years(cls, day: date) -> date:
-        if day.year not in CONVENTION_YEARS:
+    def _within_years(cls, day: date | None) -> date | None:
+        if day is not None and day.year not in CONVENTION_YEARS:
             raise ValueError(
                 f"attendu : une date entre {CONVENTION_YEARS.start} et {CONVENTION_YEARS.stop - 1}"
             )
@@ -168,6 +195,15 @@ class ConventionRow(Row):
     def _dates_in_order(self) -> ConventionRow:
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on : la fin de la convention précède son début")
+        if self.renewal_until is not None and self.renewal != Renewal.tacit:
+            raise ValueError(
+                "renewal_until : seule une reconduction tacite a une limite ; une convention à "
+                "reconduction expresse prend fin à chaque échéance, sauf renouvellement"
+            )
+        if self.renewal_until is not None and self.renewal_until < self.ends_on:
+            raise ValueError(
+                "renewal_until : la limite des reconductions précède la fin de la première période"
+            )
         return self
 
 
@@ -180,6 +216,8 @@ class LotRow(Row):
     clause_text: LongText | None = None
     contractor: Siret | None = None
     modalities: list[Modality] | None = None
+    # the clause's legal instrument (``offers.instruments``); absent: a condition of execution
+    instrument: InstrumentCode = "execution_condition"
 
 
 class MarketRow(Row):
@@ -194,6 +232,8 @@ class MarketRow(Row):
     execution_starts_on: date | None = None
     execution_ends_on: date | None = None
     state: Literal[STATE_NAMES] | None = None  # type: ignore[valid-type]
+    # urban renewal (ANRU / NPNRU): the share of insertion hours reserved to QPV residents
+    qpv_target: QpvTarget | None = None
     lots: list[LotRow] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -230,6 +270,21 @@ BeneficiaryCode = Annotated[
 Period = Annotated[StrictStr, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
+PublicCode = Literal[tuple(PUBLICS)]  # type: ignore[valid-type]
+
+
+class CriterionRow(Row):
+    """One more check of a criterion of a person, on its own date."""
+
+    model_config = ConfigDict(json_schema_extra=reason_required("reason", when=("public", "other")))
+
+    public: PublicCode
+    checked_on: date
+    checked_by: Email | None = None  # absent: the person's ``checked_by``
+    reason: OptionalLabel | None = None
+    pass_iae: bool = False
+
+
 class BeneficiaryRow(Row):
     """A person already followed (history from a spreadsheet): pseudonymous, the name optional."""
 
@@ -239,23 +294,51 @@ class BeneficiaryRow(Row):
 
     code: BeneficiaryCode
     structure: Ref
-    public: Literal[tuple(PUBLICS)]  # type: ignore[valid-type]
+    # one criterion, or several checked the same day (an RSA recipient living in a QPV)
+    public: PublicCode | list[PublicCode]
     public_reason: OptionalLabel | None = None
+    pass_iae: bool = False  # the ``siae`` criterion was checked on a PASS IAE
     sex: Literal[tuple(SEXES)]  # type: ignore[valid-type]
     age_band: Literal[tuple(AGE_BANDS)]  # type: ignore[valid-type]
     checked_by: Email
     checked_on: date
+    # further checks, each on its own date (a renewed check, a criterion checked later)
+    criteria: list[CriterionRow] = Field(default_factory=list)
     name: OptionalLabel | None = None
+
+    @property
+    def publics(self) -> list[str]:
+        if isinstance(self.public, str):
+            return [self.public]
+        return list(dict.fromkeys(p for p in self.public or () if p is not None))
+
+    def checks(self) -> list[CriterionRow]:
+        """Every check of the row: its publics on ``checked_on``, then ``criteria`` (a field
+        that could not be read stays None, ``readable``)."""
+        return [
+            CriterionRow.model_construct(
+                public=public, checked_on=self.checked_on, checked_by=self.checked_by,
+                reason=self.public_reason if public == "other" else None,
+                pass_iae=bool(self.pass_iae) and public == "siae",
+            )
+            for public in self.publics
+        ] + [check for check in self.criteria or () if check is not None]  # fmt: skip
 
 
 class DeclarationLineRow(Row):
     model_config = ConfigDict(
         json_schema_extra=reason_required("review_reason", when=("status", "rejected"))
     )
-    beneficiary: BeneficiaryCode
+    # a person's hours; or a subcontract counted by its invoice (``declarations.bodies``):
+    # ``invoice_ref`` and ``invoice_amount`` instead of ``beneficiary`` and ``hours``
+    beneficiary: BeneficiaryCode | None = None
     modality: Modality
-    hours: MonthHours
+    hours: MonthHours | None = None
     contract_type: Literal[tuple(CONTRACT_TYPES)] | None = None  # type: ignore[valid-type]
+    body_siret: Siret | None = None  # a placement's, a subcontract's or a co-contract's body
+    body_kind: BodyKind | None = None
+    invoice_ref: bodies.InvoiceRef | None = None
+    invoice_amount: InvoiceAmount | None = None
     status: Literal["submitted", "validated", "rejected"] = "submitted"
     review_reason: LongText | None = None
 
@@ -263,6 +346,22 @@ class DeclarationLineRow(Row):
     def _rejection_says_why(self) -> DeclarationLineRow:
         if self.status == "rejected" and len((self.review_reason or "").strip()) < REASON_MIN:
             raise ValueError("une ligne rejetée indique son motif (review_reason)")
+        problems = bodies.body_problems(self.modality, self.body_siret, self.body_kind)
+        if bodies.is_invoice(self.invoice_ref, self.invoice_amount):
+            problems += bodies.invoice_problems(
+                modality=self.modality, beneficiary=self.beneficiary, hours=self.hours,
+                invoice_ref=self.invoice_ref, invoice_amount=self.invoice_amount, lot_amount=None,
+            )[0]  # fmt: skip
+        else:
+            missing = {
+                "beneficiary": "bénéficiaire manquant (une sous-traitance comptée par facture "
+                "donne invoice_ref et invoice_amount à la place du bénéficiaire et des heures)",
+                "hours": "nombre d'heures manquant",
+            }
+            problems += [(name, message) for name, message in missing.items()
+                         if getattr(self, name) is None]  # fmt: skip
+        if problems:
+            raise ValueError(" ; ".join(f"{field} : {message}" for field, message in problems))
         return self
 
 

@@ -24,6 +24,7 @@ from sqlmodel import Session
 from clausier import clock
 from clausier.formatting import fr_amount, fr_date, fr_hours, fr_number
 from clausier.markets.models import Market, TransitionLog
+from clausier.offers.instruments import INSTRUMENTS
 from workflow.lifecycle import STATE_LABELS, TRIGGERS
 
 EDIT = "edit"  # a change of the market or its lots outside a transition
@@ -58,6 +59,7 @@ LOT_FIELDS = {
     "hourly_cost": "coût horaire",
     "hours_computed": "heures calculées",
     "hours_override_reason": "motif de la dérogation",
+    "instrument": "instrument juridique",
 }
 ASSIGNMENTS = {"automatic": "automatique", "explicit": "choix de l'acheteur"}
 # a text too long to repeat in a phrase: only whether it was added, changed or removed
@@ -171,6 +173,8 @@ def _value(field: str, value: Any) -> str:
         return fr_hours(value)
     if field == "assignment":
         return ASSIGNMENTS.get(value, value) if value else "(aucun)"
+    if field == "instrument" and value in INSTRUMENTS:
+        return f"« {INSTRUMENTS[value].label} »"
     if value is None:
         if field in _UNSET:
             return _UNSET[field]

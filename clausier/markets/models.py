@@ -39,6 +39,9 @@ class Market(SQLModel, table=True):
     exit_reason: str | None = None  # why it was declined or abandoned
     evaluation: str | None = None  # the evaluation report's summary (bilan)
     evaluated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # an urban-renewal market (ANRU / NPNRU) reserves a share of its insertion hours to the
+    # residents of priority neighbourhoods (QPV): that share, None for any other market
+    qpv_target: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
     created_at: datetime = Field(
         default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False)
     )
@@ -67,6 +70,13 @@ class Lot(SQLModel, table=True):
     offer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # the computation
     modalities: list[str] | None = Field(default=None, sa_column=Column(JSON))  # None: all allowed
     clause_edited: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # the legal instrument the clause uses (``offers.instruments``): a condition of execution
+    # (L2112-2) unless the lot is reserved (L2113-12, L2113-13) or insertion is an award criterion
+    instrument: str = Field(
+        default="execution_condition",
+        max_length=24,
+        sa_column_kwargs={"server_default": "execution_condition"},
+    )
 
     @property
     def designation(self) -> str:

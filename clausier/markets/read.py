@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from clausier.beneficiaries.read import OutcomeCounts
-from clausier.declarations.read import LotProgress
+from clausier.declarations.read import LotProgress, Shortfall
 from clausier.documents import (
     Day,
     Figure,
@@ -22,6 +22,7 @@ from clausier.documents import (
 )
 from clausier.markets.models import CPV_SOURCES
 from clausier.offers.clause import MODALITIES
+from clausier.offers.instruments import INSTRUMENT_CODES
 from clausier.offers.read import Offer
 from clausier.partnerships.models import Renewal
 from clausier.partnerships.read import Assignment, CoverageFlag, MarketCoverage
@@ -102,6 +103,8 @@ class Lot(ReadModel):
     hours_validated: Figure = Field(description="Heures validées")
     clause_text: str | None = Field(description="Le texte de la clause")
     clause_edited: bool = Field(description="Texte de clause rédigé à la main")
+    instrument: one_of(INSTRUMENT_CODES) = Field(description="Instrument juridique de la clause : execution_condition (L2112-2), reserved_siae (L2113-13), reserved_disability (L2113-12), award_criterion (R2152-7)")  # fmt: skip
+    instrument_label: str = Field(description="L'instrument et son article, en toutes lettres")
     hours_computed: int | None = Field(description="Heures issues du calcul")
     hours_override_reason: str | None = Field(description="Motif d'une dérogation au calcul")
     offer: Offer | None = Field(description="Le calcul de l'offre d'insertion")
@@ -155,6 +158,7 @@ class MarketStatus(ReadModel):
     place: Place
     cpv: str = Field(description="Code CPV")
     amount: Figure = Field(description="Montant HT (€)")
+    qpv_target: Figure | None = Field(default=None, description="Renouvellement urbain (ANRU / NPNRU) : part des heures d'insertion réservée aux habitants des QPV (0,3 : 30 %) ; null hors renouvellement urbain")  # fmt: skip
     dates: MarketDates
     state: State
     state_label: str
@@ -170,5 +174,11 @@ class MarketStatus(ReadModel):
     open_tasks: list[Task]
     outcomes: OutcomeCounts | None = Field(
         default=None, description="Les sorties à six mois (seulement en évaluation ou clos)"
+    )
+    shortfall: Shortfall | None = Field(
+        default=None,
+        description="Les heures manquantes et la pénalité à la fin de l'exécution (seulement en "
+        "évaluation ou clos, lots à clause) : provisoires tant qu'un mois se déclare encore ou "
+        "que des heures restent à contrôler",
     )
     next_reminders: list[NextReminder]

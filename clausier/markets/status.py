@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,18 +17,20 @@ from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.formatting import fr_month
 from clausier.markets import history as log
 from clausier.markets.models import Lot, Market, TransitionLog, designation, lot_cpv
+from clausier.offers.instruments import named
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.partnerships import periods
 from clausier.partnerships.assignment import market_coverage
 from clausier.partnerships.coverage import COVERAGE_LABELS
 from clausier.partnerships.models import Convention
+from clausier.partnerships.penalty import Penalty, chosen
 from clausier.referential.service import place_of
 from clausier.tasks.models import Task
 from notifications import upcoming
 from notifications.models import Reminder, ReminderStatus
 from workflow.guards import in_words
 from workflow.lifecycle import STATE_LABELS, TRIGGERS
-from workflow.possible import triggers_now
+from workflow.possible import CloseFacts, triggers_now
 
 
 def _day(value: date | None) -> str | None:
@@ -48,6 +51,7 @@ _PARTIES_AND_LOTS = (
     select(
         Buyer.siret.label("buyer_siret"),
         Buyer.name.label("buyer_name"),
+        Buyer.penalty_per_hour.label("buyer_penalty"),
         Structure.id.label("structure_id"),
         Structure.ref.label("structure_ref"),
         Structure.name.label("structure_name"),
@@ -102,11 +106,21 @@ def market_status(session: Session, market: Market, *, today: date) -> dict[str,
     return _status(session, market, today=today)[0]
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What the status read besides its document, for the overview to reuse: what ``close``
+    weighed (None: not weighed) and the contract's penalty per missing hour."""
+
+    close: CloseFacts | None
+    penalty: Penalty | None
+
+
 def _status(
     session: Session, market: Market, *, today: date
-) -> tuple[dict[str, Any], list[Lot], dict[int, Decimal], outcomes.Standing | None]:
-    """The status document, the market's lots, the hours submitted on each and where its
-    evaluation stands (read once, for their progress, the outcomes and ``close`` alike)."""
+) -> tuple[dict[str, Any], list[Lot], dict[int, Decimal], outcomes.Standing | None, _Read]:
+    """The status document, the market's lots, the hours submitted on each, where its
+    evaluation stands and what else it read (read once, for their progress, the outcomes,
+    ``close`` and the shortfall alike)."""
     rows = session.exec(
         _PARTIES_AND_LOTS,
         params={
@@ -155,6 +169,7 @@ def _status(
             "departement_name": place.departement_name,
         },
         "cpv": market.cpv,
+        "qpv_target": str(market.qpv_target) if market.qpv_target is not None else None,
         "amount": str(market.amount),
         "dates": {
             "consultation_on": _day(market.consultation_on),
@@ -213,6 +228,8 @@ def _status(
                 "hours_validated": str(lot.hours_validated),
                 "clause_text": lot.clause_text,
                 "clause_edited": lot.clause_edited,
+                "instrument": lot.instrument,
+                "instrument_label": named(lot.instrument),
                 "hours_computed": lot.hours_computed,
                 "hours_override_reason": lot.hours_override_reason,
                 "offer": lot.offer,
@@ -237,7 +254,8 @@ def _status(
             for entry in history
         ],
     }
-    return document, lots, submitted, standing
+    read = _Read(possible.close, chosen(convention, first.buyer_penalty, first.buyer_name))
+    return document, lots, submitted, standing, read
 
 
 def market_overview(session: Session, market: Market, **options) -> dict[str, Any]:
@@ -262,10 +280,11 @@ def market_overview_until(
     lease ends, office hours open or close on a reminder waiting for them. Until then, and as
     long as the market's data stay the same (``db.changes``), the document may be kept."""
     # tasks and declarations build on markets, not the other way round
-    from clausier.declarations import pace
+    from clausier.declarations import pace, shortfall
+    from clausier.declarations.service import Settlement
     from clausier.tasks.service import market_queue
 
-    document, lots, submitted, standing = _status(session, market, today=today)
+    document, lots, submitted, standing, read = _status(session, market, today=today)
     document["open_tasks"] = market_queue(
         session, market, now=now, kinds=settings.tasks.kinds, scope=task_scope
     )
@@ -282,6 +301,13 @@ def market_overview_until(
             "recorded": standing.recorded,
             "by_outcome": dict(standing.by_outcome),
         }
+    close = read.close
+    ended = shortfall.at_end(
+        session, market, lots, today=today, declaration_day=settings.offer.declaration_day,
+        settled=Settlement(close.to_review, close.undeclared) if close else None,
+        penalty=read.penalty,
+    )  # fmt: skip
+    document["shortfall"] = ended.as_dict() if ended else None
     rows = (
         session.connection()
         .execute(narrowed(_UPCOMING, reminder_scope), {"market_id": market.id})

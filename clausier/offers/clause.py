@@ -8,6 +8,7 @@ context) rather than when a facilitator prepares an offer.
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,19 @@ from jinja2.sandbox import SandboxedEnvironment
 from clausier.config import OfferSettings
 from clausier.errors import InvalidInput
 from clausier.formatting import fr_date, fr_number
+from clausier.offers.instruments import EXECUTION_CONDITION, INSTRUMENTS, article_words
 
 SHIPPED = Path(__file__).parent / "templates" / "clause.txt.j2"
+# the shipped text of each instrument (a configured ``clause_template`` serves them all, and
+# sees ``instrument.code`` to tell them apart)
+SHIPPED_BY_INSTRUMENT = {
+    EXECUTION_CONDITION: SHIPPED,
+    **{
+        code: SHIPPED.with_name(f"clause_{code}.txt.j2")
+        for code in INSTRUMENTS
+        if code != EXECUTION_CONDITION
+    },
+}
 
 MODALITY_LABELS = {
     "direct_hire": "embauche directe (CDI, CDD, contrat d'apprentissage ou de professionnalisation)",
@@ -27,14 +39,21 @@ MODALITY_LABELS = {
         "mise à disposition de salariés par une entreprise de travail temporaire d'insertion, "
         "une association intermédiaire, un GEIQ ou une entreprise de travail temporaire"
     ),
-    "subcontracting": "sous-traitance ou cotraitance avec une structure d'insertion par l'activité économique",
+    "subcontracting": (
+        "sous-traitance à une structure d'insertion par l'activité économique (entreprise "
+        "d'insertion, atelier et chantier d'insertion), une entreprise adaptée ou un ESAT"
+    ),
+    "co_contracting": (
+        "cotraitance avec une structure d'insertion par l'activité économique (entreprise "
+        "d'insertion, atelier et chantier d'insertion), une entreprise adaptée ou un ESAT"
+    ),
     "training": "heures de formation suivies par un bénéficiaire",
 }
 MODALITIES = tuple(MODALITY_LABELS)
 
 
-def _template(settings: OfferSettings) -> jinja2.Template:
-    path = settings.clause_template or SHIPPED
+def _template(settings: OfferSettings, instrument: str = EXECUTION_CONDITION) -> jinja2.Template:
+    path = settings.clause_template or SHIPPED_BY_INSTRUMENT[instrument]
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(path.parent),
         undefined=jinja2.StrictUndefined,
@@ -53,7 +72,12 @@ def clause_context(
     buyer: dict[str, Any],
     modalities: list[str],
     settings: OfferSettings,
+    instrument: str = EXECUTION_CONDITION,
+    penalty_per_hour: Decimal | None = None,
 ) -> dict[str, Any]:
+    """What the clause's template sees: ``instrument`` (code, article, label, title,
+    article_words) names the legal ground; ``penalty`` is None unless the contract carries a
+    penalty per missing hour (then ``penalty.text``: « 30 € »)."""
     starts, ends = market.get("execution_starts_on"), market.get("execution_ends_on")
     period = f"du {fr_date(starts)} au {fr_date(ends)}" if starts and ends else ""
     return {
@@ -66,14 +90,27 @@ def clause_context(
         "modalities": [MODALITY_LABELS[m] for m in modalities],
         "declaration_day": settings.declaration_day,
         "execution_period": period,
+        "instrument": {
+            "code": instrument,
+            "article": INSTRUMENTS[instrument].article,
+            "label": INSTRUMENTS[instrument].label,
+            "title": INSTRUMENTS[instrument].title,
+            "article_words": article_words(instrument),
+        },
+        "penalty": None
+        if penalty_per_hour is None
+        else {"per_hour": str(penalty_per_hour), "text": f"{fr_number(penalty_per_hour)} €"},
     }
 
 
 def render_clause(settings: OfferSettings, context: dict[str, Any]) -> str:
-    return _template(settings).render(context).strip() + "\n"
+    instrument = context.get("instrument", {}).get("code", EXECUTION_CONDITION)
+    return _template(settings, instrument).render(context).strip() + "\n"
 
 
-def _sample(settings: OfferSettings) -> dict[str, Any]:
+def _sample(
+    settings: OfferSettings, instrument: str = EXECUTION_CONDITION, penalty: Decimal | None = None
+) -> dict[str, Any]:
     return clause_context(
         market={"ref": "MKT-0000", "title": "Exemple", "execution_starts_on": None, "execution_ends_on": None,
                 "commune": "Caen", "cpv": "45000000"},
@@ -83,6 +120,8 @@ def _sample(settings: OfferSettings) -> dict[str, Any]:
         buyer={"name": "Acheteur"},
         modalities=list(MODALITIES),
         settings=settings,
+        instrument=instrument,
+        penalty_per_hour=penalty,
     )  # fmt: skip
 
 
@@ -90,7 +129,11 @@ def template_problem(settings: OfferSettings) -> str | None:
     """What is wrong with the clause template, in French, or None."""
     path = settings.clause_template or SHIPPED
     try:
-        render_clause(settings, _sample(settings))
+        # every instrument, with and without a penalty: each branch of a template is rendered
+        for instrument in INSTRUMENTS:
+            path = settings.clause_template or SHIPPED_BY_INSTRUMENT[instrument]
+            for penalty in (None, Decimal(30)):
+                render_clause(settings, _sample(settings, instrument, penalty))
     except jinja2.TemplateSyntaxError as exc:
         return f"modèle {path}, ligne {exc.lineno} : syntaxe Jinja2 incorrecte ({exc.message})"
     except jinja2.UndefinedError as exc:

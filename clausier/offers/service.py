@@ -26,8 +26,10 @@ from clausier.offers.clause import (
     render_edited_clause,
 )
 from clausier.offers.formula import Computation, Factor, compute, labour_share_for
+from clausier.offers.instruments import EXECUTION_CONDITION, INSTRUMENTS
 from clausier.partners.models import Buyer, Structure
 from clausier.partnerships.models import Convention
+from clausier.partnerships.penalty import penalty_of
 from clausier.referential.service import place_of
 from clausier.validation.numbers import LOT_HOURS
 from workflow.lifecycle import STATE_LABELS
@@ -35,7 +37,9 @@ from workflow.lifecycle import STATE_LABELS
 OPEN_STATES = ("identification", "insertion_offer")
 # what the market's log keeps of a lot's offer: the factors it was computed from, then its result
 OFFER_FACTORS = ("insertion_rate", "labour_share", "hourly_cost")
-OFFER_FIELDS = ("hours_computed", "hours", "hours_override_reason", "modalities", "clause_text")
+OFFER_FIELDS = (
+    "hours_computed", "hours", "hours_override_reason", "modalities", "clause_text", "instrument",
+)  # fmt: skip
 # the source of a figure the facilitator typed, as the offer keeps it
 ENTERED = {
     "insertion_rate": "taux saisi",
@@ -65,6 +69,7 @@ class LotChoice:
     reason: str | None = None
     clause_text: str | None = None  # an edited text, whose {{ variables }} are the lot's
     modalities: list[str] | None = None
+    instrument: str | None = None  # the clause's legal instrument; None: the lot's as it is
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class LotOffer:
     modalities: list[str] | None = None
     clause_text: str | None = None
     clause_edited: bool = False
+    instrument: str = EXECUTION_CONDITION
 
 
 def _first(*candidates: tuple[Decimal | None, str]) -> Factor:
@@ -169,6 +175,8 @@ def choice_of(lot: Lot) -> LotChoice:
         reason=lot.hours_override_reason if overridden else None,
         clause_text=lot.clause_text if lot.clause_edited and lot.clause_text else None,
         modalities=lot.modalities,
+        # a lot's own choice; the default (a condition of execution) is no choice
+        instrument=lot.instrument if lot.instrument != EXECUTION_CONDITION else None,
     )
 
 
@@ -180,6 +188,12 @@ def _check(choice: LotChoice) -> None:
         raise InvalidInput("Une dérogation au calcul doit être motivée : ajoutez --reason « … ».")
     if choice.reason and choice.hours is None:
         raise InvalidInput("--reason accompagne une dérogation : indiquez aussi --hours.")
+    if choice.instrument is not None and choice.instrument not in INSTRUMENTS:
+        raise InvalidInput(
+            f"Instrument « {choice.instrument} » inconnu. Possibles : "
+            + ", ".join(f"{code} ({i.label}, {i.article})" for code, i in INSTRUMENTS.items())
+            + "."
+        )
     unknown = sorted(set(choice.modalities or ()) - set(MODALITIES))
     if unknown:
         raise InvalidInput(
@@ -214,6 +228,7 @@ def plan(
     buyer = session.get(Buyer, market.buyer_id)
     structure = session.get(Structure, market.structure_id) if market.structure_id else None
     place = place_of(session, market.commune_code)
+    penalty = penalty_of(session, market)
     offers = []
     for lot in lots:
         choice = choices[lot.number]
@@ -245,6 +260,7 @@ def plan(
         modalities = (
             sorted(choice.modalities, key=MODALITIES.index) if choice.modalities else lot.modalities
         )
+        instrument = choice.instrument or lot.instrument or EXECUTION_CONDITION
         context = clause_context(
             market={
                 "ref": market.ref, "title": market.title, "cpv": market.cpv, "commune": place.name,
@@ -258,6 +274,8 @@ def plan(
             buyer={"name": buyer.name},
             modalities=modalities or list(MODALITIES),
             settings=settings,
+            instrument=instrument,
+            penalty_per_hour=penalty.per_hour if penalty else None,
         )  # fmt: skip
         replaced, edited = False, False
         if choice.clause_text is not None:
@@ -279,6 +297,7 @@ def plan(
                 modalities=modalities,
                 clause_text=text,
                 clause_edited=edited,
+                instrument=instrument,
             )
         )
     return offers
@@ -329,6 +348,7 @@ def save(
         lot.offer = offer.computation.as_dict()
         lot.modalities = offer.modalities
         lot.clause_text, lot.clause_edited = offer.clause_text, offer.clause_edited
+        lot.instrument = offer.instrument
     for before, offer in zip(befores, offers, strict=True):
         changes |= history.changed(before, _offer_of(offer.lot), lot=offer.lot.number)
     if changes:
@@ -353,6 +373,7 @@ def prepare(
     reason: str | None = None,
     clause_text: str | None = None,
     modalities: list[str] | None = None,
+    instrument: str | None = None,
 ) -> list[LotOffer]:
     """``clausier offer``: compute (and store) the offer of one lot or of every lot of the
     market with the same figures; what changed is logged, by ``actor``."""
@@ -360,6 +381,7 @@ def prepare(
     choice = LotChoice(
         insertion_rate=insertion_rate, labour_share=labour_share, hourly_cost=hourly_cost,
         hours=hours, reason=reason, clause_text=clause_text, modalities=modalities,
+        instrument=instrument,
     )  # fmt: skip
     _check(choice)
     lots = _lots(session, market, None if lot_number is None else {lot_number})

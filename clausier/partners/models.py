@@ -42,6 +42,8 @@ class Buyer(SQLModel, table=True):
     # the buyer's own settings for the hours formula (a convention's settings win over them)
     hourly_cost: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
     insertion_rate: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
+    # the penalty per missing insertion hour its contracts carry (a convention's wins), € an hour
+    penalty_per_hour: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
     # deactivated by the directory: signs in no more, its tokens stop, it is sent nothing
     active: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import ValidationError
 from sqlalchemy import func, update
@@ -45,6 +46,7 @@ FIELD_LABELS = {
     "name": "nom",
     "kind": "type",
     "email": "adresse e-mail",
+    "penalty_per_hour": "pénalité par heure manquante",
     "structure": "structure",
 }
 
@@ -119,10 +121,20 @@ _ORGS = {
 }
 
 
-def create_company(session: Session, kind: str, *, siret: str, name: str, email: str):
-    """A buyer or a contractor (``kind``), new: its SIRET checked, and unknown yet."""
+def _settings(kind: str, penalty_per_hour: Decimal | None) -> dict:
+    """A buyer's own settings a form sets: its penalty per missing hour (a contractor has none)."""
+    return {"penalty_per_hour": penalty_per_hour} if kind == "buyer" else {}
+
+
+def create_company(
+    session: Session, kind: str, *, siret: str, name: str, email: str,
+    penalty_per_hour: Decimal | None = None,
+):  # fmt: skip
+    """A buyer or a contractor (``kind``), new: its SIRET checked, and unknown yet; a buyer
+    may carry its penalty per missing hour."""
     model, row_model, _label, article = _ORGS[kind]
-    row = _checked(row_model, {"siret": siret, "name": name, "email": email})
+    settings = _settings(kind, penalty_per_hour)
+    row = _checked(row_model, {"siret": siret, "name": name, "email": email, **settings})
     refusal = DirectoryRefused(
         f"Le SIRET {row.siret} vient d'être enregistré pour {article} par quelqu'un d'autre : "
         "rien n'a été enregistré.",
@@ -134,21 +146,25 @@ def create_company(session: Session, kind: str, *, siret: str, name: str, email:
             f"Le SIRET {row.siret} est déjà celui de « {existing.name} » : rien n'a été enregistré.",
             field="siret",
         )
-    return _inserted(session, model(siret=row.siret, name=row.name, email=row.email), refusal)
+    return _inserted(
+        session, model(siret=row.siret, name=row.name, email=row.email, **settings), refusal
+    )
 
 
 def edit_company(
     session: Session, kind: str, org_id: int, *, name: str, email: str,
-    expected: Mapping[str, str] | None = None,
+    expected: Mapping[str, str] | None = None, penalty_per_hour: Decimal | None = None,
 ):  # fmt: skip
-    """A buyer's or a contractor's name and address (its SIRET is what it is known by)."""
+    """A buyer's or a contractor's name and address (its SIRET is what it is known by), and a
+    buyer's penalty per missing hour (None: none)."""
     model, row_model, label, _article = _ORGS[kind]
     org = locked(session, model, [org_id]).get(org_id)
     if org is None:
         raise UnknownRecord(label, str(org_id))
-    row = _checked(row_model, {"siret": org.siret, "name": name, "email": email})
+    settings = _settings(kind, penalty_per_hour)
+    row = _checked(row_model, {"siret": org.siret, "name": name, "email": email, **settings})
     _unchanged(org, expected, f"{label} « {org.name} »")
-    _apply(session, org, {"name": row.name, "email": row.email})
+    _apply(session, org, {"name": row.name, "email": row.email, **settings})
     return org
 
 

@@ -82,8 +82,12 @@ class Convention(SQLModel, table=True):
     draft: bool = False
     terminated_on: date | None = None  # no longer in force from this date on
     renewals: int = 0  # explicit renewals granted so far
+    # a tacit convention's cap: the last day its renewals may reach (None: it renews on)
+    renewal_until: date | None = None
     hourly_cost: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
     insertion_rate: Decimal | None = Field(default=None, max_digits=5, decimal_places=4)
+    # the penalty per missing insertion hour of the markets it follows (over the buyer's), € an hour
+    penalty_per_hour: Decimal | None = Field(default=None, max_digits=8, decimal_places=2)
     created_at: datetime = Field(
         default_factory=clock.now, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -35,13 +35,31 @@ def _period_index_on(convention: Convention, on: date) -> int:
     return index
 
 
+def renewal_cap(convention: Convention) -> date | None:
+    """The last day a tacit convention's renewals may reach (``renewal_until``); None when it
+    renews on, or when its renewals are explicit (each one granted by the buyer)."""
+    return convention.renewal_until if convention.renewal == Renewal.tacit else None
+
+
 def current_end(convention: Convention, on: date) -> date:
-    """When the convention ends, as seen on ``on`` (before any termination)."""
+    """When the convention ends, as seen on ``on`` (before any termination): a tacit one at
+    the end of the period under way, never after its cap."""
     if convention.renewal == Renewal.tacit:
-        return end_of_period(
-            convention, _period_index_on(convention, max(on, convention.starts_on))
-        )
+        cap = renewal_cap(convention)
+        if cap is not None and on > cap:
+            return cap
+        end = end_of_period(convention, _period_index_on(convention, max(on, convention.starts_on)))
+        return min(end, cap) if cap is not None else end
     return end_of_period(convention, convention.renewals)
+
+
+def final_end(convention: Convention, on: date) -> date | None:
+    """The day the convention ends unless someone acts, as seen on ``on``: an explicit one at
+    the end of its period, a capped tacit one at its cap; None for a tacit one that renews by
+    itself (nothing to remind anyone of)."""
+    if convention.renewal == Renewal.explicit:
+        return current_end(convention, on)
+    return renewal_cap(convention)
 
 
 def status_on(convention: Convention, on: date) -> ConventionStatus:
@@ -49,7 +67,8 @@ def status_on(convention: Convention, on: date) -> ConventionStatus:
         return ConventionStatus.draft
     if convention.terminated_on is not None and on >= convention.terminated_on:
         return ConventionStatus.terminated
-    if convention.renewal == Renewal.explicit and on > current_end(convention, on):
+    end = final_end(convention, on)
+    if end is not None and on > end:
         return ConventionStatus.expired
     return ConventionStatus.active
 
@@ -72,6 +91,7 @@ def convention_document(convention: Convention, on: date) -> dict:
         "ref": convention.ref,
         "starts_on": convention.starts_on.isoformat(),
         "renewal": convention.renewal,
+        "renewal_until": cap.isoformat() if (cap := renewal_cap(convention)) else None,
         "status": status_on(convention, on).value,
         "in_force_until": last_day_in_force(convention, on).isoformat(),
     }

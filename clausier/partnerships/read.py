@@ -22,6 +22,7 @@ class Convention(ReadModel):
     ref: str = Field(description="Référence de la convention")
     starts_on: Day = Field(description="Début")
     renewal: Renewal = Field(description="Reconduction tacite ou expresse")
+    renewal_until: Day | None = Field(description="Reconduction tacite : dernier jour où elle peut être reconduite (null : sans limite, ou expresse)")  # fmt: skip
     status: ConventionStatus = Field(description="Où elle en est aujourd'hui")
     in_force_until: Day = Field(description="Dernier jour en vigueur, à ce jour")
 
@@ -41,6 +42,7 @@ class CoverageConvention(ReadModel):
     status: ConventionStatus
     status_label: str
     renewal: Renewal
+    renewal_until: Day | None = Field(description="Reconduction tacite : dernier jour où elle peut être reconduite (null : sans limite, ou expresse)")  # fmt: skip
     starts_on: Day
     in_force_until: Day = Field(description="Dernier jour en vigueur, à ce jour")
     services: list[Service] = Field(description="Les services rendus par la structure")

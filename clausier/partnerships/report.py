@@ -98,6 +98,7 @@ def _buyer_section(
                 "status": periods.status_on(c, today).value,
                 "status_label": CONVENTION_STATUS_LABELS[periods.status_on(c, today)],
                 "renewal": c.renewal,
+                "renewal_until": cap.isoformat() if (cap := periods.renewal_cap(c)) else None,
                 "starts_on": c.starts_on.isoformat(),
                 "in_force_until": periods.last_day_in_force(c, today).isoformat(),
                 "services": [s.value for s in Service if s.value in services[c.id]],

@@ -86,6 +86,11 @@ def renew(
     what the person saw (a form's): a renewal granted meanwhile is not granted twice."""
     convention = _locked(session, ref)
     status = periods.status_on(convention, today)
+    if convention.renewal == Renewal.tacit and convention.renewal_until is not None:
+        raise ConventionRefused(
+            f"La convention {ref} se renouvelle tacitement dans la limite du "
+            f"{fr_date(convention.renewal_until)} : au-delà, signez une nouvelle convention."
+        )
     if convention.renewal == Renewal.tacit:
         raise ConventionRefused(
             f"La convention {ref} se renouvelle tacitement : rien à renouveler. "
@@ -132,7 +137,7 @@ def terminate(
             f"({fr_date(convention.starts_on)})."
         )
     end = periods.current_end(convention, on)
-    if convention.renewal == Renewal.explicit and on > end + timedelta(days=1):
+    if periods.final_end(convention, on) is not None and on > end + timedelta(days=1):
         raise ConventionRefused(
             f"La convention {ref} a expiré le {fr_date(end)} : elle n'est plus à résilier."
         )
@@ -146,8 +151,8 @@ def terminate(
 YEARS = CONVENTION_YEARS  # a convention's dates (the row's rule, a load file's as a form's)
 
 # the load file's names of a convention's fields, which the problems below are keyed by
-FIELDS = ("ref", "buyer", "structure", "starts_on", "ends_on", "renewal", "territories",
-          "services", "hourly_cost", "insertion_rate")  # fmt: skip
+FIELDS = ("ref", "buyer", "structure", "starts_on", "ends_on", "renewal", "renewal_until",
+          "territories", "services", "hourly_cost", "insertion_rate", "penalty_per_hour")  # fmt: skip
 
 
 def convention_problems(
@@ -205,8 +210,10 @@ def create(
     index = TerritoryIndex(session)
     convention = Convention(
         ref=row.ref, buyer_id=buyer.id, structure_id=structure.id, starts_on=row.starts_on,
-        ends_on=row.ends_on, renewal=row.renewal.value, draft=row.draft,
+        ends_on=row.ends_on, renewal=row.renewal.value, renewal_until=row.renewal_until,
+        draft=row.draft,
         hourly_cost=row.hourly_cost, insertion_rate=row.insertion_rate,
+        penalty_per_hour=row.penalty_per_hour,
     )  # fmt: skip
     try:
         with session.begin_nested():
@@ -270,13 +277,15 @@ def notice_from(end: date, rules: Mapping[str, Any], recipient: str) -> date | N
 def to_renew(
     convention: Convention, *, today: date, rules: Mapping[str, Any], recipient: str
 ) -> bool:
-    """An explicit convention in force, not terminated, whose end its reminder already speaks
-    of: the one place the coverage page and the home pages decide it."""
-    if convention.renewal != Renewal.explicit or convention.terminated_on is not None:
+    """A convention in force, not terminated, that ends unless someone acts (explicit, or
+    tacit up to its cap: ``periods.final_end``) and whose end its reminder already speaks of:
+    the one place the coverage page and the home pages decide it."""
+    if convention.terminated_on is not None or not periods.in_force(convention, today):
         return False
-    if not periods.in_force(convention, today):
+    end = periods.final_end(convention, today)
+    if end is None:
         return False
-    start = notice_from(periods.current_end(convention, today), rules, recipient)
+    start = notice_from(end, rules, recipient)
     return start is not None and start <= today
 
 
@@ -286,8 +295,10 @@ def conventions_to_renew(
     """The conventions ``within`` reach (a scope's condition) to renew, soonest end first."""
     rows = session.exec(
         select(Convention).where(
-            within, Convention.renewal == Renewal.explicit, Convention.terminated_on.is_(None)
+            within,
+            (Convention.renewal == Renewal.explicit) | Convention.renewal_until.is_not(None),
+            Convention.terminated_on.is_(None),
         )
     ).all()
     chosen = [c for c in rows if to_renew(c, today=today, rules=rules, recipient=recipient)]
-    return sorted(chosen, key=lambda c: (periods.current_end(c, today), c.ref))
+    return sorted(chosen, key=lambda c: (periods.final_end(c, today), c.ref))

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from clausier.formatting import fr_moment
+from clausier.offers.instruments import named
 from clausier.reports.indicators import Report
 from clausier.reports.safe import Cell, neutralise
 
@@ -31,6 +32,7 @@ SPLIT_LABELS = {
     "age_band": "Tranche d'âge",
     "modality": "Modalité",
     "contract_type": "Type de contrat",
+    "body_kind": "Type d'organisme",
 }
 DEFINITIONS = (
     "Marchés retenus : en exécution, en évaluation ou clôturés, dont la période d'exécution "
@@ -41,10 +43,18 @@ DEFINITIONS = (
     "Taux de réalisation : heures validées ÷ heures prévues.",
     "Bénéficiaires : personnes distinctes ayant des heures validées dans l'année (une personne "
     "compte une fois par modalité et par type de contrat).",
+    "Organismes : heures validées par type d'organisme de la mise à disposition, de la "
+    "sous-traitance ou de la cotraitance (une sous-traitance comptée par facture : montant HT ÷ "
+    "coût horaire) ; structures d'insertion : EI, ACI, ETTI, AI et GEIQ ; part : leurs heures ÷ "
+    "les heures validées.",
     "Sorties : situation six mois après la fin, pour les marchés en évaluation ou clôturés, de "
     "chaque personne ayant des heures validées sur le marché (sans sortie renseignée : « inconnu ») ; "
     "sorties positives (sorties dynamiques de l'IAE) : emploi durable, emploi de transition, "
     "sortie positive ; taux : sorties positives ÷ toutes les personnes concernées.",
+    "Fin d'exécution : pour un marché en évaluation ou clôturé, heures manquantes = heures "
+    "exigées − heures validées sur toute l'exécution (0 au mieux), par lot ; pénalité = heures "
+    "manquantes × pénalité par heure (de la convention, sinon de l'acheteur) ; provisoires tant "
+    "qu'un mois se déclare encore ou que des heures restent à contrôler, définitives ensuite.",
 )
 
 
@@ -84,10 +94,21 @@ def tables(report: Report) -> list[Table]:
         ["Taux de réalisation", Typed(report.rate, "rate")],
         ["Heures validées depuis le début des marchés", Typed(report.validated_to_date, "hours")],
         [f"Bénéficiaires en {year}", Typed(report.beneficiaries, "int")],
+        [
+            f"Heures validées en {year} par une structure d'insertion (EI, ACI, ETTI, AI, GEIQ)",
+            Typed(report.integration_hours, "hours"),
+        ],
+        [
+            "Part des heures passées par une structure d'insertion",
+            Typed(report.integration_share, "rate"),
+        ],
         ["Marchés en évaluation ou clôturés", Typed(report.outcomes.markets, "int")],
         ["Sorties enregistrées", Typed(report.outcomes.total, "int")],
         ["Sorties positives", Typed(report.outcomes.positive, "int")],
         ["Taux de sorties positives", Typed(report.outcomes.positive_rate, "rate")],
+        ["Marchés à l'exécution terminée", Typed(len(report.shortfalls), "int")],
+        ["Heures manquantes à la fin d'exécution", Typed(report.missing, "hours")],
+        ["Pénalités prévues pour ces heures (€)", Typed(report.penalty, "hours")],
     ]
     summary_rows += [
         [f"Sortie : {row.label}", Typed(row.count, "int")] for row in report.outcomes.by_outcome
@@ -107,6 +128,10 @@ def tables(report: Report) -> list[Table]:
         Column("Taux de réalisation (%)", "rate"),
         Column("Heures validées depuis le début", "hours"),
         Column(f"Bénéficiaires du marché en {year}", "int"),
+        Column("Instrument de la clause"),
+        Column("Heures manquantes à la fin d'exécution", "hours"),
+        Column("Pénalité (€)", "hours"),
+        Column("Chiffres de fin d'exécution"),
     ]  # fmt: skip
     market_rows = []
     for market in report.markets:
@@ -116,17 +141,22 @@ def tables(report: Report) -> list[Table]:
         head = [market.ref, market.title, market.buyer, place, market.state_label,
                 market.structure, market.starts_on, market.ends_on]  # fmt: skip
         if not market.lots:
-            market_rows.append(head + [None] * 10 + [market.beneficiaries])
+            market_rows.append(head + [None] * 10 + [market.beneficiaries] + [None] * 4)
+        short = {lot.number: lot for lot in market.shortfall.lots} if market.shortfall else {}
         for index, lot in enumerate(market.lots):
+            ended = short.get(lot.number)
             market_rows.append([
                 *head, lot.number, lot.title, lot.contractor, lot.target, lot.days_in_year,
                 lot.days_total, lot.planned, lot.validated, lot.rate, lot.validated_to_date,
-                market.beneficiaries if index == 0 else None,
+                market.beneficiaries if index == 0 else None, named(lot.instrument),
+                ended.missing if ended else None, ended.penalty if ended else None,
+                market.shortfall.status_label if ended else None,
             ])  # fmt: skip
     market_rows.append(
         ["Total", f"{len(report.markets)} marché(s), {report.lots} lot(s)"] + [None] * 9
         + [report.target, None, None, report.planned, report.validated, report.rate,
-           report.validated_to_date, report.beneficiaries]
+           report.validated_to_date, report.beneficiaries, None,
+           report.missing if report.shortfalls else None, report.penalty, None]
     )  # fmt: skip
 
     people_columns = [Column("Répartition"), Column("Code"), Column("Libellé"),

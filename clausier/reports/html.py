@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from clausier.formatting import fr_date, fr_moment, fr_number
+from clausier.offers.instruments import named
 from clausier.reports.charts import PUBLIC_SHORT_LABELS, bar_chart, cumulative_chart
 from clausier.reports.exports import DEFINITIONS
 from clausier.reports.indicators import Report
@@ -54,6 +55,7 @@ def context(report: Report, *, links: bool) -> dict:
         or "aucune heure validée",
         "definitions": DEFINITIONS,
         "links": links,
+        "instrument_label": named,  # a lot's instrument and its article, in words
     }
 
 

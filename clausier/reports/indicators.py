@@ -22,8 +22,19 @@ the reviewed declaration lines:
 - **Beneficiaries**: the distinct people with at least one validated line in Y on those lots.
   A person is counted once in the report's total, once in each market where they worked, and
   once under each modality or contract type they worked in (so these splits may add up to more
-  than the total); the splits by public, sex and age band add up to the total. Each split also
+  than the total); a person is counted once under each eligibility criterion they meet (an RSA
+  recipient living in a QPV under both, so the split by public may add up to more than the
+  total, its hours too); the splits by sex and age band add up to the total. Each split also
   gives the validated hours; a line without a contract type counts as ``unspecified``.
+- **QPV share** of an urban-renewal market (ANRU / NPNRU, ``Market.qpv_target`` set): the hours
+  validated in Y of the people with a QPV criterion ÷ the hours validated in Y on the market,
+  beside its target. A
+  subcontract counted by its invoice names no person: its hours count in the hours, by
+  modality and by body kind, never among the people.
+- **Bodies**: validated hours by kind of body (ETTI, AI, GEIQ, temp agency; EI, ACI, EA, ESAT;
+  a line without one — a direct hire, a training — as ``unspecified``); the **integration
+  share** is the hours through an integration structure (EI, ACI, ETTI, AI, GEIQ) ÷ the hours
+  validated.
 - **Months**: validated hours per month of Y, their running total, and the planned hours
   prorated the same way up to the end of each month (December's equals the hours planned).
 - **Outcomes**: for the markets of the report in ``evaluation`` or ``closed``, one per market
@@ -47,21 +58,26 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import ColumnElement, and_, func, true
 from sqlmodel import Session, select
 
-from clausier.beneficiaries.models import Beneficiary, Outcome
+from clausier.beneficiaries.models import Beneficiary, BeneficiaryCriterion, Outcome
 from clausier.beneficiaries.vocabulary import (
     AGE_BANDS,
+    BODY_KINDS,
     CONTRACT_TYPES,
+    INTEGRATION_KINDS,
     MODALITY_SHORT_LABELS,
     OUTCOMES,
     POSITIVE_OUTCOMES,
     PUBLICS,
     SEXES,
 )
+from clausier.config import get_settings
 from clausier.declarations.models import DeclarationLine, LineStatus
 from clausier.declarations.proration import days_between, prorated
+from clausier.declarations.shortfall import Shortfall, at_end
 from clausier.errors import UnknownTerritory
 from clausier.formatting import MONTHS
 from clausier.markets.models import Lot, Market
+from clausier.offers.instruments import EXECUTION_CONDITION, named
 from clausier.partners.lookup import buyer_named, structure_named
 from clausier.partners.models import Buyer, Contractor, Structure
 from clausier.referential.models import Commune
@@ -162,10 +178,12 @@ class LotFigures:
     validated: Decimal  # in Y
     validated_to_date: Decimal  # every month so far
     rate: Decimal | None
+    instrument: str = EXECUTION_CONDITION  # the clause's legal instrument (offers.instruments)
 
     def as_dict(self) -> dict:
         return {
             "number": self.number, "title": self.title, "contractor": self.contractor,
+            "instrument": self.instrument, "instrument_label": named(self.instrument),
             "target": self.target, "days_in_year": self.days_in_year, "days_total": self.days_total,
             "planned": str(self.planned), "validated": str(self.validated),
             "validated_to_date": str(self.validated_to_date), "rate": _str(self.rate),
@@ -185,6 +203,15 @@ class MarketFigures:
     ends_on: date
     lots: list[LotFigures]
     beneficiaries: int
+    qpv_target: Decimal | None = None  # urban renewal: the share reserved to QPV residents
+    qpv_hours: Decimal = Decimal("0.00")  # validated in Y, of people with a QPV criterion
+    # once execution ended: the hours missing over the whole execution, and the penalty
+    shortfall: Shortfall | None = None
+
+    @property
+    def qpv_share(self) -> Decimal | None:
+        """Hours of QPV residents ÷ hours validated (urban-renewal markets only)."""
+        return rate(self.qpv_hours, self.validated) if self.qpv_target is not None else None
 
     @property
     def state_label(self) -> str:
@@ -219,6 +246,10 @@ class MarketFigures:
             "planned": str(self.planned), "validated": str(self.validated),
             "validated_to_date": str(self.validated_to_date), "rate": _str(self.rate),
             "beneficiaries": self.beneficiaries, "lots": [lot.as_dict() for lot in self.lots],
+            "urban_renewal": self.qpv_target is not None, "qpv_target": _str(self.qpv_target),
+            "qpv_hours": str(self.qpv_hours) if self.qpv_target is not None else None,
+            "qpv_share": _str(self.qpv_share),
+            "shortfall": self.shortfall.as_dict() if self.shortfall else None,
         }  # fmt: skip
 
 
@@ -301,13 +332,27 @@ class Report:
     months: list[Month]
     outcomes: Outcomes
     note: str | None = None  # how the scope was narrowed to what the reader may see
+    # the hours by kind of body they went through (a direct hire, a training: none)
+    by_body_kind: list[Share] = field(default_factory=list)
     splits: dict[str, list[Share]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "splits", {
             "public": self.by_public, "sex": self.by_sex, "age_band": self.by_age_band,
             "modality": self.by_modality, "contract_type": self.by_contract_type,
+            "body_kind": self.by_body_kind,
         })  # fmt: skip
+
+    @property
+    def integration_hours(self) -> Decimal:
+        """The validated hours that went through an integration structure (SIAE: EI, ACI,
+        ETTI, AI; and GEIQ)."""
+        shares = (share.hours for share in self.by_body_kind if share.code in INTEGRATION_KINDS)
+        return sum(shares, Decimal("0.00"))
+
+    @property
+    def integration_share(self) -> Decimal | None:
+        return rate(self.integration_hours, self.validated)
 
     @property
     def lots(self) -> int:
@@ -334,6 +379,22 @@ class Report:
         return rate(self.validated, self.planned)
 
     @property
+    def shortfalls(self) -> list[Shortfall]:
+        """The shortfalls of the markets of the report whose execution ended."""
+        return [market.shortfall for market in self.markets if market.shortfall is not None]
+
+    @property
+    def missing(self) -> Decimal:
+        """Hours missing at the end of execution, over the markets whose execution ended."""
+        return sum((short.missing for short in self.shortfalls), Decimal("0.00"))
+
+    @property
+    def penalty(self) -> Decimal | None:
+        """The penalties those markets' contracts carry for them (None: none carries one)."""
+        penalties = [short.penalty for short in self.shortfalls if short.penalty is not None]
+        return sum(penalties, Decimal("0.00")) if penalties else None
+
+    @property
     def title(self) -> str:
         return f"Clause sociale d'insertion — bilan {self.year} — {self.scope.label}"
 
@@ -348,6 +409,12 @@ class Report:
                 "planned": str(self.planned), "validated": str(self.validated),
                 "rate": _str(self.rate), "validated_to_date": str(self.validated_to_date),
                 "beneficiaries": self.beneficiaries,
+                "integration_hours": str(self.integration_hours),
+                "integration_share": _str(self.integration_share),
+                "ended_markets": len(self.shortfalls),
+                "missing": str(self.missing),
+                "penalty": _str(self.penalty),
+                "shortfall_final": all(short.final for short in self.shortfalls),
             },
             "markets": [market.as_dict() for market in self.markets],
             "beneficiaries": {
@@ -397,8 +464,13 @@ def indicators(
     now: datetime,
     within: ColumnElement | None = None,
     note: str | None = None,
+    declaration_day: int | None = None,
 ) -> Report:
-    """The report of ``scope`` for ``year``; ``within`` narrows the markets (a person's view)."""
+    """The report of ``scope`` for ``year``; ``within`` narrows the markets (a person's view).
+    A market whose execution ended carries its shortfall (``declarations.shortfall``), whose
+    months still declarable are those of ``declaration_day`` (config.yaml's by default)."""
+    if declaration_day is None:
+        declaration_day = get_settings().offer.declaration_day
     first, last = date(year, 1, 1), date(year, 12, 31)
     in_report = and_(
         scope.condition(),
@@ -451,6 +523,29 @@ def indicators(
         ).all()
     )
     total_people = session.exec(select(people).where(counted)).one()
+    # a person once per criterion: each public they were ever checked for, once
+    criteria = (
+        select(BeneficiaryCriterion.beneficiary_id, BeneficiaryCriterion.public)
+        .distinct()
+        .subquery()
+    )
+    by_public = session.exec(
+        select(criteria.c.public, people, hours)
+        .join(criteria, criteria.c.beneficiary_id == DeclarationLine.beneficiary_id)
+        .where(counted)
+        .group_by(criteria.c.public)
+    ).all()
+    qpv_residents = select(BeneficiaryCriterion.beneficiary_id).where(
+        BeneficiaryCriterion.public == "qpv"
+    )
+    qpv_by_market = dict(
+        session.exec(
+            select(Lot.market_id, hours)
+            .join(Lot, Lot.id == DeclarationLine.lot_id)
+            .where(counted, DeclarationLine.beneficiary_id.in_(qpv_residents))
+            .group_by(Lot.market_id)
+        ).all()
+    )
 
     def split(column, vocabulary, *, join_people: bool, extra=None) -> list[Share]:
         query = select(column, people, hours)
@@ -472,6 +567,7 @@ def indicators(
         select(Lot.market_id, DeclarationLine.beneficiary_id)
         .join(Lot, Lot.id == DeclarationLine.lot_id)
         .where(Lot.market_id.in_(evaluated), DeclarationLine.status == LineStatus.validated)
+        .where(DeclarationLine.beneficiary_id.is_not(None))  # an invoice line names no person
         .distinct()
         .subquery()
     )
@@ -511,6 +607,7 @@ def indicators(
                     target=lot.hours, days_in_year=days_between(max(starts, first), min(ends, last)),
                     days_total=days_between(starts, ends), planned=planned, validated=validated,
                     validated_to_date=_hours(lot.hours_validated), rate=rate(validated, planned),
+                    instrument=lot.instrument,
                 )
             )  # fmt: skip
         figures.append(
@@ -519,6 +616,11 @@ def indicators(
                 commune_name=commune_name, state=market.state, structure=structure_name,
                 starts_on=starts, ends_on=ends, lots=lot_figures,
                 beneficiaries=int(people_by_market.get(market.id) or 0),
+                qpv_target=market.qpv_target, qpv_hours=_hours(qpv_by_market.get(market.id)),
+                shortfall=at_end(
+                    session, market, [lot for lot, _ in lots_of.get(market.id, [])],
+                    today=today, declaration_day=declaration_day,
+                ),
             )
         )  # fmt: skip
 
@@ -545,7 +647,7 @@ def indicators(
         generated_at=now,
         markets=figures,
         beneficiaries=int(total_people or 0),
-        by_public=split(Beneficiary.public, PUBLICS, join_people=True),
+        by_public=_shares(by_public, PUBLICS),
         by_sex=split(Beneficiary.sex, SEXES, join_people=True),
         by_age_band=split(Beneficiary.age_band, AGE_BANDS, join_people=True),
         by_modality=split(DeclarationLine.modality, MODALITY_SHORT_LABELS, join_people=False),
@@ -558,6 +660,12 @@ def indicators(
         months=months,
         outcomes=Outcomes(markets=int(evaluated_count or 0), by_outcome=outcomes),
         note=note,
+        by_body_kind=split(
+            DeclarationLine.body_kind,
+            BODY_KINDS,
+            join_people=False,
+            extra={UNSPECIFIED: "sans organisme (embauche directe, formation)"},
+        ),
     )
 
 

@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from clausier.documents import Day, Figure, Moment, Month, ReadModel, State
+from clausier.declarations.read import Shortfall
+from clausier.documents import Day, Figure, Moment, Month, ReadModel, State, one_of
+from clausier.offers.instruments import INSTRUMENT_CODES
 
 
 class ReportScope(ReadModel):
@@ -28,6 +30,12 @@ class ReportTotals(ReadModel):
     rate: Figure | None = Field(description="Taux de réalisation (validées ÷ prévues ; null : rien de prévu)")  # fmt: skip
     validated_to_date: Figure = Field(description="Heures validées depuis le début")
     beneficiaries: int = Field(description="Personnes ayant des heures validées dans l'année")
+    integration_hours: Figure = Field(description="Heures validées passées par une structure d'insertion (EI, ACI, ETTI, AI, GEIQ)")  # fmt: skip
+    integration_share: Figure | None = Field(description="Leur part des heures validées (null : aucune heure validée)")  # fmt: skip
+    ended_markets: int = Field(description="Marchés à l'exécution terminée (en évaluation ou clos)")
+    missing: Figure = Field(description="Heures manquantes à la fin d'exécution de ces marchés, sur toute leur exécution")  # fmt: skip
+    penalty: Figure | None = Field(description="Pénalités que leurs contrats prévoient pour ces heures, en euros (null : aucun n'en prévoit)")  # fmt: skip
+    shortfall_final: bool = Field(description="Tous ces chiffres sont définitifs")
 
 
 class ReportLot(ReadModel):
@@ -41,6 +49,8 @@ class ReportLot(ReadModel):
     validated: Figure
     validated_to_date: Figure
     rate: Figure | None
+    instrument: one_of(INSTRUMENT_CODES) = Field(description="Instrument juridique de la clause")
+    instrument_label: str = Field(description="L'instrument et son article, en toutes lettres")
 
 
 class ReportMarket(ReadModel):
@@ -61,6 +71,11 @@ class ReportMarket(ReadModel):
     rate: Figure | None
     beneficiaries: int
     lots: list[ReportLot]
+    urban_renewal: bool = Field(description="Marché de renouvellement urbain (ANRU / NPNRU)")
+    qpv_target: Figure | None = Field(description="Part des heures d'insertion réservée aux habitants des QPV (renouvellement urbain)")  # fmt: skip
+    qpv_hours: Figure | None = Field(description="Heures validées dans l'année de personnes résidant en QPV (renouvellement urbain)")  # fmt: skip
+    qpv_share: Figure | None = Field(description="qpv_hours ÷ heures validées dans l'année (renouvellement urbain)")  # fmt: skip
+    shortfall: Shortfall | None = Field(description="Heures manquantes et pénalité à la fin d'exécution (marchés en évaluation ou clos)")  # fmt: skip
 
 
 class Share(ReadModel):
@@ -74,7 +89,7 @@ class Share(ReadModel):
 
 class ReportBeneficiaries(ReadModel):
     """The people with validated hours, in all and by split (a person counted once per
-    modality or contract type worked in: those splits may add up to more)."""
+    eligibility criterion, modality or contract type: those splits may add up to more)."""
 
     total: int
     by_public: list[Share]
@@ -82,6 +97,7 @@ class ReportBeneficiaries(ReadModel):
     by_age_band: list[Share]
     by_modality: list[Share]
     by_contract_type: list[Share]
+    by_body_kind: list[Share] = Field(description="Heures par type d'organisme (unspecified : sans organisme)")  # fmt: skip
 
 
 class ReportMonth(ReadModel):

@@ -81,7 +81,7 @@ def open_for_event(
         session,
         schedule.for_tasks(
             opened, rules=settings.reminders, departement=departement, today=today,
-            settings=settings.notifications,
+            settings=settings.notifications, followed_by=market.structure_id,
         ),
     )  # fmt: skip
     return opened

@@ -33,11 +33,16 @@ def due_at(
 
 
 def holder(kind: TaskKind | None, market: Market, services: frozenset[str] | None) -> int | None:
-    """The structure a task of ``kind`` is given to: the market's, unless the convention that
-    assigned it (its ``services``; None: no convention to ask) lacks the kind's service (a kind
-    naming none is the structure's); then none, and the task is the buyer's
-    (``auth.scope.task_condition``)."""
-    if kind is None or kind.service is None or services is None or kind.service in services:
+    """The structure a task of ``kind`` is given to (``serving`` its service; a kind naming
+    none is the structure's); None: the task is the buyer's (``auth.scope.task_condition``)."""
+    return serving(kind.service if kind else None, market, services)
+
+
+def serving(service: str | None, market: Market, services: frozenset[str] | None) -> int | None:
+    """The structure that does ``service`` for ``market``: the market's, unless the convention
+    that assigned it (its ``services``; None: no convention to ask) lacks it; then none, and
+    the buyer does it (its tasks, the offer it prepares)."""
+    if service is None or services is None or service in services:
         return market.structure_id
     return None
 

@@ -19,10 +19,10 @@ from clausier.errors import Refused, UnknownRecord
 from clausier.markets.models import Lot, Market, designation
 from clausier.partners.lookup import facilitator_by_email
 from clausier.partners.models import Facilitator, Structure
-from clausier.partnerships.models import ConventionService
+from clausier.partnerships.models import ConventionService, Service
 from clausier.referential.service import place_of
 from clausier.tasks.models import PRIORITY_LABELS, Task, TaskStatus
-from clausier.tasks.planning import holder, tasks_for_state
+from clausier.tasks.planning import holder, serving, tasks_for_state
 from notifications import schedule
 
 
@@ -320,6 +320,11 @@ def convention_services(session: Session, market: Market) -> frozenset[str] | No
     return frozenset(session.exec(_SERVICES, params={"convention_id": market.convention_id}).all())
 
 
+def offer_preparer(session: Session, market: Market) -> int | None:
+    """The structure that prepares the market's insertion offer; None: its buyer does."""
+    return serving(Service.prepare_offer, market, convention_services(session, market))
+
+
 def open_initial_tasks(
     session: Session, market: Market, *, settings: Settings, today: date
 ) -> list[Task]:
@@ -342,7 +347,7 @@ def open_initial_tasks(
         "today": today,
         "settings": settings.notifications,
     }
-    schedule.add(session, schedule.for_tasks(tasks, **common))
+    schedule.add(session, schedule.for_tasks(tasks, **common, followed_by=market.structure_id))
     if market.state == "execution":
         lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
         schedule.add(

@@ -153,9 +153,15 @@ class DecimalRule:
 
 
 AMOUNT = DecimalRule(places=2, digits=14, ge=0, unit="€")  # euros, excluding VAT
+# a subcontract's invoice, euros excluding VAT (``declarations.bodies``: the lot's amount bounds it)
+INVOICE_AMOUNT = DecimalRule(places=2, digits=14, gt=0, unit="€")
 # euros an hour, excluding VAT: config.yaml's offer.hourly_cost is bounded the same way
 HOURLY_COST = DecimalRule(places=2, digits=8, gt=0, le=500, unit="€")
+# euros per missing insertion hour, the penalty a contract may carry (a convention's or a buyer's)
+PENALTY_PER_HOUR = DecimalRule(places=2, digits=8, gt=0, le=1000, unit="€")
 INSERTION_RATE = DecimalRule(places=4, digits=5, gt=0, le=1, percent=True)
+# an urban-renewal market's share of insertion hours reserved to QPV residents
+QPV_TARGET = DecimalRule(places=4, digits=5, gt=0, le=1, percent=True)
 LABOUR_SHARE = DecimalRule(places=4, digits=5, gt=0, le=1, percent=True)  # of a lot's amount
 MONTH_HOURS = DecimalRule(  # a person's hours on a lot in a month
     places=2, gt=0, lt=1000, low_hint=" (0 heure : retirez la ligne plutôt)"

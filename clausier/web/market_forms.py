@@ -16,6 +16,7 @@ from clausier.errors import LoadProblem
 from clausier.loading.source import french_number
 from clausier.markets.models import Lot, Market
 from clausier.referential.service import NamedCommune, communes_named
+from clausier.validation.numbers import QPV_TARGET
 
 MAX_LOTS = 99  # rows of one form; a file carries more
 DATES = ("consultation_on", "award_on", "execution_starts_on", "execution_ends_on")
@@ -30,6 +31,7 @@ LABELS = {
     "award_on": "date d'attribution",
     "execution_starts_on": "début d'exécution",
     "execution_ends_on": "fin d'exécution",
+    "qpv_target": "part des heures réservée aux habitants des QPV",
     "lots": "lots",
 }
 LOT_LABELS = {"number": "numéro", "title": "intitulé", "cpv": "code CPV", "amount": "montant HT"}
@@ -50,7 +52,7 @@ class MarketForm:
             "ref": market.ref, "buyer": buyer_siret, "title": market.title,
             "commune": market.commune_code, "cpv": market.cpv, "amount": _plain(market.amount),
         } | {name: getattr(market, name).isoformat() if getattr(market, name) else ""
-             for name in DATES}  # fmt: skip
+             for name in DATES} | {"qpv_target": _percent(market.qpv_target)}  # fmt: skip
         rows = [
             {"n": str(rank), "number": str(lot.number), "title": lot.title, "cpv": lot.cpv or "",
              "amount": _plain(lot.amount)}
@@ -60,7 +62,9 @@ class MarketForm:
 
     @classmethod
     def blank(cls, buyer_siret: str = "") -> MarketForm:
-        values = dict.fromkeys(("ref", "title", "commune", "cpv", "amount", *DATES), "")
+        values = dict.fromkeys(
+            ("ref", "title", "commune", "cpv", "amount", *DATES, "qpv_target"), ""
+        )
         return cls(values | {"buyer": buyer_siret}, [_blank_lot(1)])
 
     @classmethod
@@ -102,6 +106,11 @@ class MarketForm:
                   "title": self.values["title"], "commune": commune, "cpv": self.values["cpv"],
                   "amount": french_number(self.values["amount"])}  # fmt: skip
         market |= {name: self.values[name] for name in DATES if self.values[name]}
+        if self.values.get("qpv_target"):  # typed in per cent: « 30 » is 0.30
+            try:
+                market["qpv_target"] = QPV_TARGET.read(self.values["qpv_target"], in_percent=True)
+            except ValueError:
+                market["qpv_target"] = self.values["qpv_target"]  # the loader says why
         market = {key: value for key, value in market.items() if value != ""}
         lots = [
             {"number": row["number"] or row["n"], "title": row["title"],
@@ -130,6 +139,11 @@ def _plain(amount) -> str:
     """An amount as a person types it back: « 1300000 », « 1300000.5 »."""
     text = f"{amount:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _percent(share) -> str:
+    """A share as a person types it in per cent: 0.3 is « 30 »."""
+    return "" if share is None else _plain(share * 100)
 
 
 def _blank_lot(n: int, number: int | None = None) -> dict[str, str]:

@@ -16,7 +16,8 @@ from clausier.auth.policy import Action, fires, may_on_market
 from clausier.auth.scope import visible_market
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries import outcomes as evaluation
-from clausier.beneficiaries.vocabulary import OUTCOME_HINTS, OUTCOMES, PUBLICS
+from clausier.beneficiaries.service import publics_label, publics_of
+from clausier.beneficiaries.vocabulary import OUTCOME_HINTS, OUTCOMES
 from clausier.markets.lots import lots_to_award
 from clausier.markets.models import Market
 from clausier.markets.read import MarketStatus
@@ -89,15 +90,17 @@ def market_sections(
     recorded = evaluation.outcomes_of(session, market)
     posted = evaluation_form or {}
     chosen = posted.get("outcomes", {})
+    concerned = evaluation.beneficiaries_of(session, market)
+    publics = publics_of(session, [person.id for person in concerned])
     people = [
         {
             "code": person.code,
             "name": name_for(person, principal),
-            "public": PUBLICS.get(person.public, person.public),
+            "public": publics_label(publics.get(person.id, [])),
             "outcome": chosen.get(person.code)
             or (recorded[person.id].outcome if person.id in recorded else ""),
         }
-        for person in evaluation.beneficiaries_of(session, market)
+        for person in concerned
     ]
     return {
         "evaluation": {

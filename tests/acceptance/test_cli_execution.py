@@ -44,9 +44,9 @@ def test_a_csv_with_one_bad_line_writes_nothing_and_names_the_line(cli, tmp_path
     assert before["statements"] == []
     sheet = tmp_path / "novembre.csv"
     sheet.write_text(
-        "beneficiaire;modalite;heures;type_contrat\n"
-        "B-2W6Y8Z3D;direct_hire;35;cdi\n"
-        'B-2W6Y8Z3D;placement;=HYPERLINK("http://x");\n',
+        "beneficiaire;modalite;heures;type_contrat;siret_organisme;type_organisme\n"
+        "B-2W6Y8Z3D;direct_hire;35;cdi;;\n"
+        'B-2W6Y8Z3D;placement;=HYPERLINK("http://x");;12345678200010;etti\n',
         encoding="utf-8",
     )
     refused = cli("declare", "MKT-2026-019", "--lot", "2", "--period", "2026-11",

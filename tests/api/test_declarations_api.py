@@ -4,6 +4,7 @@ line by line with nothing written, and a name never leaves the structure."""
 from __future__ import annotations
 
 from clausier.auth.models import Role
+from tests import factories as make
 
 A, B, F, C = Role.admin, Role.buyer, Role.facilitator, Role.contractor
 
@@ -31,10 +32,10 @@ def test_a_bad_statement_is_refused_line_by_line_and_nothing_is_written(world):
 def test_a_csv_with_one_bad_line_writes_nothing_and_names_the_line(world):
     code = world.own.beneficiary
     text = (
-        "mois;beneficiaire;modalite;heures;type_contrat\n"
-        f"2026-10;{code};direct_hire;35,5;cdd\n"
-        f"2026-10;{code};placement;douze;\n"
-        f"2026-11;{code};direct_hire;20;cdd\n"
+        "mois;beneficiaire;modalite;heures;type_contrat;siret_organisme;type_organisme\n"
+        f"2026-10;{code};direct_hire;35,5;cdd;;\n"
+        f"2026-10;{code};placement;douze;;{make.siret(9_301)};etti\n"
+        f"2026-11;{code};direct_hire;20;cdd;;\n"
     )
     url = f"/api/lots/{world.own.lot.id}/declarations.csv"
     response = world.call(C, "POST", url, content=text.encode("cp1252"),

@@ -139,6 +139,9 @@ def api_samples(world) -> dict[tuple[str, str], dict]:
             "public": "deld", "sex": "F", "age_band": "26_to_49", "checked_by": own.facilitator_email,
             "checked_on": "2026-11-02", "name": "Camille Test",
         }},
+        ("POST", "/api/beneficiaries/{code}/checks"): {"path": {"code": own.beneficiary}, "json": {
+            "public": "qpv", "checked_by": own.facilitator_email, "checked_on": "2026-11-02",
+        }},
         ("GET", "/api/lots/{lot_id}/declarations"): {"path": {"lot_id": lot}},
         ("PUT", "/api/lots/{lot_id}/declarations/{period}"): {
             "path": {"lot_id": lot, "period": "2026-10"},
@@ -238,6 +241,7 @@ AS = {  # who may do it, so that the value reaches the code behind the access ch
     "POST /api/lots/{lot_id}/declarations.csv": Role.contractor,
     "POST /api/declarations/review": Role.facilitator, "PUT /api/markets/{ref}/evaluation": Role.facilitator,
     "POST /api/beneficiaries": Role.facilitator, "GET /api/beneficiaries": Role.facilitator,
+    "POST /api/beneficiaries/{code}/checks": Role.facilitator,
     "GET /api/lots/{lot_id}/declarations": Role.contractor,
 }  # fmt: skip
 
@@ -380,6 +384,9 @@ def valid_forms(world) -> dict[str, dict[str, str]]:
             "public": "deld", "sex": "F", "age_band": "26_to_49",
             "checked_by": own.facilitator_email, "checked_on": "2026-11-02", "name": "Camille",
         },
+        "/beneficiaires/{code}/verifications": {
+            "public": "qpv", "checked_by": own.facilitator_email, "checked_on": "2026-11-02",
+        },
         "/marches/{ref}/evaluation": {"bilan": "Bilan de la clause", f"sortie-{own.beneficiary}": "durable_employment"},
         **{path: {"ref": "MKT-2027-HOSTILE", "buyer": own.buyer.siret, "title": "Voirie",
                   "commune": "Cherbourg", "cpv": "45233140", "amount": "1 000",
@@ -509,7 +516,7 @@ def valid_ids(world) -> dict[str, str]:
             "statement_id": str(own.line.statement_id), "secret": "lien-inconnu",
             "id": str(own.lot.id), "structure_id": str(own.structure.id),
             "facilitator_id": str(own.facilitator_id), "path": "titulaires",
-            "org_id": str(own.contractor.id), "trigger": "close",
+            "org_id": str(own.contractor.id), "trigger": "close", "code": own.beneficiary,
             "token_id": str(_token_id(world, Role.contractor))}  # fmt: skip
 
 
@@ -535,8 +542,10 @@ READ_BY_THE_PAGE = {
     "/lots/{lot_id}/declarations/{period}": ["beneficiary-1", "modality-1", "hours-1",
                                              "contract_type-1", "action", "remove-2"],
     "/marches/{ref}/evaluation": ["bilan", "sortie-B-AAAAAAAA", "sortie-"],
-    "/beneficiaires": ["public", "public_reason", "sex", "age_band", "checked_by", "checked_on",
-                       "name"],
+    "/beneficiaires": ["public", "public_reason", "pass_iae", "sex", "age_band", "checked_by",
+                       "checked_on", "name"],
+    "/beneficiaires/{code}/verifications": ["public", "reason", "pass_iae", "checked_by",
+                                            "checked_on"],
     **{path: ["ref", "buyer", "title", "commune", "cpv", "amount", "consultation_on", "award_on",
               "version", "action", "lot_1_number", "lot_1_title", "lot_1_amount", "lot_2_remove"]
        for path in ("/marches/nouveau", "/marches/{ref}/modifier")},

@@ -24,9 +24,11 @@ positive_data_acceptance), each for these reasons only (``refused_for_what_canno
   offer frozen since publication: the stored market's state.
 - POST /api/markets/{ref}/transitions/{trigger}: the data must fit the trigger the address
   names (the schema says every trigger's data, but cannot tie the body to a path parameter).
-- GET and POST /api/beneficiaries: ``structure`` is required of an administrator only (the
-  schema is the same for every role); the facilitator who checked eligibility must belong to
-  that structure (the store), and the check cannot be dated after today (the clock).
+- GET and POST /api/beneficiaries, POST /api/beneficiaries/{code}/checks: ``structure`` is
+  required of an administrator only (the schema is the same for every role); the facilitator
+  who checked eligibility must belong to that structure (the store), the check cannot be dated
+  after today (the clock), a public implies its age band and a PASS IAE its public (two
+  values compared), and one check is recorded once (the store).
 - PUT /api/lots/{lot_id}/declarations/{period}: a beneficiary the lot's structure follows, a
   month within the market's execution and begun, a modality the lot's clause allows, one line
   per person and modality, the monthly maximum across lots: the store, the clock, and
@@ -62,17 +64,36 @@ _MARKET = (
     r"numéro\(s\) en double",  # lot numbers, unique in a market
     r"offre d'insertion figée",  # the stored market's state
 )
+# a line's body and invoice (``declarations.bodies``): which of a person or an invoice, which
+# kinds a modality takes, a SIRET's key, the lot's amount, one line per invoice
+_BODIES = (
+    r"nomme son organisme|ne passe (par aucun organisme|pas par une)|clé de contrôle incorrecte",
+    r"bénéficiaire manquant|code du bénéficiaire manquant|nombre d'heures manquant",
+    r"ne se compte pas par facture|ne nomme pas de bénéficiaire|laissez-les vides",
+    r"référence de la facture manquante|montant HT de la facture manquant",
+    r"au-delà du montant du lot|montant invraisemblable|une ligne par facture",
+)
 _DECLARED = (
+    *_BODIES,
     r"inconnu de la structure qui suit ce marché",
     r"est hors de la période d'exécution|n'a pas commencé",
     r"la clause du lot n'autorise pas",
     r"est déjà déclaré\(e\) plus haut",
     r"maximum plausible",
 )
+# a public and its age band, a PASS IAE and its public: two values compared
+_COMPARED = (r"suppose la tranche d'âge", r"PASS IAE ne vaut que pour")
+_REGISTERED = (
+    r"« structure » est obligatoire pour l'administration",
+    r"n'est pas un facilitateur de",
+    r"date de vérification de l'éligibilité est dans le futur",
+    *_COMPARED,
+)
 CANNOT_SAY: dict[str, tuple[str, ...]] = {
     "POST /api/markets": _MARKET,
     "POST /api/load": (
         *_MARKET,
+        *_BODIES,
         r"^(structure|marché|bénéficiaire) inconnue?",
         r"n'a pas de lot",
         r"apparaît deux fois",
@@ -83,13 +104,14 @@ CANNOT_SAY: dict[str, tuple[str, ...]] = {
         r"n'a pas d'heures validées",
         r"maximum plausible",
         r"est désactivée? : |ne peut pas être désactivée? : ",  # the store: who is deactivated
+        *_COMPARED,
     ),
     "POST /api/markets/{ref}/transitions/{trigger}": (r"^Données invalides pour « \w+ »",),
     "GET /api/beneficiaries": (r"« structure » est obligatoire pour l'administration",),
-    "POST /api/beneficiaries": (
-        r"« structure » est obligatoire pour l'administration",
-        r"n'est pas un facilitateur de",
-        r"date de vérification de l'éligibilité est dans le futur",
+    "POST /api/beneficiaries": _REGISTERED,
+    "POST /api/beneficiaries/{code}/checks": (
+        *_REGISTERED,
+        r"est déjà enregistrée",  # the store: the same check twice
     ),
     "PUT /api/lots/{lot_id}/declarations/{period}": _DECLARED,
     "POST /api/lots/{lot_id}/declarations.csv": (

@@ -65,6 +65,12 @@ MATRIX = {
                                                    "checked_on": "2026-11-02", "structure": s.structure.ref}}),
         {A: (201, 201), B: (403, 403), F: (201, 404), C: (403, 403)},
     ),
+    # a renewed check of a person: the structure's facilitators (another's person is not found)
+    ("POST", "/api/beneficiaries/{code}/checks"): (
+        lambda s: (f"/api/beneficiaries/{s.beneficiary}/checks?structure={s.structure.ref}",
+                   {"json": {"public": "qpv", "checked_by": s.facilitator_email, "checked_on": "2026-11-02"}}),
+        {A: (201, 201), B: (403, 403), F: (201, 404), C: (403, 403)},
+    ),
     ("GET", "/api/lots/{lot_id}/declarations"): (
         lambda s: (f"/api/lots/{s.lot.id}/declarations", {}), {A: (200, 200), B: (200, 404), F: (200, 404), C: (200, 404)},
     ),

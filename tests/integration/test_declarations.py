@@ -28,6 +28,8 @@ from tests import factories as make
 from workflow.engine import fire
 from workflow.guards import in_words
 
+ETTI = {"body_siret": make.siret(9_201), "body_kind": "etti"}  # a placement names its body
+
 
 def paris(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=PARIS).astimezone(UTC)
@@ -76,7 +78,7 @@ def test_three_months_declared_one_line_rejected_only_validated_hours_count(stor
         _declare(
             store, site, period,
             [LineInput(site["alice"], "direct_hire", "70", "cdd"),
-             LineInput(site["bruno"], "placement", Decimal("35.5"))],
+             LineInput(site["bruno"], "placement", Decimal("35.5"), **ETTI)],
             today,
         )  # fmt: skip
     with store.session() as session:
@@ -462,13 +464,13 @@ def test_the_positive_rate_counts_every_person_concerned(store, site, clock, cap
     """Two positive outcomes, and a third person with validated hours and none recorded: 2
     positives of 3 (67 %), the third counted as « inconnu », not 2 of 2 (100 %)."""
     with store.session() as session:
-        carol = make.beneficiary(session, site["mde"], public="senior")
+        carol = make.beneficiary(session, site["mde"], public="senior", age_band="50_plus")
         session.commit()
         site = site | {"carol": carol.code}
     _ending_on_31_may(store, site, clock)
     clock.move_to(paris(date(2027, 6, 5)))
-    _declare(store, site, "2027-05", [LineInput(site["bruno"], "placement", 30),
-                                      LineInput(site["carol"], "placement", 30)],
+    _declare(store, site, "2027-05", [LineInput(site["bruno"], "placement", 30, **ETTI),
+                                      LineInput(site["carol"], "placement", 30, **ETTI)],
              date(2027, 6, 5))  # fmt: skip
     with store.session() as session:
         ids = session.exec(

@@ -12,6 +12,9 @@ import pytest
 from sqlmodel import Session, func, select
 
 from clausier import clock as app_clock
+from clausier.beneficiaries.models import Outcome
+from clausier.beneficiaries.outcomes import recorded_early
+from clausier.beneficiaries.vocabulary import KINDS_BY_MODALITY
 from clausier.cli import runtime
 from clausier.cli.app import run
 from clausier.config import get_settings
@@ -21,6 +24,7 @@ from clausier.markets.models import Lot, Market
 from clausier.partners.models import Buyer, Facilitator, Structure
 from clausier.partnerships import assignment
 from clausier.tasks.models import Task
+from clausier.validation.identifiers import siret_problem
 from notifications import sweep
 from notifications.models import Reminder
 from tests.stores import sqlite_store
@@ -101,6 +105,10 @@ def test_a_tiny_national_data_set_keeps_the_products_rules(cli, store, clock):
         validated: dict[int, Decimal] = defaultdict(Decimal)
         for line in lines:
             per_person_month[line.beneficiary_id, line.period] += Decimal(line.hours)
+            # a placement or a subcontract names its body, of a kind its modality allows
+            kinds = KINDS_BY_MODALITY.get(line.modality, frozenset())
+            assert (line.body_kind in kinds) if kinds else line.body_kind is None, line
+            assert (siret_problem(line.body_siret) is None) if kinds else not line.body_siret
             if line.status == "validated":
                 validated[line.lot_id] += Decimal(line.hours)
         maximum = settings.declarations.max_hours_per_person_month
@@ -108,6 +116,16 @@ def test_a_tiny_national_data_set_keeps_the_products_rules(cli, store, clock):
         for lot in lots:
             assert Decimal(lot.hours_validated) == validated[lot.id]
         executing = next(m for m in markets if m.state == "execution")
+
+        # a market closed before six months had passed gives the reason its outcomes were early
+        by_id = {m.id: m for m in markets}
+        outcomes = session.exec(select(Outcome)).all()
+        assert outcomes
+        assert not [
+            o.id
+            for o in outcomes
+            if recorded_early(by_id[o.market_id], o.recorded_at, o.early_reason)
+        ]
 
         # tasks opened by events: a statement still to review, a lot behind pace
         opened = session.exec(select(Task).where(Task.kind.in_(EVENT_KINDS))).all()

@@ -452,3 +452,48 @@ def test_a_spreadsheet_gives_a_lot_its_cpv_in_lot_cpv(session, tmp_path, clock):
         select(Lot).join(Market).where(Market.ref == "MKT-CSV").order_by(Lot.number)
     ).all()
     assert [lot.cpv for lot in lots] == ["45210000", None, "45442100"]
+
+
+# --- an outcome recorded before its date says why --------------------------------------------
+
+HISTORY = """\
+beneficiaries:
+  - {code: B-7K2M4Q1A, structure: mde-cotentin, public: deld, sex: F, age_band: 26_to_49,
+     checked_by: c.martin@mde.example, checked_on: 2027-05-20}
+declarations:
+  - market: MKT-1
+    lot: 1
+    period: 2027-06
+    lines:
+      - {beneficiary: B-7K2M4Q1A, modality: direct_hire, hours: 35, status: validated}
+outcomes:
+  - {market: MKT-1, beneficiary: B-7K2M4Q1A, outcome: durable_employment}
+"""
+
+
+def test_a_file_refuses_an_outcome_recorded_before_its_date_without_a_reason(
+    session, tmp_path, clock
+):
+    """MKT-1 ends on 31 May 2028: its outcomes « six months after » are known from 30 November
+    2028. Loaded in July, an outcome needs the reason the page and the API ask for."""
+    clock.move_to("2028-07-01 10:00 +02:00")
+    with pytest.raises(LoadErrors) as failure:
+        load(session, write(tmp_path, dedent(GOOD) + HISTORY))
+    assert [(p.field, p.message) for p in failure.value.errors] == [
+        (
+            "outcomes[B-7K2M4Q1A].early_reason",
+            "la sortie à six mois de MKT-1 se constate à partir du 30/11/2028 (six mois après la "
+            "fin d'exécution) : avant cette date, indiquez pourquoi vous l'enregistrez déjà "
+            "(early_reason)",
+        )
+    ]
+    session.rollback()
+    with_reason = HISTORY.replace(
+        "outcome: durable_employment}", 'outcome: durable_employment, early_reason: "CDI signé"}'
+    )
+    report = load(session, write(tmp_path, dedent(GOOD) + with_reason, "with-reason.yaml"))
+    assert report.counts["outcomes"]["created"] == 1
+    session.rollback()
+    clock.move_to("2028-12-01 10:00 +01:00")
+    report = load(session, write(tmp_path, dedent(GOOD) + HISTORY, "after.yaml"))
+    assert report.counts["outcomes"]["created"] == 1, "after its date, no reason is asked"

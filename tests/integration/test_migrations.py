@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlmodel import select
 
 from clausier.db import migrate
 from clausier.db.tables import metadata
@@ -74,3 +75,25 @@ def test_migration_0014_puts_the_former_outcomes_in_the_iae_words(store, clock):
     assert [rows[person_id] for person_id in ids] == [
         "durable_employment", "positive_exit", "durable_employment", "other", "unknown"]  # fmt: skip
     assert reasons == [None] * 5
+
+
+def test_going_below_0013_keeps_the_rows_that_name_a_lot(store, clock):
+    """Dropping ``lot.cpv`` copied the table on SQLite, and the copy's cascade deleted every
+    statement of every lot: going back a version must lose no month declared."""
+    from clausier import clock as product_clock
+    from clausier.declarations.models import Statement
+    from clausier.markets.models import Lot
+    from tests import factories as make
+
+    with store.session() as session:
+        market = make.market(session, buyer=make.buyer(session), state="execution")
+        lot = session.exec(select(Lot).where(Lot.market_id == market.id)).first()
+        session.add(Statement(lot_id=lot.id, period="2026-10", declared_by="contractor",
+                              declared_at=product_clock.now()))  # fmt: skip
+        session.commit()
+    migrate.downgrade(store.engine, "0012_org_active")
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM statement")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM lot")).scalar() >= 1
+    migrate.upgrade(store.engine)
+    assert _differences(store.engine) == []

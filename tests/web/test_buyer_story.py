@@ -38,7 +38,7 @@ def sign_convention(page, structure: str) -> None:
     page.get_by_label("Territoire 1", exact=True).fill(EPCI)
     page.get_by_label("Début").fill("2026-01-01")
     page.get_by_label("Fin de la première période").fill("2027-12-31")
-    page.get_by_label("Tacite").check()
+    page.get_by_label("Tacite", exact=True).check()
     page.get_by_role("button", name="Enregistrer la convention").click()
     expect(page.get_by_role("status")).to_have_text("Convention enregistrée.")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Convention {ref}")

@@ -163,6 +163,40 @@ def test_refusals_of_renewal_and_termination_are_said_on_the_page(page, site):
         assert row.terminated_on is None
 
 
+def test_a_buyer_caps_a_tacit_convention_and_its_page_says_until_when(page, site):
+    """Issue 17 item 7: a tacit convention renewed for three years at most; a cap on an
+    explicit one is refused next to its field, nothing written."""
+    sign_in(page, site, Role.buyer)
+    page.goto(site["url"] + "/conventions/nouvelle")
+    before = conventions(site)
+    page.get_by_label("Structure partenaire").select_option(
+        label="Maison de l'emploi et de la formation du Cotentin"
+    )
+    page.get_by_label("Territoire 1", exact=True).fill("Saint-Lô (commune 50502)")
+    page.get_by_label("Début").fill("2026-01-01")
+    page.get_by_label("Fin de la première période").fill("2026-12-31")
+    page.get_by_label("Expresse", exact=True).check()
+    page.get_by_label("Reconduction tacite : jusqu'au (facultatif)").fill("2028-12-31")
+    page.get_by_role("button", name="Enregistrer la convention").click()
+    summary = page.get_by_role("alert").inner_text()
+    assert "Limite des reconductions : seule une reconduction tacite a une limite" in summary
+    limit = page.get_by_label("Reconduction tacite : jusqu'au (facultatif)")
+    assert limit.get_attribute("aria-invalid") == "true" and limit.input_value() == "2028-12-31"
+    assert conventions(site) == before, "nothing written"
+
+    page.get_by_label("Tacite", exact=True).check()
+    page.get_by_role("button", name="Enregistrer la convention").click()
+    expect(page.get_by_role("status")).to_have_text("Convention enregistrée.")
+    facts = page.locator(".facts").inner_text()
+    assert "tacite, dans la limite du 31/12/2028 : elle expire alors" in facts
+    with site["store"].session() as session:
+        row = session.exec(select(Convention).where(Convention.ref == "CONV-2026-006")).one()
+        assert (row.renewal, row.renewal_until) == ("tacit", date(2028, 12, 31))
+    page.goto(site["url"] + "/conventions")
+    row = page.locator("#convention-CONV-2026-006").inner_text()
+    assert "tacite, au plus tard jusqu'au 31/12/2028" in row
+
+
 def test_the_facilitators_home_flags_its_structures_convention_to_renew(page, site):
     sign_in(page, site, Role.facilitator)
     notice = page.locator(".notice.renew")

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from clausier import clock
-from clausier.beneficiaries.models import Beneficiary
+from clausier.beneficiaries.models import Beneficiary, BeneficiaryCriterion
 from clausier.config import get_settings
 from clausier.declarations.models import DeclarationLine, Statement
 from clausier.declarations.service import Decision, LineInput, declare, review
@@ -20,6 +20,9 @@ from clausier.partners.models import Buyer, Contractor
 from tests import factories as make
 from tests.web.execution_world import MONTH, NAMES, csrf_of, prepare, signed_in
 from workflow.engine import fire
+
+ETTI_SIRET = make.siret(9_401)
+ETTI = {"body_siret": ETTI_SIRET, "body_kind": "etti"}  # a placement names its body
 
 
 @pytest.fixture
@@ -34,9 +37,9 @@ def _month_url(world, lot_id=None, period=MONTH) -> str:
 def test_a_csv_with_one_bad_line_writes_nothing_and_names_the_line(world):
     alice, bruno = world.codes["alice"], world.codes["bruno"]
     bad = (
-        "Bénéficiaire;Modalité;Heures;Type de contrat\r\n"
-        f"{alice};embauche directe;35;CDI\r\n"
-        f"{bruno};mise à disposition;-4;\r\n"
+        "Bénéficiaire;Modalité;Heures;Type de contrat;SIRET de l'organisme;Type d'organisme\r\n"
+        f"{alice};embauche directe;35;CDI;;\r\n"
+        f"{bruno};mise à disposition;-4;;{ETTI_SIRET};ETTI\r\n"
     ).encode("cp1252")  # as Excel saves it in France
     with signed_in(world, "contractor") as client:
         csrf = csrf_of(client)
@@ -57,8 +60,8 @@ def test_a_csv_with_one_bad_line_writes_nothing_and_names_the_line(world):
         )
         assert world.lines() == []
         good = (  # UTF-8 with a BOM, comma-separated, a French decimal quoted
-            "\ufeffbeneficiary,modality,hours,contract_type\n"
-            f'{alice},direct_hire,35,cdi\n{bruno},placement,"12,5",\n'
+            "\ufeffbeneficiary,modality,hours,contract_type,siret_organisme,type_organisme\n"
+            f'{alice},direct_hire,35,cdi,,\n{bruno},placement,"12,5",,{ETTI_SIRET},etti\n'
         )
         saved = client.post(
             _month_url(world),
@@ -181,8 +184,8 @@ def test_a_rejection_needs_its_reason_named_next_to_the_line(world):
     with world.store.session() as session:
         declare(
             session, lot=session.get(Lot, world.lot_id), period=MONTH,
-            lines=[LineInput(world.codes["bruno"], "placement", "12"),
-                   LineInput(world.codes["alice"], "placement", "8")], actor="contractor:test",
+            lines=[LineInput(world.codes["bruno"], "placement", "12", **ETTI),
+                   LineInput(world.codes["alice"], "placement", "8", **ETTI)], actor="contractor:test",
             settings=get_settings(), today=clock.today(), now=clock.now(),
         )  # fmt: skip
         session.commit()
@@ -229,7 +232,11 @@ def test_a_facilitator_registers_a_person_and_gets_the_code_to_pass_on(world):
         page = client.get(saved.headers["location"]).text
     with world.store.session() as session:
         person = session.exec(select(Beneficiary).where(Beneficiary.name == "Zoé Nouvelle")).one()
-    assert person.public == "other" and person.checked_on == date(2026, 11, 20)
+        [criterion] = session.exec(
+            select(BeneficiaryCriterion).where(BeneficiaryCriterion.beneficiary_id == person.id)
+        ).all()
+    assert (criterion.public, criterion.reason, criterion.checked_on) == (
+        "other", "sortie de détention", date(2026, 11, 20))  # fmt: skip
     assert f'<p class="code" id="code-delivre">{person.code}</p>' in page
     assert "à communiquer au titulaire" in page and "Zoé Nouvelle" in page
 

@@ -10,8 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from clausier.formatting import fr_number
+from tests.factories import siret
 from tests.web.conftest import screenshot
 from tests.web.execution_world import MARKET, NAMES, prepare
+
+ETTI = siret(7501)  # the integration temp agency Bruno is placed by
 
 
 @pytest.fixture
@@ -50,6 +53,8 @@ def test_a_month_declared_reviewed_and_counted_on_the_buyers_page(page, world):
     page.get_by_label("Ligne 1 : heures").fill("35")
     page.get_by_label("Ligne 2 : code du bénéficiaire").fill(bruno)
     page.get_by_label("Ligne 2 : modalité").select_option(label="mise à disposition")
+    page.get_by_label("Ligne 2 : SIRET de l'organisme").fill(ETTI)  # Bruno comes through an ETTI
+    page.get_by_label("Ligne 2 : type d'organisme").select_option("etti")
     page.get_by_label("Ligne 2 : heures").fill("douze")
     page.get_by_role("button", name="Enregistrer le relevé de novembre 2026").click()
 

@@ -107,7 +107,7 @@ def test_a_market_from_identification_to_closed_in_the_browser(page, site, clock
     clock.move_to(datetime(2027, 7, 2, 9, tzinfo=PARIS))
     by_link(page, site, CLAIRE)
     page.get_by_role("link", name="Bénéficiaires", exact=True).click()
-    page.get_by_label("Public éligible").select_option(index=1)
+    page.locator("label[for=public-deld]").click()
     page.get_by_label("Éligibilité vérifiée par").select_option(CLAIRE)
     page.get_by_label("Éligibilité vérifiée le").fill("2027-06-01")
     page.locator("label[for=sex-F]").click()

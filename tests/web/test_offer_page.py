@@ -21,10 +21,12 @@ from clausier.auth import tokens
 from clausier.auth.models import Role
 from clausier.config import get_settings
 from clausier.markets.models import Lot, Market, TransitionLog
+from clausier.partnerships.models import Service
+from clausier.tasks.models import Task
 from clausier.web import auth
 from clausier.web.models import WebSession
 from tests import factories as make
-from tests.serving import serving
+from tests.serving import PATIENT, serving
 from tests.web.conftest import screenshot
 from tests.web.test_pages import sign_in
 from workflow.engine import fire
@@ -366,3 +368,52 @@ def test_a_rate_past_what_a_decimal_holds_is_refused_in_words(store, clock):
             )
     with store.session() as session:
         assert session.exec(select(Market).where(Market.ref == ref)).one().version == version
+
+
+def test_the_buyer_prepares_the_offer_when_its_convention_lacks_the_service(store, clock):
+    """Issue 17, item 7: a convention without « offre d'insertion » gives the offer's task to
+    the buyer, and its reminders say so; the buyer then edits the offer, the structure reads it."""
+    from notifications.models import Reminder
+
+    without_offer = tuple(s.value for s in Service if s != Service.prepare_offer)
+    with store.session() as session:
+        buyer = make.buyer(session)
+        structure = make.structure(session, "mde-offre")
+        make.convention(session, buyer=buyer, structure=structure, services=without_offer)
+        market = make.market(session, buyer=buyer, state="identification")
+        fire(session, ref=market.ref, trigger="prepare_offer", actor="buyer")
+        task = session.exec(
+            select(Task).where(Task.market_id == market.id, Task.kind == "prepare_offer")
+        ).one()
+        assert task.structure_id is None
+        roles = set(
+            session.exec(select(Reminder.recipient_role).where(Reminder.task_id == task.id))
+        )
+        assert roles and "facilitator" not in roles and "buyer" in roles, roles
+        logins = {}
+        for role, org in ((Role.buyer, buyer.siret), (Role.facilitator, structure.ref)):
+            token = tokens.create(session, role=role, org=org, expires_at=None,
+                                  now=product_clock.now())[0]  # fmt: skip
+            logins[role] = _web_session(session, token)
+        session.commit()
+        ref, version = market.ref, market.version
+    data = {"version": str(version), "action": "enregistrer", "taux-1": "6",
+            "modalites-1": "direct_hire", "taux-2": "6", "modalites-2": "direct_hire"}  # fmt: skip
+    with serving(create_app(store.engine, get_settings())) as url:
+        headers, csrf = logins[Role.facilitator]
+        with httpx.Client(base_url=url, headers=headers, timeout=PATIENT) as client:
+            shown = html.unescape(client.get(f"/marches/{ref}/offre").text)
+            assert "L'offre est préparée par l'acheteur" in shown
+            assert 'class="offer-form"' not in shown
+            refused = client.post(f"/marches/{ref}/offre", data=data | {"csrf": csrf})
+            assert refused.status_code == 403
+        headers, csrf = logins[Role.buyer]
+        with httpx.Client(base_url=url, headers=headers, timeout=PATIENT) as client:
+            assert 'class="offer-form"' in client.get(f"/marches/{ref}/offre").text
+            saved = client.post(
+                f"/marches/{ref}/offre", data=data | {"csrf": csrf}, follow_redirects=False
+            )
+            assert saved.status_code == 303, saved.text[:500]
+    with store.session() as session:
+        lots = session.exec(select(Lot).join(Market).where(Market.ref == ref)).all()
+        assert {Decimal(lot.offer["insertion_rate"]) for lot in lots} == {Decimal("0.06")}

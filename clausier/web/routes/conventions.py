@@ -39,7 +39,7 @@ from clausier.referential import search
 from clausier.referential.models import Commune
 from clausier.referential.service import TerritoryIndex, territory_problem
 from clausier.validation.identifiers import territory_kind_of
-from clausier.validation.numbers import HOURLY_COST, INSERTION_RATE
+from clausier.validation.numbers import HOURLY_COST, INSERTION_RATE, PENALTY_PER_HOUR
 from clausier.web.common import (
     FormDep,
     WebDep,
@@ -64,13 +64,17 @@ DONE = {
 # the form's fields: their label in the error summary, and the domain's (load file's) name
 LABELS = {
     "ref": "référence", "acheteur": "acheteur", "structure": "structure", "debut": "début",
-    "fin": "fin", "renouvellement": "reconduction", "territoires": "territoires",
+    "fin": "fin", "renouvellement": "reconduction", "limite": "limite des reconductions",
+    "territoires": "territoires",
     "services": "services", "taux": "taux d'insertion", "cout": "coût horaire moyen",
+    "penalite": "pénalité par heure manquante",
 }  # fmt: skip
 FROM_DOMAIN = {
     "ref": "ref", "buyer": "acheteur", "structure": "structure", "starts_on": "debut",
-    "ends_on": "fin", "renewal": "renouvellement", "territories": "territoires",
+    "ends_on": "fin", "renewal": "renouvellement", "renewal_until": "limite",
+    "territories": "territoires",
     "services": "services", "insertion_rate": "taux", "hourly_cost": "cout",
+    "penalty_per_hour": "penalite",
 }  # fmt: skip
 
 
@@ -177,7 +181,7 @@ def to_renew_notice(request: Request, session: Session, web: WebSession) -> list
     )  # fmt: skip
     names = dict(session.exec(select(Structure.id, Structure.name)).all()) if rows else {}
     return [
-        {"ref": c.ref, "structure": names.get(c.structure_id, ""), "ends_on": periods.current_end(c, today)}
+        {"ref": c.ref, "structure": names.get(c.structure_id, ""), "ends_on": periods.final_end(c, today)}
         for c in rows
     ]  # fmt: skip
 
@@ -284,7 +288,8 @@ def create_convention(
     principal = principal_of(web)
     require_to(principal, Action.write_conventions)
     values = {key: form_text(form.get(key)) for key in ("ref", "acheteur", "structure", "debut", "fin",
-                                                        "renouvellement", "taux", "cout")}  # fmt: skip
+                                                        "renouvellement", "limite", "taux", "cout",
+                                                        "penalite")}  # fmt: skip
     typed = [form_text(v) for v in form.getlist("territoire")][:TERRITORY_FIELDS]
     values["territoires"] = typed + [""] * (TERRITORY_FIELDS - len(typed))
     values["services"] = [form_text(v) for v in form.getlist("service")]
@@ -304,6 +309,10 @@ def create_convention(
             problems.append((field, f"indiquez la date de {word}"))
         elif days[field] is None:
             problems.append((field, f"date de {word} invalide : attendu JJ/MM/AAAA"))
+    # a tacit convention's cap, optional (left empty: it renews on)
+    days["limite"] = _day(values["limite"], any_year=True) if values["limite"] else None
+    if values["limite"] and days["limite"] is None:
+        problems.append(("limite", "date limite invalide : attendu JJ/MM/AAAA"))
     codes = []
     for number, text in enumerate(values["territoires"], start=1):
         if text:
@@ -331,11 +340,18 @@ def create_convention(
                 problems.append((field, f"« {values[field]} » : {error}"))
             else:
                 rate, cost = (value, cost) if field == "taux" else (rate, value)
+    penalty = None  # the rule of a load file's and an API body's penalty
+    if values["penalite"]:
+        try:
+            penalty = PENALTY_PER_HOUR.read(values["penalite"])
+        except ValueError as error:
+            problems.append(("penalite", f"« {values['penalite']} » : {error}"))
     raw = {
         "ref": values["ref"], "buyer": buyer.siret if buyer else "", "structure": values["structure"],
         "starts_on": days["debut"], "ends_on": days["fin"], "renewal": values["renouvellement"],
+        "renewal_until": days["limite"],
         "territories": codes, "services": values["services"],
-        "insertion_rate": rate, "hourly_cost": cost,
+        "insertion_rate": rate, "hourly_cost": cost, "penalty_per_hour": penalty,
     }  # fmt: skip
     wrong = {_group(field) for field, _message in problems}  # said once, by the page
     _row, found = conventions.convention_problems(session, raw)

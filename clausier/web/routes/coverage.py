@@ -401,6 +401,7 @@ def _candidates(session: Session, market: Market, coverage: Coverage, today: dat
                 "starts_on": c.starts_on,
                 "until": periods.last_day_in_force(c, coverage.on),
                 "renewal": "tacite" if c.renewal == Renewal.tacit else "expresse",
+                "renewal_until": periods.renewal_cap(c),
                 "services": [SERVICE_LABELS[s] for s in Service if s.value in services[c.id]],
                 "missing": [SERVICE_LABELS[s] for s in Service if s.value not in services[c.id]],
                 "hourly_cost": c.hourly_cost,

@@ -22,9 +22,14 @@ from clausier.auth.policy import Action, may, require_to
 from clausier.auth.scope import lot_in_scope, sees_other_lots
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries.models import Beneficiary
-from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LABELS
+from clausier.beneficiaries.vocabulary import (
+    BODY_KIND_SHORT_LABELS,
+    BODY_KINDS,
+    CONTRACT_TYPES,
+    MODALITY_SHORT_LABELS,
+)
 from clausier.config import LimitSettings
-from clausier.declarations import csv_upload, pace, periods
+from clausier.declarations import bodies, csv_upload, pace, periods
 from clausier.declarations.models import LINE_STATUS_LABELS, DeclarationLine, Statement
 from clausier.declarations.read import LotProgress
 from clausier.declarations.service import Declared, LineInput, check_lot_open, declare
@@ -54,12 +59,17 @@ from workflow.lifecycle import STATE_LABELS
 
 router = APIRouter(include_in_schema=False)
 
-ROW_FIELDS = ("beneficiary", "modality", "hours", "contract_type")
+ROW_FIELDS = ("beneficiary", "modality", "hours", "contract_type", "body_siret", "body_kind",
+              "invoice_ref", "invoice_amount")  # fmt: skip
 FIELD_LABELS = {
     "beneficiary": "bénéficiaire",
     "modality": "modalité",
     "hours": "heures",
     "contract_type": "type de contrat",
+    "body_siret": "SIRET de l'organisme",
+    "body_kind": "type d'organisme",
+    "invoice_ref": "facture",
+    "invoice_amount": "montant HT",
     "period": "mois",
     "colonnes": "colonnes",
     "fichier": "fichier",
@@ -168,7 +178,7 @@ def _contractor_name(session: Session, lot: Lot) -> str | None:
 
 
 def _blank(number: int) -> dict:
-    return {"n": number, "beneficiary": "", "modality": "", "hours": "", "contract_type": ""}
+    return {"n": number} | dict.fromkeys(ROW_FIELDS, "")
 
 
 def _saved_message(label: str, saved: str | None) -> str | None:
@@ -215,7 +225,7 @@ def _month_page(
     ).first()
     existing = session.exec(
         select(DeclarationLine, Beneficiary)
-        .join(Beneficiary, Beneficiary.id == DeclarationLine.beneficiary_id)
+        .outerjoin(Beneficiary, Beneficiary.id == DeclarationLine.beneficiary_id)
         .where(DeclarationLine.lot_id == lot.id, DeclarationLine.period == period)
         .order_by(DeclarationLine.id)
     ).all()
@@ -223,15 +233,21 @@ def _month_page(
     editable = may(principal, Action.declare_hours) and blocked is None
     if rows is None:
         rows = [
-            {"n": rank, "beneficiary": person.code, "modality": line.modality,
-             "hours": _hours_text(line.hours), "contract_type": line.contract_type or ""}
+            {"n": rank, "beneficiary": person.code if person else "", "modality": line.modality,
+             "hours": "" if line.invoice_ref else _hours_text(line.hours),
+             "contract_type": line.contract_type or "", "body_siret": line.body_siret or "",
+             "body_kind": line.body_kind or "", "invoice_ref": line.invoice_ref or "",
+             "invoice_amount": _hours_text(line.invoice_amount) if line.invoice_ref else ""}
             for rank, (line, person) in enumerate(existing, start=1)
         ]  # fmt: skip
         if editable:
             rows += [_blank(len(rows) + extra) for extra in range(1, 2 if existing else 4)]
-    known = {(person.code, line.modality): line for line, person in existing}
+    known = {_row_key(person.code if person else "", line.modality, line.invoice_ref or ""): line
+             for line, person in existing}  # fmt: skip
     for row in rows:
-        line = known.get((row["beneficiary"].strip().upper(), row["modality"]))
+        line = known.get(_row_key(row["beneficiary"], row["modality"], row["invoice_ref"]))
+        row["invoice"] = _invoice_text(line) if line and line.invoice_ref else None
+        row["counted_hours"] = _hours_text(line.hours) if line else None
         row["status"] = line.status if line else None
         row["status_label"] = LINE_STATUS_LABELS.get(line.status) if line else "nouvelle"
         row["reason"] = line.review_reason if line else None
@@ -263,7 +279,20 @@ def _month_page(
         contractor=_contractor_name(session, lot), deadline=deadline, modalities=allowed,
         saved=_saved_message(periods.label(period), saved), modality_labels=MODALITY_SHORT_LABELS,
         contract_types=CONTRACT_TYPES, focus=focus, declared_lines=len(existing),
+        body_kinds=BODY_KIND_SHORT_LABELS, body_kind_labels=BODY_KINDS,
     )  # fmt: skip
+
+
+def _row_key(code: str, modality: str, invoice_ref: str) -> tuple:
+    """A person's row by the person and the modality; an invoice's by its reference."""
+    invoice_ref = invoice_ref.strip()
+    return ("invoice", invoice_ref) if invoice_ref else (code.strip().upper(), modality)
+
+
+def _invoice_text(line: DeclarationLine) -> str:
+    """« 10 000 € HT ÷ 30 € de l'heure (convention CONV-…) = 333,33 h »."""
+    cost = bodies.cost_words(line.hourly_cost, line.hourly_cost_source or "")
+    return f"{fr_number(line.invoice_amount)} € HT ÷ {cost} = {fr_number(line.hours)} h"
 
 
 def _why_closed(
@@ -318,14 +347,18 @@ def _lines_of(rows: list[dict], source: str) -> tuple[list[LineInput], list[Load
     a row marked « retirer » is left out, so withdrawn)."""
     lines, problems = [], []
     for row in rows:
-        if row.get("remove") or not (row["beneficiary"] or row["hours"]):
+        invoice = bodies.is_invoice(row["invoice_ref"], row["invoice_amount"])
+        if row.get("remove") or not (row["beneficiary"] or row["hours"] or invoice):
             continue
-        missing = blank_fields(row, _REQUIRED_IN_ROW)
+        missing = blank_fields(row, {"modality": _REQUIRED_IN_ROW["modality"]} if invoice else _REQUIRED_IN_ROW)  # fmt: skip
         problems += [LoadProblem(path=source, line=row["n"], field=field, message=message)
                      for field, message in missing]  # fmt: skip
         if not missing:
-            lines.append(LineInput(row["beneficiary"], row["modality"], row["hours"],
-                                   row["contract_type"] or None, row["n"]))  # fmt: skip
+            lines.append(LineInput(row["beneficiary"] or None, row["modality"], row["hours"] or None,
+                                   row["contract_type"] or None, row["n"],
+                                   body_siret=row["body_siret"] or None, body_kind=row["body_kind"] or None,
+                                   invoice_ref=row["invoice_ref"] or None,
+                                   invoice_amount=row["invoice_amount"] or None))  # fmt: skip
     if not lines and not problems and not any(row.get("remove") for row in rows):
         first = rows[0]["n"] if rows else 1
         problems.append(LoadProblem(path=source, line=first, field="beneficiary", message=(

@@ -6,6 +6,7 @@ secret shown once —, listed, revoked). The writes are the domain's (``partners
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,6 +20,7 @@ from clausier.auth.models import ROLE_LABELS, ApiToken, Role
 from clausier.auth.policy import Action, require_to
 from clausier.clock import PARIS
 from clausier.errors import NotFound, Refused, UnknownRecord
+from clausier.formatting import fr_number
 from clausier.http.session import RowId, SessionDep
 from clausier.partners import service as directory
 from clausier.partners.models import (
@@ -28,6 +30,7 @@ from clausier.partners.models import (
     Facilitator,
     Structure,
 )
+from clausier.validation.numbers import PENALTY_PER_HOUR
 from clausier.web.common import FormDep, WebDep, check_csrf, form_text, principal_of, render
 from clausier.web.models import WebSession
 
@@ -128,6 +131,8 @@ def _company_page(
     spec = COMPANIES[path]
     if values is None:
         values = {"siret": org.siret, "name": org.name, "email": org.email} if org else {}
+        if org is not None and getattr(org, "penalty_per_hour", None) is not None:
+            values["penalty_per_hour"] = fr_number(org.penalty_per_hour)
     errors, field_errors = _errors(list(problems))
     return render(
         request, "annuaire_fiche.html", web, status=status, spec=spec, path=path, org=org,
@@ -439,6 +444,18 @@ def reactivate_facilitator(
 # --- buyers and contractors (after the structures' fixed addresses) -------------------------
 
 
+def _penalty(form, kind: str) -> tuple[Decimal | None, tuple[str, str] | None]:
+    """A buyer's penalty per missing hour as typed (« 30 », « 30,50 € »; empty: none), by the
+    rule of a load file's and an API body's, or the problem with it."""
+    text = form_text(form.get("penalty_per_hour"))
+    if kind != "buyer" or not text:
+        return None, None
+    try:
+        return PENALTY_PER_HOUR.read(text), None
+    except ValueError as error:
+        return None, ("penalty_per_hour", f"« {text} » : {error}")
+
+
 @router.get("/annuaire/{path}/nouveau")
 def new_company(request: Request, web: WebDep, path: CompanyPath) -> Response:
     _admin(web)
@@ -452,9 +469,13 @@ def create_company(
     _admin(web, form_text(form.get("csrf")))
     spec = COMPANIES[path]
     values = {field: form_text(form.get(field)) for field in ("siret", "name", "email")}
+    penalty, problem = _penalty(form, spec["kind"])
     try:
-        org = directory.create_company(session, spec["kind"], **values)
+        if problem:
+            raise directory.FieldProblems([problem])
+        org = directory.create_company(session, spec["kind"], **values, penalty_per_hour=penalty)
     except directory.FieldProblems as error:
+        values["penalty_per_hour"] = form_text(form.get("penalty_per_hour"))
         return _company_page(request, web, path, values=values, problems=error.problems, status=422)
     except directory.DirectoryRefused as error:
         return _company_page(
@@ -539,10 +560,15 @@ def edit_company(
         "name": form_text(form.get("name")),
         "email": form_text(form.get("email")),
     }
-    expected = _expected(form, "name", "email")
+    expected = _expected(form, "name", "email", "penalty_per_hour")
+    penalty, problem = _penalty(form, spec["kind"])
+    values["penalty_per_hour"] = form_text(form.get("penalty_per_hour"))
     try:
+        if problem:
+            raise directory.FieldProblems([problem])
         directory.edit_company(session, spec["kind"], org_id, name=values["name"],
-                               email=values["email"], expected=expected)  # fmt: skip
+                               email=values["email"], expected=expected,
+                               penalty_per_hour=penalty)  # fmt: skip
     except directory.FieldProblems as error:
         session.rollback()
         return _company_page(

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
-from clausier.auth.policy import Action, may_on_market, require_on_market, require_to
+from clausier.auth.policy import Action, may_edit_offer, require_edit_offer, require_to
 from clausier.auth.scope import visible_market
 from clausier.errors import ClausierError, InvalidInput, Refused, VersionConflict
 from clausier.formatting import fr_number
@@ -31,7 +31,9 @@ from clausier.markets.models import CPV_SOURCES, Lot, Market, lot_cpv
 from clausier.offers import service
 from clausier.offers.clause import MODALITIES, MODALITY_LABELS, ClauseTextRefused
 from clausier.offers.formula import parse_cost, parse_share, percent
+from clausier.offers.instruments import EXECUTION_CONDITION, INSTRUMENTS
 from clausier.offers.read import Offer
+from clausier.tasks.service import offer_preparer
 from clausier.validation.numbers import INSERTION_RATE, LABOUR_SHARE, LOT_HOURS
 from clausier.web.common import (
     FormDep,
@@ -72,6 +74,7 @@ class LotView:
     stored_hours: int | None = None
     values: dict[str, str] = field(default_factory=dict)  # the fields, as typed
     modalities: list[str] = field(default_factory=list)
+    instrument: str = EXECUTION_CONDITION  # the clause's legal instrument
     clause_text: str = ""  # what the editor holds
     clause_base: str = ""  # the digest of the template's text shown (not edited), else ""
     preview: str | None = None  # the clause as the tender documents will carry it
@@ -145,6 +148,7 @@ def _stored_view(lot: Lot, settings) -> LotView:
         view.steps = _steps(view.offer, settings)
         view.below_floor = view.offer.below_floor
     view.modalities = list(lot.modalities or MODALITIES)
+    view.instrument = lot.instrument
     view.values = {"heures": "" if lot.hours is None else str(lot.hours),
                    "motif": lot.hours_override_reason or ""}  # fmt: skip
     return view
@@ -156,6 +160,7 @@ def _planned_view(lot: Lot, offer: service.LotOffer, settings) -> LotView:
         lot=lot, offer=doc, steps=_steps(doc, settings), below_floor=doc.below_floor,
         stored_hours=lot.hours, hours=offer.hours, modalities=list(offer.modalities or MODALITIES),
         preview=offer.clause_text, edited=offer.clause_edited, replaced=offer.replaced_edited_text,
+        instrument=offer.instrument,
     )  # fmt: skip
     computation = offer.computation
     view.values = {
@@ -191,7 +196,8 @@ def _offer_page(
     errors: list[tuple[str, str]] | None = None,
 ) -> Response:  # fmt: skip
     principal = principal_of(web)
-    editable = market.state == EDITED_STATE and may_on_market(principal, Action.edit_offer, market)
+    preparer = offer_preparer(session, market)
+    editable = market.state == EDITED_STATE and may_edit_offer(principal, market, preparer=preparer)
     settings = request.app.state.settings.offer
     base = service.defaults(session, market, settings) if editable else None
     shares = {}  # each lot's labour share by its own trade, for offre.js
@@ -208,8 +214,9 @@ def _offer_page(
         request, "offre.html", web, status=status, market=market, views=views, version=version,
         editable=editable, frozen=market.state not in service.OPEN_STATES,
         state_label=STATE_LABELS[market.state], modality_labels=MODALITY_LABELS,
-        modalities=MODALITIES, notice=notice, conflict=conflict and CONFLICT, errors=errors or [],
+        modalities=MODALITIES, instruments=INSTRUMENTS, notice=notice, conflict=conflict and CONFLICT, errors=errors or [],
         live=_live(base, settings) if base else None, shares=shares,
+        prepared_by_buyer=preparer is None,
     )  # fmt: skip
 
 
@@ -348,6 +355,12 @@ def _read_lot(form, lot: Lot, base: service.Defaults, view: LotView) -> service.
     modalities = (
         None if set(chosen) == set(MODALITIES) and lot.modalities is None else view.modalities
     )
+    instrument = form_text(form.get(f"instrument-{n}")) or lot.instrument
+    view.instrument = instrument if instrument in INSTRUMENTS else lot.instrument
+    if instrument not in INSTRUMENTS:
+        errors["instrument"] = (
+            "Instrument juridique : un choix inconnu a été envoyé ; rechargez la page."
+        )
     raw_text = form.get(f"clause-{n}")
     text = _normal(raw_text) if isinstance(raw_text, str) else ""
     view.clause_text = text
@@ -364,6 +377,7 @@ def _read_lot(form, lot: Lot, base: service.Defaults, view: LotView) -> service.
     return service.LotChoice(
         insertion_rate=rate, labour_share=labour, hourly_cost=cost, hours=hours,
         reason=reason or None, clause_text=clause, modalities=modalities,
+        instrument=instrument,
     )  # fmt: skip
 
 
@@ -378,7 +392,7 @@ def offer_form(
     check_csrf(web, form_text(form.get("csrf")))
     principal = principal_of(web)
     market = visible_market(session, principal, ref)
-    require_on_market(principal, Action.edit_offer, market)
+    require_edit_offer(principal, market, preparer=offer_preparer(session, market))
     service.refuse_frozen(market)
     if market.state != EDITED_STATE:
         raise Refused(

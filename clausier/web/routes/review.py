@@ -15,8 +15,13 @@ from clausier.auth.models import Role
 from clausier.auth.policy import Action, require_to
 from clausier.auth.tokens import Principal
 from clausier.beneficiaries.models import Beneficiary
-from clausier.beneficiaries.vocabulary import CONTRACT_TYPES, MODALITY_SHORT_LABELS, PUBLICS
-from clausier.declarations import periods
+from clausier.beneficiaries.service import publics_label, publics_of
+from clausier.beneficiaries.vocabulary import (
+    BODY_KIND_SHORT_LABELS,
+    CONTRACT_TYPES,
+    MODALITY_SHORT_LABELS,
+)
+from clausier.declarations import bodies, periods
 from clausier.declarations.models import DeclarationLine, LineStatus, Statement
 from clausier.declarations.service import Decision, review
 from clausier.errors import ClausierError, NotFound
@@ -67,7 +72,7 @@ def _review_page(
         .join(Statement, Statement.id == DeclarationLine.statement_id)
         .join(Lot, Lot.id == DeclarationLine.lot_id)
         .join(Market, Market.id == Lot.market_id)
-        .join(Beneficiary, Beneficiary.id == DeclarationLine.beneficiary_id)
+        .outerjoin(Beneficiary, Beneficiary.id == DeclarationLine.beneficiary_id)
         .where(DeclarationLine.status == LineStatus.submitted)
     )
     if _scope_of(principal) is not None:
@@ -79,6 +84,7 @@ def _review_page(
         session.exec(select(Contractor.id, Contractor.name).where(Contractor.id.in_(holders))).all()
     )
     groups: dict[int, dict] = {}
+    publics = publics_of(session, [row[4].id for row in found[:REVIEW_LIMIT] if row[4]])
     for line, statement, lot, market, person in found[:REVIEW_LIMIT]:
         market_group = groups.setdefault(market.id, {"market": market, "lots": {}})
         lot_group = market_group["lots"].setdefault(
@@ -88,10 +94,12 @@ def _review_page(
             statement.id,
             {"statement": statement, "label": periods.label(statement.period), "lines": []},
         )
-        statement_group["lines"].append(_review_line(line, person, principal))
+        statement_group["lines"].append(
+            _review_line(line, person, principal, publics.get(person.id) if person else None)
+        )
         if error is not None and error["line"] == line.id:
             error["where"] = (
-                f"{person.code}, {periods.label(line.period)}, lot {lot.number} du marché "
+                f"{_who(line, person)}, {periods.label(line.period)}, lot {lot.number} du marché "
                 f"{market.ref}"
             )
     return render(
@@ -101,16 +109,38 @@ def _review_page(
     )  # fmt: skip
 
 
-def _review_line(line: DeclarationLine, person: Beneficiary, principal: Principal) -> dict:
+def _who(line: DeclarationLine, person: Beneficiary | None) -> str:
+    """The person's code, or the invoice a subcontract is counted by."""
+    return person.code if person else f"facture {line.invoice_ref}"
+
+
+def _review_line(
+    line: DeclarationLine,
+    person: Beneficiary | None,
+    principal: Principal,
+    publics: list[str] | None = None,
+) -> dict:
     contract = line.contract_type
+    body = (
+        f"{BODY_KIND_SHORT_LABELS.get(line.body_kind, line.body_kind)}, SIRET {line.body_siret}"
+        if line.body_kind
+        else None
+    )
     return {
         "id": line.id,
-        "code": person.code,
-        "name": name_for(person, principal),
-        "public": PUBLICS.get(person.public, person.public),
+        "code": _who(line, person),
+        "name": name_for(person, principal) if person else None,
+        "public": publics_label(publics or []) if person else "—",
         "modality": MODALITY_SHORT_LABELS.get(line.modality, line.modality),
+        "body": body,
         "contract": CONTRACT_TYPES.get(contract, contract) if contract else "—",
         "hours": fr_number(line.hours),
+        "invoice": (
+            f"{fr_number(line.invoice_amount)} € HT ÷ "
+            f"{bodies.cost_words(line.hourly_cost, line.hourly_cost_source or '')}"
+            if line.invoice_ref
+            else None
+        ),
         "period": periods.label(line.period),
     }
 

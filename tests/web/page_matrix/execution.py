@@ -43,6 +43,12 @@ ENTRIES = {
     ("GET", "/beneficiaires"): (lambda s: ("/beneficiaires", {}), {A: (403, 403), B: (403, 403), F: (200, 200), C: (403, 403)}),
     # checked by one of its own facilitators, or by another structure's (unknown to it)
     ("POST", "/beneficiaires"): (_registration, {A: (403, 403), B: (403, 403), F: (303, 422), C: (403, 403)}),
+    # a renewed check: the structure's facilitators, of its own people only
+    ("POST", "/beneficiaires/{code}/verifications"): (
+        lambda s: (f"/beneficiaires/{s.beneficiary}/verifications",
+                   {"data": {"public": "qpv", "checked_by": s.facilitator_email, "checked_on": "2026-11-02"}}),
+        {A: (403, 403), B: (403, 403), F: (303, 404), C: (403, 403)},
+    ),
     ("GET", "/rapports"): (lambda s: ("/rapports", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (403, 403)}),
     ("GET", "/rapports/telecharger"): (
         lambda s: ("/rapports/telecharger?format=csv", {}), {A: (200, 200), B: (200, 200), F: (200, 200), C: (403, 403)},

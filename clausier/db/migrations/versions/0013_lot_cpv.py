@@ -4,8 +4,8 @@ Revision ID: 0013_lot_cpv
 Revises: 0012_org_active
 Create Date: 2026-12-01
 
-Every lot there takes its market's CPV (the column is empty), as before. Adding a column copies
-no table (the market-change triggers stay); dropping it does on SQLite.
+Every lot there takes its market's CPV (the column is empty), as before. Adding or dropping the
+column copies no table.
 """
 
 from collections.abc import Sequence
@@ -31,10 +31,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # SQLite drops a column by copying the table, and its triggers with it (``db.changes``);
-    # the triggers of the tables whose rows name a lot read ``lot`` and would refuse the copy's
-    # rename: all go first, and come back once the column is gone
+    # In place: SQLite (3.35 and later) drops a column without copying the table, whose copy
+    # would delete, by cascade, the rows that name a lot (statements, lines, tasks). The
+    # market-change triggers (``db.changes``) go first, and come back once the column is gone.
     changes.uninstall(op.get_bind(), metadata)
-    with op.batch_alter_table("lot", schema=None) as batch_op:
-        batch_op.drop_column("cpv")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(sa.text('ALTER TABLE "lot" DROP COLUMN "cpv"'))
+    else:
+        op.drop_column("lot", "cpv")
     changes.install(op.get_bind(), metadata)
