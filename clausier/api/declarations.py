@@ -59,7 +59,9 @@ ContractType = Annotated[str, WithJsonSchema(_one_of(CONTRACT_TYPES))]
 BeneficiaryCode = Annotated[str, WithJsonSchema({"type": "string", "pattern": BENEFICIARY_CODE_PATTERN})]  # fmt: skip
 MonthHours = MONTH_HOURS.described()
 BodyKind = Annotated[str, WithJsonSchema(_one_of(BODY_KINDS))]
-BodySiret = Annotated[str, WithJsonSchema({"type": "string", "pattern": SIRET_PATTERN, "maxLength": 20})]
+BodySiret = Annotated[
+    str, WithJsonSchema({"type": "string", "pattern": SIRET_PATTERN, "maxLength": 20})
+]
 InvoiceAmount = INVOICE_AMOUNT.described()
 
 
