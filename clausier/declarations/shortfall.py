@@ -2,8 +2,9 @@
 shortfall), per lot and for the market, and the penalty the contract may carry for them
 (DOMAIN.md, "Execution, control and reporting": *typical* an amount per missing hour).
 
-The penalty per missing hour is the convention's that assigned the market, else the buyer's;
-none set, there is no penalty. The figure is counted from the validated hours only; it is
+The penalty per missing hour is the one the clause text named (kept with the offer, frozen at
+publication); for an offer stored before it was kept, the convention's that assigned the market,
+else the buyer's; none set, there is no penalty. The figure is counted from the validated hours only; it is
 **provisional** while they may still change — a month executed still declarable (until its
 deadline, after ``complete``) or hours still to review — and **final** once neither is left
 (``close`` waits for both, so a closed market's figure is always final).
@@ -149,6 +150,21 @@ def at_end(
         review = sum((hours for _n, _p, hours in settled.to_review), Decimal(0))
         if review:
             pending.append(f"{fr_number(review)} h déclarées restent à contrôler")
-    if penalty is _READ:
+    published = contract_penalty(lots)
+    if published is not _READ:
+        penalty = published
+    elif penalty is _READ:
         penalty = penalty_of(session, market)
     return compute(lots, penalty, final=not pending, pending=pending)
+
+
+def contract_penalty(lots: list[Lot]) -> Penalty | object | None:
+    """The penalty the clause text named when the offer was stored (``offers.service.save``
+    keeps it with the offer, frozen at publication): the contract's, whatever the convention or
+    the buyer set since. ``_READ`` for an offer stored before it was kept: the rule then."""
+    for lot in sorted(lots, key=lambda lot: lot.number):
+        stored = lot.offer or {}
+        if lot.carries_clause and "penalty_per_hour" in stored:
+            value = stored["penalty_per_hour"]
+            return Penalty(Decimal(value), stored.get("penalty_source") or "") if value else None
+    return _READ

@@ -28,3 +28,7 @@ class Offer(ReadModel):
     # absent from an offer computed before a lot had its own CPV
     cpv: str | None = Field(default=None, description="Code CPV dont la famille donne la part de main-d'œuvre")  # fmt: skip
     cpv_source: one_of(CPV_SOURCES) | None = Field(default=None, description="Celui du lot (lot) ou, le lot n'en ayant pas, celui du marché (market)")  # fmt: skip
+    # the penalty the clause text names, kept with the offer (frozen at publication); absent
+    # from an offer stored before it was kept
+    penalty_per_hour: Figure | None = Field(default=None, description="Pénalité par heure d'insertion manquante que nomme le texte de clause (€) ; vide : aucune")  # fmt: skip
+    penalty_source: str | None = Field(default=None, description="D'où vient la pénalité : la convention ou les paramètres de l'acheteur")  # fmt: skip

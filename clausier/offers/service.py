@@ -29,7 +29,7 @@ from clausier.offers.formula import Computation, Factor, compute, labour_share_f
 from clausier.offers.instruments import EXECUTION_CONDITION, INSTRUMENTS
 from clausier.partners.models import Buyer, Structure
 from clausier.partnerships.models import Convention
-from clausier.partnerships.penalty import penalty_of
+from clausier.partnerships.penalty import Penalty, penalty_of
 from clausier.referential.service import place_of
 from clausier.validation.numbers import LOT_HOURS
 from workflow.lifecycle import STATE_LABELS
@@ -96,6 +96,7 @@ class LotOffer:
     clause_text: str | None = None
     clause_edited: bool = False
     instrument: str = EXECUTION_CONDITION
+    penalty: Penalty | None = None  # the one the clause text names
 
 
 def _first(*candidates: tuple[Decimal | None, str]) -> Factor:
@@ -298,6 +299,7 @@ def plan(
                 clause_text=text,
                 clause_edited=edited,
                 instrument=instrument,
+                penalty=penalty,
             )
         )
     return offers
@@ -345,7 +347,10 @@ def save(
         lot.hours_computed = offer.computation.hours
         lot.hours_override_reason = offer.reason
         lot.hours = offer.hours
-        lot.offer = offer.computation.as_dict()
+        lot.offer = offer.computation.as_dict() | {  # the penalty the clause names, kept
+            "penalty_per_hour": str(offer.penalty.per_hour) if offer.penalty else None,
+            "penalty_source": offer.penalty.source if offer.penalty else None,
+        }
         lot.modalities = offer.modalities
         lot.clause_text, lot.clause_edited = offer.clause_text, offer.clause_edited
         lot.instrument = offer.instrument

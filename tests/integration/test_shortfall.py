@@ -414,3 +414,45 @@ def test_the_buyers_report_gives_the_shortfall_and_the_penalty_of_its_ended_mark
     assert row[headers.index("Heures manquantes à la fin d'exécution")] == Decimal(200)
     assert row[headers.index("Pénalité (€)")] == Decimal("6000.00")
     assert row[headers.index("Chiffres de fin d'exécution")] == "provisoire"
+
+
+def test_the_penalty_is_the_one_the_clause_named_whatever_the_convention_sets_since(store, clock):
+    """The offer stored with 30 € per missing hour names it in the clause and is published so:
+    the convention raised to 50 € afterwards changes no contract signed before, and a convention
+    that had no penalty when the offer was stored gives none to the market's shortfall."""
+    from clausier.config import get_settings
+    from clausier.offers import service as offers
+
+    clock.move_to(paris(date(2026, 1, 5)))
+    with store.session() as session:
+        buyer = make.buyer(session)
+        convention = make.convention(session, buyer=buyer, structure=make.structure(session))
+        convention.penalty_per_hour = Decimal(30)
+        session.add(convention)
+        market = make.market(session, buyer=buyer, state="insertion_offer", lots=1, hours=None,
+                             clause_text=None)  # fmt: skip
+        [lot] = offers.prepare(session, market, settings=get_settings().offer, actor="f0",
+                               insertion_rate=Decimal("0.05"))  # fmt: skip
+        assert "30 €" in lot.clause_text
+        convention.penalty_per_hour = Decimal(50)
+        session.add(convention)
+        session.flush()
+        lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
+        assert shortfall.contract_penalty(lots) == Penalty(
+            Decimal(30), f"convention {convention.ref}"
+        )
+        assert penalty_of(session, market).per_hour == Decimal(50), "the rule reads today's"
+        # an offer stored while no penalty was set: the contract carries none
+        convention.penalty_per_hour = None
+        session.add(convention)
+        offers.prepare(session, market, settings=get_settings().offer, actor="f0",
+                       insertion_rate=Decimal("0.05"))  # fmt: skip
+        convention.penalty_per_hour = Decimal(50)
+        session.add(convention)
+        session.flush()
+        lots = session.exec(select(Lot).where(Lot.market_id == market.id)).all()
+        assert shortfall.contract_penalty(lots) is None
+        market.state = "evaluation"
+        lots[0].hours_validated = Decimal(0)
+        ended = shortfall.at_end(session, market, lots, today=date(2026, 1, 5), declaration_day=10)
+        assert ended.penalty is None and ended.missing == lots[0].hours
