@@ -29,7 +29,7 @@ from clausier.referential.service import place_of, territory_name
 from clausier.tasks.models import Task, TaskStatus
 from notifications import declarations
 from notifications.models import Reminder
-from notifications.schedule import declaration_deadline
+from notifications.schedule import declaration_deadline, task_recipient
 from workflow.lifecycle import STATE_LABELS
 
 
@@ -113,12 +113,11 @@ def prepare(
         kind = settings.tasks.kinds.get(task.kind)
         assignee = session.get(Facilitator, task.assignee_id) if task.assignee_id else None
         structure = session.get(Structure, task.structure_id) if task.structure_id else structure
-        if (
-            task.structure_id is None
-            and structure is not None
-            and recipient_role in ("facilitator", "structure")
-        ):  # the buyer's task (the convention lacks its service): not the structure's to hear of
-            recipient_role = "buyer"
+        # a reminder stored before it was addressed so (``task_recipient``), or whose
+        # task was given to the buyer since: not the structure's to hear of
+        recipient_role = task_recipient(
+            recipient_role, task, structure.id if structure is not None else None
+        )
         due = task.due_at.astimezone(PARIS).date()
         late = 0
         day = due

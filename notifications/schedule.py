@@ -172,21 +172,28 @@ def for_tasks(
             if rule.follows != "task":
                 continue
             for occ in occurrences(rule, due_day, departement, today):
-                role = occ.role
-                if (
-                    task.structure_id is None
-                    and followed_by is not None
-                    and role in ("facilitator", "structure")
-                ):
-                    role = "buyer"  # the buyer's task (the convention lacks its service)
                 reminders.append(
                     row(
-                        rule=name, recipient_role=role, market_id=task.market_id, task_id=task.id,
+                        rule=name, recipient_role=task_recipient(occ.role, task, followed_by), market_id=task.market_id, task_id=task.id,
                         occurrence=occ.number, due_at=at_office_start(occ.day, settings),
                         idempotency_key=f"{name}:task:{task.id}:{occ.number}",
                     )
                 )  # fmt: skip
     return reminders
+
+
+def task_recipient(role: str, task: Task, followed_by: int | None) -> str:
+    """Who a task's reminder for ``role`` reaches: a task the structure that follows the market
+    (``followed_by``) does not hold is the buyer's (its convention lacks the service), and so
+    are its facilitator's and structure's steps; a market no structure follows keeps them (they
+    are cancelled at send time, saying so)."""
+    if (
+        task.structure_id is None
+        and followed_by is not None
+        and role in ("facilitator", "structure")
+    ):
+        return "buyer"
+    return role
 
 
 @lru_cache(maxsize=1 << 12)  # pure; every award asks for the same months

@@ -45,7 +45,11 @@ def beneficiaries_of(session: Session, market: Market) -> list[Beneficiary]:
 
 def outcomes_due_on(market: Market) -> date | None:
     """The day the outcomes « six months after » are known: the end of execution + 6 months."""
-    ends = market.execution_ends_on
+    return due_after(market.execution_ends_on)
+
+
+def due_after(ends: date | None) -> date | None:
+    """``outcomes_due_on`` from an end of execution read elsewhere (a load file, the demo's rows)."""
     return ends + relativedelta(months=6) if ends else None
 
 

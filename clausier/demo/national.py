@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from clausier import clock
 from clausier.beneficiaries.eligibility import AGE_BAND_OF_PUBLIC
 from clausier.beneficiaries.models import Beneficiary, BeneficiaryCriterion, Outcome
+from clausier.beneficiaries.outcomes import due_after
 from clausier.beneficiaries.vocabulary import AGE_BANDS, KINDS_BY_MODALITY, OUTCOMES, PUBLICS
 from clausier.clock import PARIS
 from clausier.config import Settings
@@ -461,7 +462,7 @@ class Generator:
         }
         if state == "closed":
             market["evaluation"] = "Objectifs d'insertion atteints ; bilan présenté à l'acheteur."
-            evaluated = dates["execution_ends_on"] + relativedelta(months=6) + _days(rng, 1, 20)
+            evaluated = due_after(dates["execution_ends_on"]) + _days(rng, 1, 20)
             market["evaluated_at"] = datetime.combine(min(evaluated, self.today), time(10), tzinfo=PARIS).astimezone(UTC)  # fmt: skip
         rows["market"].append(market)
         rows["transition_log"].append({"market_id": market_id, "from_state": None, "to_state": state,
@@ -626,7 +627,7 @@ class Generator:
             self._event_tasks(market, lots, to_check, rows)
         if market["state"] == "closed":
             # closed before six months had passed (the demo's today): the reason is the product's
-            due = market["execution_ends_on"] + relativedelta(months=6)
+            due = due_after(market["execution_ends_on"])
             early = "Situations connues à la fin du chantier" if self.today < due else None
             for person in people:
                 rows["outcome"].append({"market_id": market["id"], "beneficiary_id": person,

@@ -11,11 +11,11 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
-from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
 from clausier.beneficiaries import eligibility
 from clausier.beneficiaries.models import Beneficiary, BeneficiaryCriterion, Outcome
+from clausier.beneficiaries.outcomes import due_after
 from clausier.clock import PARIS
 from clausier.config import Settings
 from clausier.db.locks import locked
@@ -184,7 +184,7 @@ def check(session: Session, data: LoadFile, problems, settings: Settings, *, tod
                 f"{row.beneficiary} n'a pas d'heures validées sur {row.market}",
             )
         ends = _execution_ends_on(session, row.market, in_file)
-        due = ends + relativedelta(months=6) if ends else None
+        due = due_after(ends)
         if due is not None and today < due and len((row.early_reason or "").strip()) < REASON_MIN:
             problems.add(
                 ("outcomes", index, "early_reason"),
